@@ -1,0 +1,51 @@
+//! The analysis pipeline for one bundle: open → snapshot → rules → report. Returns values;
+//! printing is the binary's job.
+
+use crate::bundle::{self, BundleError, Limits};
+use crate::engine::{self, Options};
+use crate::model::Snapshot;
+use crate::report::Report;
+use crate::rules::{self, Rule};
+use crate::signatures::{RulesFileError, SignatureSet};
+use std::path::{Path, PathBuf};
+
+/// Load the signatures: built-in plus the given rules files.
+pub fn load_signatures(files: &[PathBuf]) -> Result<SignatureSet, RulesFileError> {
+    let mut extra = Vec::new();
+    for f in files {
+        let name = f.to_string_lossy().into_owned();
+        let meta = std::fs::metadata(f).map_err(|e| RulesFileError {
+            file: name.clone(),
+            entry: None,
+            problem: format!("cannot read: {e}"),
+        })?;
+        if meta.len() > 4 << 20 {
+            return Err(RulesFileError {
+                file: name,
+                entry: None,
+                problem: "the file is larger than 4 MiB".into(),
+            });
+        }
+        let text = std::fs::read_to_string(f).map_err(|e| RulesFileError {
+            file: name.clone(),
+            entry: None,
+            problem: format!("cannot read: {e}"),
+        })?;
+        extra.push((name, text));
+    }
+    SignatureSet::load(&extra, &rules::rust_codes())
+}
+
+/// Analyze one bundle. `Err` when nothing usable could be read.
+pub fn analyze_path(
+    path: &Path,
+    limits: &Limits,
+    sigs: &SignatureSet,
+    rules: &[Box<dyn Rule>],
+    opts: &Options,
+) -> Result<Report, BundleError> {
+    let b = bundle::open(path, limits, &sigs.log)?;
+    let snap = Snapshot::build(b);
+    let analysis = engine::run(&snap, sigs, rules, opts);
+    Ok(Report::new(&snap.bundle, &snap.model_errors, analysis))
+}

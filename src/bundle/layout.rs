@@ -1,0 +1,840 @@
+//! The layout mapping: the only code that knows paths. It finds the bundle root and layout by
+//! marker files (arcdiag `manifest.json`, troubleshoot.sh `version.yaml` / `cluster-resources/`,
+//! cluster-info dump `nodes.json` beside `<ns>/pods.json`) and maps every member onto logical
+//! inputs: `kubectl/cluster/<resource>`, `kubectl/namespaces/<ns>/<resource>`, `az/<slug>`,
+//! `logs/<ns>/<pod>/<container>[.previous]`.
+
+use super::read::{Content, Member, RawBundle};
+use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src};
+use serde_json::Value;
+use std::collections::{BTreeMap, HashMap};
+
+struct Members {
+    list: Vec<Member>,
+    by_path: HashMap<String, usize>,
+}
+
+impl Members {
+    fn new(list: Vec<Member>) -> Members {
+        let mut by_path = HashMap::new();
+        for (i, m) in list.iter().enumerate() {
+            // Duplicate names: the last one wins, as when extracting.
+            by_path.insert(m.path.clone(), i);
+        }
+        Members { list, by_path }
+    }
+
+    /// Follow symlinks and hard links inside the archive (at most 8 hops); `None` for links that
+    /// leave the archive, loop or dangle.
+    fn resolve(&self, idx: usize, errors: &mut Vec<BundleError>) -> Option<usize> {
+        let mut cur = idx;
+        for _ in 0..8 {
+            let m = &self.list[cur];
+            let target = match &m.content {
+                Content::Symlink(t) => join_link(&m.path, t),
+                Content::HardLink(t) => super::read::clean_member_name(t).ok(),
+                _ => return Some(cur),
+            };
+            let Some(target) = target else {
+                errors.push(BundleError::new(
+                    self.list[idx].path.clone(),
+                    "link points outside the archive; ignored".into(),
+                ));
+                return None;
+            };
+            match self.by_path.get(&target) {
+                Some(&next) => cur = next,
+                None => {
+                    errors.push(BundleError::new(
+                        self.list[idx].path.clone(),
+                        format!("link target '{target}' is not in the archive; ignored"),
+                    ));
+                    return None;
+                }
+            }
+        }
+        errors.push(BundleError::new(
+            self.list[idx].path.clone(),
+            "link loop; ignored".into(),
+        ));
+        None
+    }
+}
+
+/// Resolve a symlink target relative to the link's folder; `None` if it climbs out.
+fn join_link(link_path: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = link_path.split('/').collect();
+    parts.pop();
+    for seg in target.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+fn strip_root<'a>(path: &'a str, root: &str) -> Option<&'a str> {
+    if root.is_empty() {
+        Some(path)
+    } else {
+        path.strip_prefix(root)?.strip_prefix('/')
+    }
+}
+
+fn parent(path: &str) -> &str {
+    path.rfind('/').map(|i| &path[..i]).unwrap_or("")
+}
+
+fn depth(path: &str) -> usize {
+    path.matches('/').count()
+}
+
+/// Detect the layout and its root folder (archive-relative, "" for the top).
+fn detect(ms: &Members) -> (Layout, String) {
+    let mut best: Option<(usize, String)> = None;
+    for m in &ms.list {
+        if m.path.rsplit('/').next() == Some("manifest.json") {
+            if let Content::Json(Ok(v)) = &m.content {
+                let fmt = v.get("format").and_then(Value::as_str).unwrap_or("");
+                if fmt.starts_with("arcdiag-bundle/") {
+                    let d = depth(&m.path);
+                    if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
+                        best = Some((d, parent(&m.path).to_string()));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((_, root)) = best {
+        return (Layout::ArcdiagV1, root);
+    }
+    // troubleshoot.sh: version.yaml of kind SupportBundle, else the shortest cluster-resources/.
+    for m in &ms.list {
+        if m.path.rsplit('/').next() == Some("version.yaml") {
+            if let Content::Yaml(Ok(v)) = &m.content {
+                if v.get("kind").and_then(Value::as_str) == Some("SupportBundle") {
+                    let d = depth(&m.path);
+                    if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
+                        best = Some((d, parent(&m.path).to_string()));
+                    }
+                }
+            }
+        }
+    }
+    if let Some((_, root)) = best {
+        return (Layout::Troubleshoot, root);
+    }
+    for m in &ms.list {
+        let p = m.path.as_str();
+        let idx = if p.starts_with("cluster-resources/") || p == "cluster-resources" {
+            Some(0)
+        } else {
+            p.find("/cluster-resources/")
+                .map(|i| i + 1)
+                .or_else(|| p.strip_suffix("/cluster-resources").map(|s| s.len() + 1))
+        };
+        if let Some(i) = idx {
+            let root = if i == 0 { String::new() } else { p[..i - 1].to_string() };
+            let d = if root.is_empty() { 0 } else { depth(&root) + 1 };
+            if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
+                best = Some((d, root));
+            }
+        }
+    }
+    if let Some((_, root)) = best {
+        return (Layout::Troubleshoot, root);
+    }
+    // cluster-info dump: nodes.json beside <ns>/pods.json
+    for m in &ms.list {
+        if m.path.rsplit('/').next() == Some("nodes.json") {
+            let root = parent(&m.path);
+            let has_pods = ms.list.iter().any(|o| {
+                strip_root(&o.path, root)
+                    .map(|rest| rest.ends_with("/pods.json") && depth(rest) == 1)
+                    .unwrap_or(false)
+            });
+            if has_pods {
+                let d = depth(&m.path);
+                if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
+                    best = Some((d, root.to_string()));
+                }
+            }
+        }
+    }
+    if let Some((_, root)) = best {
+        return (Layout::ClusterInfoDump, root);
+    }
+    (Layout::Unknown, String::new())
+}
+
+/// The items of a `kubectl get -o json` style document: a List, a bare array, `items: null`, or
+/// one object.
+pub fn items_of(v: &Value) -> Option<Vec<&Value>> {
+    match v {
+        Value::Array(a) => Some(a.iter().collect()),
+        Value::Object(o) => match o.get("items") {
+            Some(Value::Array(a)) => Some(a.iter().collect()),
+            Some(Value::Null) => Some(Vec::new()),
+            Some(_) => None,
+            None if o.contains_key("metadata") || o.contains_key("kind") => Some(vec![v]),
+            None => None,
+        },
+        Value::Null => Some(Vec::new()),
+        _ => None,
+    }
+}
+
+struct Mapper {
+    inputs: BTreeMap<String, Input>,
+    objects: Vec<RawObject>,
+    az: BTreeMap<String, (Value, Src)>,
+    logs: Vec<Log>,
+    errors: Vec<BundleError>,
+}
+
+impl Mapper {
+    fn set_input(&mut self, id: String, state: InputState, path: Option<String>, reason: Option<String>) {
+        // A failure recorded for an input is never overwritten by a later "present".
+        if let Some(old) = self.inputs.get(&id) {
+            if old.state == InputState::Failed && state != InputState::Failed {
+                return;
+            }
+        }
+        self.inputs.insert(
+            id.clone(),
+            Input {
+                id,
+                state,
+                path,
+                reason,
+            },
+        );
+    }
+
+    /// Add the objects of one resource file.
+    fn add_resource_file(&mut self, id: String, resource: &str, path: &str, content: Content) {
+        let value = match content {
+            Content::Json(r) | Content::Yaml(r) => r,
+            _ => return,
+        };
+        match value {
+            Err(e) => {
+                self.errors.push(BundleError::new(path.to_string(), e.clone()));
+                self.set_input(
+                    id,
+                    InputState::Failed,
+                    Some(path.to_string()),
+                    Some(format!("{path}: {e}")),
+                );
+            }
+            Ok(v) => match items_of(&v) {
+                Some(items) => {
+                    let single = !matches!(&v, Value::Array(_)) && v.get("items").is_none();
+                    for (i, item) in items.into_iter().enumerate() {
+                        if !item.is_object() {
+                            continue;
+                        }
+                        self.objects.push(RawObject {
+                            resource: resource.to_string(),
+                            value: item.clone(),
+                            src: Src {
+                                path: path.to_string(),
+                                index: if single { None } else { Some(i) },
+                            },
+                        });
+                    }
+                    self.set_input(id, InputState::Present, Some(path.to_string()), None);
+                }
+                None => {
+                    let why = format!("{path}: not a Kubernetes list, array or object");
+                    self.errors.push(BundleError::new(
+                        path.to_string(),
+                        "not a Kubernetes list, array or object".into(),
+                    ));
+                    self.set_input(id, InputState::Failed, Some(path.to_string()), Some(why));
+                }
+            },
+        }
+    }
+
+    fn add_log(&mut self, ns: &str, pod: &str, container: &str, previous: bool, path: &str, content: Content) {
+        if let Content::Log(scans) = content {
+            for scan in scans {
+                let (ns, pod, container) = match &scan.segment {
+                    Some((n, p, c)) => (n.clone(), p.clone(), c.clone()),
+                    None => (ns.to_string(), pod.to_string(), container.to_string()),
+                };
+                let log = Log {
+                    namespace: ns,
+                    pod,
+                    container,
+                    previous,
+                    path: path.to_string(),
+                    scan,
+                };
+                self.set_input(log.id(), InputState::Present, Some(path.to_string()), None);
+                self.logs.push(log);
+            }
+        }
+    }
+}
+
+fn take(members: &mut Members, idx: usize) -> Content {
+    std::mem::replace(&mut members.list[idx].content, Content::Other)
+}
+
+/// Map a raw bundle onto logical inputs.
+pub fn map(raw: RawBundle, source: String) -> Bundle {
+    let RawBundle {
+        members,
+        errors,
+        stopped_early,
+        container,
+    } = raw;
+    let mut ms = Members::new(members);
+    let (layout, root) = detect(&ms);
+    let mut mapper = Mapper {
+        inputs: BTreeMap::new(),
+        objects: Vec::new(),
+        az: BTreeMap::new(),
+        logs: Vec::new(),
+        errors,
+    };
+    let mut bundle_meta = (None, ClusterMeta::default(), true);
+    match layout {
+        Layout::ArcdiagV1 => bundle_meta = map_arcdiag(&mut ms, &root, &mut mapper),
+        Layout::Troubleshoot => map_troubleshoot(&mut ms, &root, &mut mapper),
+        Layout::ClusterInfoDump => map_cluster_info(&mut ms, &root, &mut mapper),
+        Layout::Unknown => {}
+    }
+    // Cluster version from kubectl version output, when the layout gave one.
+    let (collected_at, mut cluster, complete) = bundle_meta;
+    if cluster.kubernetes_version.is_none() {
+        if let Some((v, _)) = mapper.az.get("__kubectl-version") {
+            cluster.kubernetes_version = v
+                .pointer("/serverVersion/gitVersion")
+                .or_else(|| v.get("gitVersion"))
+                .and_then(Value::as_str)
+                .map(str::to_string);
+        }
+    }
+    mapper.az.remove("__kubectl-version");
+    mapper.objects.sort_by(|a, b| a.src.cmp(&b.src));
+    mapper
+        .logs
+        .sort_by(|a, b| (&a.path, a.scan.tail_first_line).cmp(&(&b.path, b.scan.tail_first_line)));
+    mapper.errors.sort();
+    mapper.errors.dedup();
+    Bundle {
+        source,
+        container,
+        layout,
+        collected_at,
+        cluster,
+        complete,
+        errors: mapper.errors,
+        inputs: mapper.inputs,
+        objects: mapper.objects,
+        az: mapper.az,
+        logs: mapper.logs,
+        read_stopped_early: stopped_early,
+    }
+}
+
+/// The resolved (path relative to root, member index) of every file under the root.
+fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(String, usize)> {
+    let mut out = Vec::new();
+    for i in 0..ms.list.len() {
+        let Some(rel) = strip_root(&ms.list[i].path, root) else {
+            continue;
+        };
+        if matches!(ms.list[i].content, Content::Dir) {
+            continue;
+        }
+        let rel = rel.to_string();
+        if let Some(target) = ms.resolve(i, errors) {
+            out.push((rel, target));
+        }
+    }
+    out
+}
+
+fn str_field(v: &Value, key: &str) -> Option<String> {
+    v.get(key).and_then(Value::as_str).map(str::to_string)
+}
+
+fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>, ClusterMeta, bool) {
+    let manifest_path = if root.is_empty() {
+        "manifest.json".to_string()
+    } else {
+        format!("{root}/manifest.json")
+    };
+    let manifest = ms.by_path.get(&manifest_path).and_then(|&i| match &ms.list[i].content {
+        Content::Json(Ok(v)) => Some(v.clone()),
+        _ => None,
+    });
+    let mut collected_at = None;
+    let mut cluster = ClusterMeta::default();
+    let mut complete = true;
+    let mut step_outputs: HashMap<String, String> = HashMap::new();
+    if let Some(m) = &manifest {
+        collected_at = str_field(m, "collected_at");
+        complete = m.get("complete").and_then(Value::as_bool).unwrap_or(true);
+        if let Some(c) = m.get("cluster") {
+            cluster.name = str_field(c, "name");
+            cluster.resource_group = str_field(c, "resource_group");
+            cluster.cluster_type = str_field(c, "type");
+            cluster.kube_context = str_field(c, "kube_context");
+        }
+        match m.get("steps") {
+            Some(Value::Array(steps)) => {
+                for (i, step) in steps.iter().enumerate() {
+                    let Some(id) = step.get("id").and_then(Value::as_str) else {
+                        mp.errors.push(BundleError::new(
+                            "manifest.json".into(),
+                            format!("step #{} has no id; ignored", i + 1),
+                        ));
+                        continue;
+                    };
+                    let status = step.get("status").and_then(Value::as_str).unwrap_or("");
+                    let output = step.get("output").and_then(Value::as_str).map(str::to_string);
+                    let stderr = step
+                        .get("stderr")
+                        .and_then(Value::as_str)
+                        .unwrap_or("")
+                        .trim()
+                        .to_string();
+                    let reason = |what: &str| {
+                        if stderr.is_empty() {
+                            format!("collection step {what}")
+                        } else {
+                            format!("collection step {what}: {stderr}")
+                        }
+                    };
+                    match status {
+                        "ok" => {
+                            if let Some(o) = &output {
+                                step_outputs.insert(o.clone(), id.to_string());
+                                let present = ms.by_path.contains_key(&if root.is_empty() {
+                                    o.clone()
+                                } else {
+                                    format!("{root}/{o}")
+                                });
+                                if !present {
+                                    mp.errors.push(BundleError::new(
+                                        "manifest.json".into(),
+                                        format!("step '{id}' lists output '{o}', which the bundle does not hold"),
+                                    ));
+                                    mp.set_input(
+                                        id.to_string(),
+                                        InputState::Failed,
+                                        Some(o.clone()),
+                                        Some(format!("the manifest lists '{o}' but the bundle does not hold it")),
+                                    );
+                                }
+                            }
+                        }
+                        "not-found" => {
+                            mp.set_input(
+                                id.to_string(),
+                                InputState::Present,
+                                None,
+                                Some("the cluster does not serve this resource type".into()),
+                            );
+                        }
+                        "skipped" => mp.set_input(id.to_string(), InputState::Absent, None, Some(reason("skipped"))),
+                        "timeout" => mp.set_input(
+                            id.to_string(),
+                            InputState::Failed,
+                            output.clone(),
+                            Some(reason("timed out")),
+                        ),
+                        "failed" => mp.set_input(
+                            id.to_string(),
+                            InputState::Failed,
+                            output.clone(),
+                            Some(reason("failed")),
+                        ),
+                        other => mp.set_input(
+                            id.to_string(),
+                            InputState::Failed,
+                            output.clone(),
+                            Some(format!("unknown step status '{other}'")),
+                        ),
+                    }
+                    if let Some(o) = output {
+                        step_outputs.entry(o).or_insert_with(|| id.to_string());
+                    }
+                }
+            }
+            _ => mp.errors.push(BundleError::new(
+                "manifest.json".into(),
+                "no `steps` list; files are read without it".into(),
+            )),
+        }
+    } else {
+        mp.errors.push(BundleError::new(
+            manifest_path.clone(),
+            "manifest is unreadable; files are read without it".into(),
+        ));
+    }
+    let mut err = Vec::new();
+    let files = files_under(ms, root, &mut err);
+    mp.errors.extend(err);
+    for (rel, idx) in files {
+        if rel == "manifest.json" {
+            continue;
+        }
+        let parts: Vec<&str> = rel.split('/').collect();
+        let step_id = step_outputs.get(&rel).cloned();
+        // A failed step that still left partial output keeps its failed state.
+        match parts.as_slice() {
+            ["kubectl", "version.json"] => {
+                if let Content::Json(Ok(v)) = take(ms, idx) {
+                    mp.az.insert(
+                        "__kubectl-version".into(),
+                        (
+                            v,
+                            Src {
+                                path: rel.clone(),
+                                index: None,
+                            },
+                        ),
+                    );
+                    mp.set_input("kubectl/version".into(), InputState::Present, Some(rel.clone()), None);
+                }
+            }
+            ["kubectl", "cluster", file] => {
+                if let Some(res) = file.strip_suffix(".json") {
+                    let id = step_id.unwrap_or_else(|| format!("kubectl/cluster/{res}"));
+                    let c = take(ms, idx);
+                    mp.add_resource_file(id, res, &rel, c);
+                }
+            }
+            ["kubectl", "namespaces", _ns, file] => {
+                if let Some(res) = file.strip_suffix(".json") {
+                    let id = step_id.unwrap_or_else(|| rel.trim_end_matches(".json").to_string());
+                    let c = take(ms, idx);
+                    mp.add_resource_file(id, res, &rel, c);
+                }
+            }
+            ["az", file] => {
+                if let Some(slug) = file.strip_suffix(".json") {
+                    let id = step_id.unwrap_or_else(|| format!("az/{slug}"));
+                    match take(ms, idx) {
+                        Content::Json(Ok(v)) => {
+                            mp.az.insert(
+                                slug.to_string(),
+                                (
+                                    v,
+                                    Src {
+                                        path: rel.clone(),
+                                        index: None,
+                                    },
+                                ),
+                            );
+                            mp.set_input(id, InputState::Present, Some(rel.clone()), None);
+                        }
+                        Content::Json(Err(e)) => {
+                            mp.errors.push(BundleError::new(rel.clone(), e.clone()));
+                            mp.set_input(id, InputState::Failed, Some(rel.clone()), Some(format!("{rel}: {e}")));
+                        }
+                        _ => {}
+                    }
+                }
+            }
+            ["helm", file] => {
+                if let Some(slug) = file.strip_suffix(".json") {
+                    if let Content::Json(Ok(v)) = take(ms, idx) {
+                        mp.az.insert(
+                            format!("helm-{slug}"),
+                            (
+                                v,
+                                Src {
+                                    path: rel.clone(),
+                                    index: None,
+                                },
+                            ),
+                        );
+                        mp.set_input(format!("helm/{slug}"), InputState::Present, Some(rel.clone()), None);
+                    }
+                }
+            }
+            ["logs", ns, pod, file] => {
+                let (container, previous) = if let Some(c) = file.strip_suffix(".previous.log") {
+                    (c, true)
+                } else if let Some(c) = file.strip_suffix(".log") {
+                    (c, false)
+                } else {
+                    continue;
+                };
+                let (ns, pod, container) = (ns.to_string(), pod.to_string(), container.to_string());
+                let c = take(ms, idx);
+                mp.add_log(&ns, &pod, &container, previous, &rel, c);
+            }
+            _ => {}
+        }
+    }
+    (collected_at, cluster, complete)
+}
+
+/// troubleshoot.sh folder names that differ from the API plural.
+fn troubleshoot_resource(name: &str) -> &str {
+    match name {
+        "custom-resource-definitions" => "customresourcedefinitions",
+        "storage-classes" => "storageclasses",
+        "pvs" => "persistentvolumes",
+        "pvcs" => "persistentvolumeclaims",
+        "resource-quota" | "resource-quotas" => "resourcequotas",
+        "limitranges" => "limitranges",
+        "clusterRoles" | "clusterroles" => "clusterroles",
+        "clusterRoleBindings" | "clusterrolebindings" => "clusterrolebindings",
+        "roleBindings" | "rolebindings" => "rolebindings",
+        "pod-disruption-budgets" => "poddisruptionbudgets",
+        "image-pull-secrets" => "image-pull-secrets",
+        "priorityclasses" => "priorityclasses",
+        "volumeattachments" => "volumeattachments",
+        "serviceaccounts" => "serviceaccounts",
+        "ingress" => "ingresses",
+        "network-policy" => "networkpolicies",
+        other => other,
+    }
+}
+
+/// Resource types whose data troubleshoot.sh collects but we never read (secrets stay unread).
+fn troubleshoot_ignored(res: &str) -> bool {
+    matches!(
+        res,
+        "secrets" | "image-pull-secrets" | "auth-cani-list" | "groups" | "resources"
+    )
+}
+
+fn error_text(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.clone(),
+        Value::Array(a) => a.iter().map(error_text).collect::<Vec<_>>().join("; "),
+        Value::Object(o) => o
+            .iter()
+            .map(|(k, v)| format!("{k}: {}", error_text(v)))
+            .collect::<Vec<_>>()
+            .join("; "),
+        other => other.to_string(),
+    }
+}
+
+fn map_troubleshoot(ms: &mut Members, root: &str, mp: &mut Mapper) {
+    let mut err = Vec::new();
+    let files = files_under(ms, root, &mut err);
+    mp.errors.extend(err);
+    for (rel, idx) in files {
+        let Some(rest) = rel.strip_prefix("cluster-resources/") else {
+            if rel == "cluster-info/cluster_version.json" {
+                if let Content::Json(Ok(v)) = take(ms, idx) {
+                    let gv = v
+                        .pointer("/info/gitVersion")
+                        .or_else(|| v.get("string"))
+                        .and_then(Value::as_str)
+                        .map(str::to_string);
+                    if let Some(gv) = gv {
+                        mp.az.insert(
+                            "__kubectl-version".into(),
+                            (
+                                serde_json::json!({"serverVersion": {"gitVersion": gv}}),
+                                Src {
+                                    path: rel.clone(),
+                                    index: None,
+                                },
+                            ),
+                        );
+                    }
+                    mp.set_input("kubectl/version".into(), InputState::Present, Some(rel.clone()), None);
+                }
+            }
+            continue;
+        };
+        let parts: Vec<&str> = rest.split('/').collect();
+        match parts.as_slice() {
+            ["pods", "logs", ns, pod, file] => {
+                let Some(stem) = file.strip_suffix(".log") else {
+                    continue;
+                };
+                let (container, previous) = match stem.strip_suffix("-previous") {
+                    Some(c) => (c, true),
+                    None => (stem, false),
+                };
+                let (ns, pod, container) = (ns.to_string(), pod.to_string(), container.to_string());
+                let c = take(ms, idx);
+                mp.add_log(&ns, &pod, &container, previous, &rel, c);
+            }
+            ["custom-resources", group_res, file] => {
+                let Some((ns, _)) = split_ext(file) else { continue };
+                let id = format!("kubectl/namespaces/{ns}/{group_res}");
+                let (res, c) = (group_res.to_string(), take(ms, idx));
+                mp.add_resource_file(id, &res, &rel, c);
+            }
+            ["custom-resources", file] => {
+                // Cluster-scoped custom resources: `<plural.group>.json|yaml` directly here.
+                let Some((res, _)) = split_ext(file) else { continue };
+                let id = format!("kubectl/cluster/{res}");
+                let (res, c) = (res.to_string(), take(ms, idx));
+                mp.add_resource_file(id, &res, &rel, c);
+            }
+            [file] => {
+                let Some((name, ext)) = split_ext(file) else { continue };
+                if ext != "json" {
+                    continue;
+                }
+                if let Some(base) = name.strip_suffix("-errors") {
+                    let res = troubleshoot_resource(base).to_string();
+                    if troubleshoot_ignored(&res) {
+                        continue;
+                    }
+                    if let Content::Json(Ok(v)) = take(ms, idx) {
+                        // Either a map namespace → error, or a list of errors for the whole type.
+                        match &v {
+                            Value::Object(o) if !o.is_empty() => {
+                                for (ns, e) in o {
+                                    let id = format!("kubectl/namespaces/{ns}/{res}");
+                                    mp.set_input(
+                                        id,
+                                        InputState::Failed,
+                                        Some(rel.clone()),
+                                        Some(format!("{rel}: {}", error_text(e))),
+                                    );
+                                }
+                            }
+                            _ => {
+                                let id = format!("kubectl/cluster/{res}");
+                                mp.set_input(
+                                    id,
+                                    InputState::Failed,
+                                    Some(rel.clone()),
+                                    Some(format!("{rel}: {}", error_text(&v))),
+                                );
+                            }
+                        }
+                    }
+                    continue;
+                }
+                let res = troubleshoot_resource(name).to_string();
+                if troubleshoot_ignored(&res) {
+                    continue;
+                }
+                let id = format!("kubectl/cluster/{res}");
+                let c = take(ms, idx);
+                mp.add_resource_file(id, &res, &rel, c);
+            }
+            [dir, file] => {
+                let Some((ns, ext)) = split_ext(file) else { continue };
+                if ext != "json" {
+                    continue;
+                }
+                if let Some(base) = dir.strip_suffix("-errors") {
+                    // `<type>-errors/<ns>.json`: a failed input for that namespace (an odd
+                    // upstream bug also wrote ReplicaSet lists under `statefulsets-errors.json/`).
+                    let base = base.trim_end_matches(".json");
+                    let res = troubleshoot_resource(base).to_string();
+                    if troubleshoot_ignored(&res) {
+                        continue;
+                    }
+                    if let Content::Json(Ok(v)) = take(ms, idx) {
+                        let id = format!("kubectl/namespaces/{ns}/{res}");
+                        mp.set_input(
+                            id,
+                            InputState::Failed,
+                            Some(rel.clone()),
+                            Some(format!("{rel}: {}", error_text(&v))),
+                        );
+                    }
+                    continue;
+                }
+                let res = if *dir == "statefulsets-errors.json" {
+                    "replicasets".to_string()
+                } else {
+                    troubleshoot_resource(dir).to_string()
+                };
+                if troubleshoot_ignored(&res) {
+                    continue;
+                }
+                let id = format!("kubectl/namespaces/{ns}/{res}");
+                let c = take(ms, idx);
+                mp.add_resource_file(id, &res, &rel, c);
+            }
+            _ => {}
+        }
+    }
+}
+
+fn split_ext(file: &str) -> Option<(&str, &str)> {
+    for ext in ["json", "yaml", "yml"] {
+        if let Some(stem) = file.strip_suffix(&format!(".{ext}")) {
+            return Some((stem, ext));
+        }
+    }
+    None
+}
+
+fn map_cluster_info(ms: &mut Members, root: &str, mp: &mut Mapper) {
+    let mut err = Vec::new();
+    let files = files_under(ms, root, &mut err);
+    mp.errors.extend(err);
+    for (rel, idx) in files {
+        let parts: Vec<&str> = rel.split('/').collect();
+        match parts.as_slice() {
+            [file] => {
+                if let Some(res) = file.strip_suffix(".json") {
+                    let id = format!("kubectl/cluster/{res}");
+                    let res = res.to_string();
+                    let c = take(ms, idx);
+                    mp.add_resource_file(id, &res, &rel, c);
+                }
+            }
+            [ns, file] => {
+                if let Some(res) = file.strip_suffix(".json") {
+                    let id = format!("kubectl/namespaces/{ns}/{res}");
+                    let res = res.to_string();
+                    let c = take(ms, idx);
+                    mp.add_resource_file(id, &res, &rel, c);
+                }
+            }
+            [ns, pod, "logs.txt"] => {
+                let (ns, pod) = (ns.to_string(), pod.to_string());
+                let c = take(ms, idx);
+                mp.add_log(&ns, &pod, "", false, &rel, c);
+            }
+            _ => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn links_stay_inside() {
+        assert_eq!(join_link("a/b/c.log", "../x/y.log").as_deref(), Some("a/x/y.log"));
+        assert_eq!(join_link("a/c.log", "../../etc/passwd"), None);
+        assert_eq!(join_link("a/c.log", "/etc/passwd"), None);
+    }
+
+    #[test]
+    fn items_shapes() {
+        let list = serde_json::json!({"kind": "List", "items": [{"metadata": {}}]});
+        assert_eq!(items_of(&list).map(|v| v.len()), Some(1));
+        let null = serde_json::json!({"kind": "PodList", "items": null});
+        assert_eq!(items_of(&null).map(|v| v.len()), Some(0));
+        let arr = serde_json::json!([{"a": 1}, {"b": 2}]);
+        assert_eq!(items_of(&arr).map(|v| v.len()), Some(2));
+        let one = serde_json::json!({"kind": "Pod", "metadata": {"name": "x"}});
+        assert_eq!(items_of(&one).map(|v| v.len()), Some(1));
+        assert!(items_of(&serde_json::json!({"foo": 1})).is_none());
+    }
+}

@@ -1,0 +1,347 @@
+//! Scanning one log buffer with the combined signature matcher.
+//!
+//! Only what a rule can cite is kept: matching lines (with line numbers, a little context and
+//! the signatures' captures) and the last lines of the log. JSON log lines are also matched on
+//! their decoded string values, so escapes never hide a signature. A cluster-info `logs.txt`
+//! is split into one scan per container by its START/END markers.
+
+use crate::signatures::LogMatcher;
+use memchr::{memchr, memchr_iter, memrchr};
+use std::collections::BTreeMap;
+
+/// Lines of context kept on each side of a match.
+pub const CONTEXT: usize = 2;
+/// Lines kept from the end of each log.
+pub const TAIL: usize = 20;
+/// Matching lines kept per log at most; the rest are only counted.
+pub const MAX_HITS: usize = 500;
+/// Characters kept of one line.
+pub const LINE_CHARS: usize = 600;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogHit {
+    /// 1-based line number in the file.
+    pub line: u64,
+    pub text: String,
+    /// Set when the match was found on the decoded string values of a JSON line.
+    pub decoded: Option<String>,
+    /// (index into `SignatureSet::sigs`, named captures)
+    pub sigs: Vec<(usize, BTreeMap<String, String>)>,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct LogScan {
+    /// For a segment of a cluster-info `logs.txt`: (namespace, pod, container).
+    pub segment: Option<(String, String, String)>,
+    pub lines: u64,
+    pub bytes: u64,
+    pub hits: Vec<LogHit>,
+    /// Matching lines beyond `MAX_HITS`, counted only.
+    pub hits_dropped: u64,
+    /// The last lines of the log (or segment), with the line number of the first one.
+    pub tail_first_line: u64,
+    pub tail: Vec<String>,
+}
+
+fn line_text(b: &[u8]) -> String {
+    let b = b.strip_suffix(b"\r").unwrap_or(b);
+    let cut = &b[..b.len().min(LINE_CHARS * 4)];
+    let s = String::from_utf8_lossy(cut);
+    crate::finding::excerpt(&s, LINE_CHARS)
+}
+
+fn line_start(data: &[u8], pos: usize) -> usize {
+    memrchr(b'\n', &data[..pos]).map(|p| p + 1).unwrap_or(0)
+}
+
+fn line_end(data: &[u8], pos: usize) -> usize {
+    memchr(b'\n', &data[pos..]).map(|p| pos + p).unwrap_or(data.len())
+}
+
+/// The string values of a JSON document, joined by newlines.
+fn decoded_strings(line: &[u8]) -> Option<String> {
+    let v: serde_json::Value = serde_json::from_slice(line).ok()?;
+    let mut out = String::new();
+    fn walk(v: &serde_json::Value, out: &mut String) {
+        match v {
+            serde_json::Value::String(s) => {
+                out.push_str(s);
+                out.push('\n');
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            serde_json::Value::Object(o) => o.values().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    walk(&v, &mut out);
+    Some(out)
+}
+
+fn sig_matches(m: &LogMatcher, text: &[u8]) -> Vec<(usize, BTreeMap<String, String>)> {
+    let mut out = Vec::new();
+    for si in m.set.matches(text).iter() {
+        let re = &m.regexes[si];
+        let mut caps = BTreeMap::new();
+        if let Some(c) = re.captures(text) {
+            for name in re.capture_names().flatten() {
+                if let Some(g) = c.name(name) {
+                    caps.insert(name.to_string(), String::from_utf8_lossy(g.as_bytes()).into_owned());
+                }
+            }
+        }
+        out.push((m.ids[si], caps));
+    }
+    out
+}
+
+/// Scan one log buffer. `first_line` is the file line number of `data`'s first line.
+pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
+    // Candidate lines: line start offset → (line end, matches, decoded text)
+    type Found = (usize, Vec<(usize, BTreeMap<String, String>)>, Option<String>);
+    let mut found: BTreeMap<usize, Found> = BTreeMap::new();
+    let mut dropped = 0u64;
+    if let Some(combined) = &m.combined {
+        let mut pos = 0;
+        while pos < data.len() {
+            let Some(hit) = combined.find_at(data, pos) else { break };
+            let ls = line_start(data, hit.start());
+            let le = line_end(data, hit.start());
+            let sigs = sig_matches(m, &data[ls..le]);
+            if !sigs.is_empty() {
+                if found.len() < MAX_HITS {
+                    found.insert(ls, (le, sigs, None));
+                } else {
+                    dropped += 1;
+                }
+            }
+            pos = le + 1;
+        }
+        // JSON lines with escapes: match their decoded values.
+        let mut next_allowed = 0usize;
+        for bs in memchr_iter(b'\\', data) {
+            if bs < next_allowed {
+                continue;
+            }
+            let ls = line_start(data, bs);
+            let le = line_end(data, bs);
+            next_allowed = le + 1;
+            if found.contains_key(&ls) {
+                continue;
+            }
+            let line = &data[ls..le];
+            let first = line.iter().position(|b| !b.is_ascii_whitespace());
+            if first.map(|i| line[i]) != Some(b'{') {
+                continue;
+            }
+            if let Some(dec) = decoded_strings(line) {
+                let sigs = sig_matches(m, dec.as_bytes());
+                if !sigs.is_empty() {
+                    if found.len() < MAX_HITS {
+                        found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&dec, LINE_CHARS * 2))));
+                    } else {
+                        dropped += 1;
+                    }
+                }
+            }
+        }
+    }
+    // Line numbers, counted incrementally between hits.
+    let mut hits = Vec::with_capacity(found.len());
+    let mut counted_to = 0usize;
+    let mut line_no = first_line;
+    for (ls, (le, sigs, decoded)) in found {
+        line_no += memchr_iter(b'\n', &data[counted_to..ls]).count() as u64;
+        counted_to = ls;
+        let mut before = Vec::new();
+        let mut s = ls;
+        for _ in 0..CONTEXT {
+            if s == 0 {
+                break;
+            }
+            let ps = line_start(data, s - 1);
+            before.push(line_text(&data[ps..s - 1]));
+            s = ps;
+        }
+        before.reverse();
+        let mut after = Vec::new();
+        let mut e = le;
+        for _ in 0..CONTEXT {
+            if e >= data.len() {
+                break;
+            }
+            let ne = line_end(data, e + 1);
+            if e + 1 >= data.len() {
+                break;
+            }
+            after.push(line_text(&data[e + 1..ne]));
+            e = ne;
+        }
+        hits.push(LogHit {
+            line: line_no,
+            text: line_text(&data[ls..le]),
+            decoded,
+            sigs,
+            before,
+            after,
+        });
+    }
+    let newlines = memchr_iter(b'\n', data).count() as u64;
+    let lines = if data.is_empty() {
+        0
+    } else {
+        newlines + u64::from(data.last() != Some(&b'\n'))
+    };
+    // Tail: the last TAIL non-empty-at-end lines.
+    let mut end = data.len();
+    if end > 0 && data[end - 1] == b'\n' {
+        end -= 1;
+    }
+    let mut tail = Vec::new();
+    let mut cursor = end;
+    while tail.len() < TAIL && cursor > 0 {
+        let ls = line_start(data, cursor);
+        tail.push(line_text(&data[ls..cursor]));
+        if ls == 0 {
+            cursor = 0;
+            break;
+        }
+        cursor = ls - 1;
+    }
+    let _ = cursor;
+    tail.reverse();
+    while tail.len() == 1 && tail[0].trim().is_empty() {
+        tail.clear();
+    }
+    let tail_first_line = if lines == 0 {
+        0
+    } else {
+        first_line + lines - tail.len() as u64
+    };
+    LogScan {
+        segment: None,
+        lines,
+        bytes: data.len() as u64,
+        hits,
+        hits_dropped: dropped,
+        tail_first_line,
+        tail,
+    }
+}
+
+const START_MARK: &[u8] = b"==== START logs for container ";
+const END_MARK: &[u8] = b"==== END logs for container ";
+
+/// Parse `==== START logs for container C of pod NS/P ====`.
+fn parse_marker(line: &[u8], mark: &[u8]) -> Option<(String, String, String)> {
+    let rest = std::str::from_utf8(line.strip_prefix(mark)?).ok()?;
+    let rest = rest.trim_end_matches(['\r', ' ']).strip_suffix("====")?.trim_end();
+    let (container, pod) = rest.split_once(" of pod ")?;
+    let (ns, pod) = pod.split_once('/')?;
+    Some((ns.to_string(), pod.to_string(), container.to_string()))
+}
+
+/// Scan a log member. `logs.txt` of a cluster-info dump is split into container segments.
+pub fn scan_log(path: &str, data: &[u8], m: &LogMatcher) -> Vec<LogScan> {
+    let is_dump_log = path.rsplit('/').next() == Some("logs.txt");
+    if !is_dump_log || memchr::memmem::find(data, START_MARK).is_none() {
+        return vec![scan_buffer(data, 1, m)];
+    }
+    let mut out = Vec::new();
+    let mut pos = 0usize;
+    let mut line_no = 1u64;
+    let mut current: Option<((String, String, String), usize, u64)> = None;
+    while pos < data.len() {
+        let le = line_end(data, pos);
+        let line = &data[pos..le];
+        if let Some(id) = parse_marker(line, START_MARK) {
+            current = Some((id, le + 1, line_no + 1));
+        } else if let Some(id) = parse_marker(line, END_MARK) {
+            if let Some((cid, start, first)) = current.take() {
+                if cid == id {
+                    let body = &data[start.min(pos)..pos];
+                    let mut scan = scan_buffer(body, first, m);
+                    scan.segment = Some(cid);
+                    out.push(scan);
+                }
+            }
+        }
+        pos = le + 1;
+        line_no += 1;
+    }
+    if let Some((cid, start, first)) = current.take() {
+        let body = &data[start.min(data.len())..];
+        let mut scan = scan_buffer(body, first, m);
+        scan.segment = Some(cid);
+        out.push(scan);
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::signatures::{parse_rules_file, SignatureSet};
+
+    fn matcher() -> SignatureSet {
+        let text = r#"
+signatures:
+  - id: boom
+    code: ZZZ001
+    name: boom
+    severity: error
+    title: boom
+    pattern: 'explo(?P<what>ded|sion)'
+"#;
+        SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn finds_lines_with_numbers_and_context() {
+        let set = matcher();
+        let data = b"a\nb\nc exploded\nd\ne\nf\n";
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.lines, 6);
+        assert_eq!(s.hits.len(), 1);
+        let h = &s.hits[0];
+        assert_eq!(h.line, 3);
+        assert_eq!(h.text, "c exploded");
+        assert_eq!(h.before, vec!["a", "b"]);
+        assert_eq!(h.after, vec!["d", "e"]);
+        assert_eq!(h.sigs[0].1.get("what").map(String::as_str), Some("ded"));
+        assert_eq!(s.tail.last().map(String::as_str), Some("f"));
+        assert_eq!(s.tail_first_line, 1);
+    }
+
+    #[test]
+    fn json_escapes_do_not_hide_a_match() {
+        let set = matcher();
+        let data = br#"{"Message":"it explo\u0064ed","AgentName":"X"}"#;
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1);
+        assert!(s.hits[0].decoded.as_deref().unwrap_or("").contains("exploded"));
+    }
+
+    #[test]
+    fn crlf_and_invalid_utf8() {
+        let set = matcher();
+        let data = b"ok\r\n\xff\xfe explosion\r\nend\r\n";
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1);
+        assert_eq!(s.hits[0].line, 2);
+        assert!(!s.hits[0].text.ends_with('\r'));
+    }
+
+    #[test]
+    fn cluster_info_logs_are_split() {
+        let set = matcher();
+        let data = b"==== START logs for container a of pod ns/p ====\nx\nexploded\n==== END logs for container a of pod ns/p ====\n==== START logs for container b of pod ns/p ====\ny\n==== END logs for container b of pod ns/p ====\n";
+        let s = scan_log("ns/p/logs.txt", data, &set.log);
+        assert_eq!(s.len(), 2);
+        assert_eq!(s[0].segment.as_ref().map(|x| x.2.as_str()), Some("a"));
+        assert_eq!(s[0].hits[0].line, 3);
+        assert_eq!(s[1].hits.len(), 0);
+        assert_eq!(s[1].lines, 1);
+    }
+}

@@ -1,0 +1,377 @@
+//! The engine: finds every signature hit once (logs were scanned while reading; messages of
+//! events, conditions and `az` statuses are matched here), selects rules, checks their
+//! applicability and inputs, runs them in parallel (in waves, so a rule that reads others'
+//! findings runs after them), isolates a panicking rule, and sorts the findings.
+
+use crate::facts::Facts;
+use crate::finding::{Finding, Severity};
+use crate::model::{object_ref, NeedState, Snapshot};
+use crate::rules::{obj_evidence, Applies, Context, Hit, Origin, Rule};
+use crate::signatures::{Place, SignatureSet};
+use rayon::prelude::*;
+use serde::Serialize;
+use serde_json::Value;
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Outcome {
+    Fired,
+    Clean,
+    Skipped,
+    NotApplicable,
+    Failed,
+}
+
+impl Outcome {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Outcome::Fired => "fired",
+            Outcome::Clean => "clean",
+            Outcome::Skipped => "skipped",
+            Outcome::NotApplicable => "not-applicable",
+            Outcome::Failed => "failed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct RuleResult {
+    pub code: String,
+    pub name: String,
+    pub outcome: Outcome,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+}
+
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub select: Vec<String>,
+    pub ignore: Vec<String>,
+    pub min_severity: Severity,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options {
+            select: Vec::new(),
+            ignore: Vec::new(),
+            min_severity: Severity::Info,
+        }
+    }
+}
+
+impl Options {
+    pub fn selects(&self, code: &str) -> bool {
+        let m = |p: &String| {
+            p.eq_ignore_ascii_case("ALL") || code.to_ascii_uppercase().starts_with(&p.to_ascii_uppercase())
+        };
+        (self.select.is_empty() || self.select.iter().any(m)) && !self.ignore.iter().any(m)
+    }
+}
+
+pub struct Analysis {
+    pub facts: Facts,
+    pub findings: Vec<Finding>,
+    pub rules: Vec<RuleResult>,
+}
+
+/// Every signature hit in the snapshot, in a stable order.
+pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
+    let mut hits = Vec::new();
+    for log in snap.logs() {
+        for lh in &log.scan.hits {
+            for (sig, caps) in &lh.sigs {
+                let s = &sigs.sigs[*sig];
+                if !s.applies_to_log(&log.namespace, &log.pod, &log.container) {
+                    continue;
+                }
+                hits.push(Hit {
+                    sig: *sig,
+                    sig_id: s.id.clone(),
+                    code: s.code.clone(),
+                    captures: caps.clone(),
+                    text: lh.decoded.clone().unwrap_or_else(|| lh.text.clone()),
+                    origin: Origin::Log {
+                        namespace: log.namespace.clone(),
+                        pod: log.pod.clone(),
+                        container: log.container.clone(),
+                        previous: log.previous,
+                    },
+                    evidence: crate::rules::log_evidence(&log.path, lh.line, &lh.text),
+                });
+            }
+        }
+    }
+    let mut event_hits: Vec<Hit> = snap
+        .events
+        .par_iter()
+        .flat_map_iter(|e| {
+            let ns = e.metadata.namespace.clone().unwrap_or_default();
+            sigs.match_text(&e.message, Place::Events).into_iter().map(move |m| {
+                let s = &sigs.sigs[m.sig];
+                Hit {
+                    sig: m.sig,
+                    sig_id: s.id.clone(),
+                    code: s.code.clone(),
+                    captures: m.captures,
+                    text: e.message.clone(),
+                    origin: Origin::Event {
+                        namespace: e.involved_object.namespace.clone().unwrap_or_else(|| ns.clone()),
+                        involved_kind: e.involved_object.kind.clone(),
+                        involved_name: e.involved_object.name.clone(),
+                        reason: e.reason.clone(),
+                    },
+                    evidence: obj_evidence(
+                        &e.src,
+                        object_ref("Event", Some(&ns), &e.metadata.name),
+                        "message",
+                        &e.message,
+                    ),
+                }
+            })
+        })
+        .collect();
+    hits.append(&mut event_hits);
+    let mut obj_hits: Vec<Hit> = snap
+        .bundle
+        .objects
+        .par_iter()
+        .filter(|o| o.resource != "events")
+        .flat_map_iter(|o| {
+            let mut texts: Vec<(String, String)> = Vec::new();
+            if let Some(conds) = o.value.pointer("/status/conditions").and_then(Value::as_array) {
+                for (i, c) in conds.iter().enumerate() {
+                    if let Some(m) = c.get("message").and_then(Value::as_str) {
+                        texts.push((format!("status.conditions[{i}].message"), m.to_string()));
+                    }
+                }
+            }
+            if let Some(m) = o.value.pointer("/status/message").and_then(Value::as_str) {
+                texts.push(("status.message".into(), m.to_string()));
+            }
+            if let Some(v) = o.value.pointer("/status/violations").and_then(Value::as_array) {
+                for (i, c) in v.iter().enumerate() {
+                    if let Some(m) = c.get("message").and_then(Value::as_str) {
+                        texts.push((format!("status.violations[{i}].message"), m.to_string()));
+                    }
+                }
+            }
+            let kind = if o.kind().is_empty() {
+                o.resource.clone()
+            } else {
+                o.kind().to_string()
+            };
+            let mut out = Vec::new();
+            for (field, text) in texts {
+                for m in sigs.match_text(&text, Place::Conditions) {
+                    let s = &sigs.sigs[m.sig];
+                    out.push(Hit {
+                        sig: m.sig,
+                        sig_id: s.id.clone(),
+                        code: s.code.clone(),
+                        captures: m.captures,
+                        text: text.clone(),
+                        origin: Origin::Object {
+                            resource: o.resource.clone(),
+                            kind: kind.clone(),
+                            namespace: o.namespace().map(str::to_string),
+                            name: o.name().to_string(),
+                        },
+                        evidence: obj_evidence(&o.src, object_ref(&kind, o.namespace(), o.name()), &field, &text),
+                    });
+                }
+            }
+            out
+        })
+        .collect();
+    hits.append(&mut obj_hits);
+    // az: extension statuses and flux configuration statuses
+    let mut az_texts: Vec<(String, String, crate::bundle::Src, String, String)> = Vec::new();
+    for e in &snap.extensions {
+        for (field, text) in e.messages() {
+            az_texts.push((slug_of(&e.src.path), e.name.clone(), e.src.clone(), field, text));
+        }
+    }
+    for c in &snap.flux_configs {
+        if let Some(m) = c.error_message.as_deref().filter(|m| !m.is_empty()) {
+            az_texts.push((
+                slug_of(&c.src.path),
+                c.name.clone(),
+                c.src.clone(),
+                "errorMessage".into(),
+                m.to_string(),
+            ));
+        }
+        for (i, st) in c.statuses.iter().enumerate() {
+            for (j, cond) in st.status_conditions.iter().enumerate() {
+                if let Some(m) = &cond.message {
+                    az_texts.push((
+                        slug_of(&c.src.path),
+                        c.name.clone(),
+                        c.src.clone(),
+                        format!("statuses[{i}].statusConditions[{j}].message"),
+                        m.clone(),
+                    ));
+                }
+            }
+        }
+    }
+    for (slug, name, src, field, text) in az_texts {
+        for m in sigs.match_text(&text, Place::Az) {
+            let s = &sigs.sigs[m.sig];
+            let object = if slug.starts_with("k8s-extension") {
+                format!("extension {name}")
+            } else {
+                format!("fluxConfiguration {name}")
+            };
+            hits.push(Hit {
+                sig: m.sig,
+                sig_id: s.id.clone(),
+                code: s.code.clone(),
+                captures: m.captures,
+                text: text.clone(),
+                origin: Origin::Az {
+                    slug: slug.clone(),
+                    name: name.clone(),
+                },
+                evidence: obj_evidence(&src, object, &field, &text),
+            });
+        }
+    }
+    hits
+}
+
+fn slug_of(path: &str) -> String {
+    path.rsplit('/')
+        .next()
+        .unwrap_or(path)
+        .trim_end_matches(".json")
+        .to_string()
+}
+
+fn panic_text(p: &(dyn std::any::Any + Send)) -> String {
+    if let Some(s) = p.downcast_ref::<&str>() {
+        (*s).to_string()
+    } else if let Some(s) = p.downcast_ref::<String>() {
+        s.clone()
+    } else {
+        "unknown panic".into()
+    }
+}
+
+fn run_one(rule: &dyn Rule, cx: &Context) -> (RuleResult, Vec<Finding>) {
+    let result = |outcome, reason: Option<String>| RuleResult {
+        code: rule.code().to_string(),
+        name: rule.name().to_string(),
+        outcome,
+        reason,
+    };
+    let applies = match catch_unwind(AssertUnwindSafe(|| rule.applies(cx))) {
+        Ok(a) => a,
+        Err(p) => {
+            return (
+                result(Outcome::Failed, Some(format!("rule panicked: {}", panic_text(&*p)))),
+                Vec::new(),
+            )
+        }
+    };
+    if let Applies::No(why) = applies {
+        return (result(Outcome::NotApplicable, Some(why)), Vec::new());
+    }
+    let findings = match catch_unwind(AssertUnwindSafe(|| rule.check(cx))) {
+        Ok(f) => f,
+        Err(p) => {
+            return (
+                result(Outcome::Failed, Some(format!("rule panicked: {}", panic_text(&*p)))),
+                Vec::new(),
+            )
+        }
+    };
+    if !findings.is_empty() {
+        return (result(Outcome::Fired, None), findings);
+    }
+    let inputs = rule.inputs();
+    let mut missing = Vec::new();
+    for need in &inputs.required {
+        match cx.snap.need_state(need) {
+            NeedState::Present => {}
+            NeedState::Absent(r) | NeedState::Failed(r) => missing.push(r),
+        }
+    }
+    if !inputs.any_of.is_empty() {
+        let states: Vec<NeedState> = inputs.any_of.iter().map(|n| cx.snap.need_state(n)).collect();
+        if !states.contains(&NeedState::Present) {
+            let reasons: Vec<String> = states
+                .into_iter()
+                .map(|s| match s {
+                    NeedState::Absent(r) | NeedState::Failed(r) => r,
+                    NeedState::Present => String::new(),
+                })
+                .collect();
+            missing.push(format!(
+                "none of the inputs it reads is present ({})",
+                reasons.join("; ")
+            ));
+        }
+    }
+    if missing.is_empty() {
+        (result(Outcome::Clean, None), Vec::new())
+    } else {
+        (result(Outcome::Skipped, Some(missing.join("; "))), Vec::new())
+    }
+}
+
+/// Run the selected rules over a snapshot.
+pub fn run(snap: &Snapshot, sigs: &SignatureSet, rules: &[Box<dyn Rule>], opts: &Options) -> Analysis {
+    let facts = Facts::derive(snap);
+    let hits = collect_hits(snap, sigs);
+    let selected: Vec<&dyn Rule> = rules
+        .iter()
+        .map(|r| r.as_ref())
+        .filter(|r| opts.selects(r.code()))
+        .collect();
+    let selected_codes: Vec<String> = selected.iter().map(|r| r.code().to_string()).collect();
+    let mut done: Vec<String> = Vec::new();
+    let mut pending: Vec<&dyn Rule> = selected;
+    let mut findings: Vec<Finding> = Vec::new();
+    let mut results: Vec<RuleResult> = Vec::new();
+    while !pending.is_empty() {
+        let (ready, rest): (Vec<&dyn Rule>, Vec<&dyn Rule>) = pending.into_iter().partition(|r| {
+            r.after()
+                .iter()
+                .all(|c| done.iter().any(|d| d == c) || !selected_codes.iter().any(|s| s == c))
+        });
+        // A dependency cycle would leave nothing ready: run the rest regardless.
+        let (ready, rest) = if ready.is_empty() {
+            (rest, Vec::new())
+        } else {
+            (ready, rest)
+        };
+        let cx = Context {
+            snap,
+            facts: &facts,
+            sigs,
+            hits: &hits,
+            prior: &findings,
+        };
+        let wave: Vec<(RuleResult, Vec<Finding>)> = ready.par_iter().map(|r| run_one(*r, &cx)).collect();
+        for (res, f) in wave {
+            done.push(res.code.clone());
+            results.push(res);
+            findings.extend(f);
+        }
+        pending = rest;
+    }
+    for f in &mut findings {
+        f.normalize();
+    }
+    findings.retain(|f| f.severity.rank() >= opts.min_severity.rank());
+    findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));
+    results.sort_by(|a, b| a.code.cmp(&b.code));
+    Analysis {
+        facts,
+        findings,
+        rules: results,
+    }
+}

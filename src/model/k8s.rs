@@ -1,0 +1,548 @@
+//! Typed views of the Kubernetes objects rules read. Every field defaults, so objects with
+//! missing or unexpected fields still deserialize; values of the wrong type fail only that object.
+
+use serde::Deserialize;
+use serde_json::Value;
+use std::collections::BTreeMap;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ObjectMeta {
+    pub name: String,
+    pub namespace: Option<String>,
+    pub uid: String,
+    pub labels: BTreeMap<String, String>,
+    pub annotations: BTreeMap<String, String>,
+    pub creation_timestamp: Option<String>,
+    pub owner_references: Vec<OwnerReference>,
+    pub deletion_timestamp: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct OwnerReference {
+    pub kind: String,
+    pub name: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Condition {
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub status: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub last_transition_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ResourceRequirements {
+    pub limits: BTreeMap<String, Value>,
+    pub requests: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Container {
+    pub name: String,
+    pub image: String,
+    pub resources: ResourceRequirements,
+    pub security_context: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PodSpec {
+    pub node_name: Option<String>,
+    pub containers: Vec<Container>,
+    pub init_containers: Vec<Container>,
+    pub host_network: bool,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StateWaiting {
+    pub reason: Option<String>,
+    pub message: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StateRunning {
+    pub started_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct StateTerminated {
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub exit_code: i64,
+    pub signal: Option<i64>,
+    pub started_at: Option<String>,
+    pub finished_at: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerState {
+    pub waiting: Option<StateWaiting>,
+    pub running: Option<StateRunning>,
+    pub terminated: Option<StateTerminated>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ContainerStatus {
+    pub name: String,
+    pub ready: bool,
+    pub restart_count: i64,
+    pub state: ContainerState,
+    pub last_state: ContainerState,
+    pub image: String,
+    pub started: Option<bool>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct PodStatus {
+    pub phase: String,
+    pub reason: Option<String>,
+    pub message: Option<String>,
+    pub conditions: Vec<Condition>,
+    pub container_statuses: Vec<ContainerStatus>,
+    pub init_container_statuses: Vec<ContainerStatus>,
+    pub host_ip: Option<String>,
+    pub pod_ip: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Pod {
+    pub metadata: ObjectMeta,
+    pub spec: PodSpec,
+    pub status: PodStatus,
+}
+
+impl Pod {
+    /// Ready containers / all containers, as `kubectl get pods` prints READY.
+    pub fn ready_count(&self) -> (usize, usize) {
+        let total = self.spec.containers.len().max(self.status.container_statuses.len());
+        let ready = self.status.container_statuses.iter().filter(|c| c.ready).count();
+        (ready, total)
+    }
+    pub fn is_evicted(&self) -> bool {
+        self.status.phase == "Failed" && self.status.reason.as_deref() == Some("Evicted")
+    }
+    pub fn is_succeeded(&self) -> bool {
+        self.status.phase == "Succeeded"
+    }
+    pub fn all_ready(&self) -> bool {
+        let (r, t) = self.ready_count();
+        self.status.phase == "Running" && t > 0 && r == t
+    }
+    pub fn restarts(&self) -> i64 {
+        self.status.container_statuses.iter().map(|c| c.restart_count).sum()
+    }
+    pub fn node(&self) -> Option<&str> {
+        self.spec.node_name.as_deref()
+    }
+    /// Every container status (init containers first) with its field path.
+    pub fn statuses(&self) -> Vec<(String, &ContainerStatus)> {
+        let init = self
+            .status
+            .init_container_statuses
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("status.initContainerStatuses[{i}]"), c));
+        let main = self
+            .status
+            .container_statuses
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (format!("status.containerStatuses[{i}]"), c));
+        init.chain(main).collect()
+    }
+    pub fn container(&self, name: &str) -> Option<&Container> {
+        self.spec
+            .containers
+            .iter()
+            .chain(self.spec.init_containers.iter())
+            .find(|c| c.name == name)
+    }
+    pub fn ns(&self) -> &str {
+        self.metadata.namespace.as_deref().unwrap_or("default")
+    }
+    /// The owning workload for fix commands: `deployment/x` for a ReplicaSet-owned pod, else `kind/name`.
+    pub fn owner_ref(&self) -> Option<String> {
+        let o = self.metadata.owner_references.first()?;
+        match o.kind.as_str() {
+            "ReplicaSet" => match o.name.rsplit_once('-') {
+                Some((dep, hash)) if !hash.is_empty() && hash.chars().all(|c| c.is_ascii_alphanumeric()) => {
+                    Some(format!("deployment/{dep}"))
+                }
+                _ => Some(format!("replicaset/{}", o.name)),
+            },
+            k => Some(format!("{}/{}", k.to_ascii_lowercase(), o.name)),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Taint {
+    pub key: String,
+    pub value: Option<String>,
+    pub effect: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodeSpec {
+    pub unschedulable: bool,
+    pub taints: Vec<Taint>,
+    #[serde(rename = "providerID")]
+    pub provider_id: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodeInfo {
+    pub os_image: String,
+    pub kernel_version: String,
+    pub kubelet_version: String,
+    pub container_runtime_version: String,
+    pub operating_system: String,
+    pub architecture: String,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct NodeStatus {
+    pub conditions: Vec<Condition>,
+    pub node_info: NodeInfo,
+    pub allocatable: BTreeMap<String, Value>,
+    pub capacity: BTreeMap<String, Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Node {
+    pub metadata: ObjectMeta,
+    pub spec: NodeSpec,
+    pub status: NodeStatus,
+}
+
+impl Node {
+    pub fn condition(&self, t: &str) -> Option<&Condition> {
+        self.status.conditions.iter().find(|c| c.type_ == t)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ObjectReference {
+    pub kind: String,
+    pub namespace: Option<String>,
+    pub name: String,
+    pub uid: Option<String>,
+    pub field_path: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EventSeries {
+    pub count: i64,
+    pub last_observed_time: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EventSource {
+    pub component: Option<String>,
+    pub host: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Event {
+    pub metadata: ObjectMeta,
+    pub involved_object: ObjectReference,
+    pub reason: String,
+    pub message: String,
+    #[serde(rename = "type")]
+    pub type_: String,
+    pub count: Option<i64>,
+    pub first_timestamp: Option<String>,
+    pub last_timestamp: Option<String>,
+    pub event_time: Option<String>,
+    pub series: Option<EventSeries>,
+    pub source: EventSource,
+    pub reporting_component: Option<String>,
+}
+
+impl Event {
+    /// The latest time the event was seen, whichever field carries it.
+    pub fn last_seen(&self) -> Option<&str> {
+        self.series
+            .as_ref()
+            .and_then(|s| s.last_observed_time.as_deref())
+            .or(self.last_timestamp.as_deref())
+            .or(self.event_time.as_deref())
+            .or(self.first_timestamp.as_deref())
+            .or(self.metadata.creation_timestamp.as_deref())
+    }
+    pub fn times(&self) -> i64 {
+        self.series.as_ref().map(|s| s.count).or(self.count).unwrap_or(1)
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct WorkloadSpec {
+    pub replicas: Option<i64>,
+    pub selector: Option<Value>,
+    pub template: Option<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DeploymentStatus {
+    pub replicas: i64,
+    pub ready_replicas: i64,
+    pub available_replicas: i64,
+    pub updated_replicas: i64,
+    pub unavailable_replicas: i64,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Deployment {
+    pub metadata: ObjectMeta,
+    pub spec: WorkloadSpec,
+    pub status: DeploymentStatus,
+}
+
+impl Deployment {
+    pub fn desired(&self) -> i64 {
+        self.spec.replicas.unwrap_or(1)
+    }
+}
+
+/// ReplicaSets share the Deployment shapes.
+pub type ReplicaSet = Deployment;
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct DaemonSetStatus {
+    pub desired_number_scheduled: i64,
+    pub current_number_scheduled: i64,
+    pub number_ready: i64,
+    pub number_available: i64,
+    pub number_unavailable: i64,
+    pub number_misscheduled: i64,
+    pub updated_number_scheduled: i64,
+    pub conditions: Vec<Condition>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct DaemonSet {
+    pub metadata: ObjectMeta,
+    pub spec: WorkloadSpec,
+    pub status: DaemonSetStatus,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServicePort {
+    pub name: Option<String>,
+    pub port: i64,
+    pub protocol: Option<String>,
+    pub target_port: Option<Value>,
+    pub node_port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServiceSpec {
+    #[serde(rename = "type")]
+    pub type_: Option<String>,
+    #[serde(rename = "clusterIP")]
+    pub cluster_ip: Option<String>,
+    #[serde(rename = "externalIPs")]
+    pub external_ips: Vec<String>,
+    pub ports: Vec<ServicePort>,
+    pub selector: BTreeMap<String, String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Service {
+    pub metadata: ObjectMeta,
+    pub spec: ServiceSpec,
+    pub status: Value,
+}
+
+impl Service {
+    /// External IPs from `spec.externalIPs` and a load balancer's ingress.
+    pub fn external_addresses(&self) -> Vec<String> {
+        let mut out = self.spec.external_ips.clone();
+        if let Some(ing) = self.status.pointer("/loadBalancer/ingress").and_then(Value::as_array) {
+            for i in ing {
+                if let Some(ip) = i.get("ip").or_else(|| i.get("hostname")).and_then(Value::as_str) {
+                    out.push(ip.to_string());
+                }
+            }
+        }
+        out
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EndpointAddress {
+    pub ip: String,
+    pub node_name: Option<String>,
+    pub target_ref: Option<ObjectReference>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EndpointPort {
+    pub name: Option<String>,
+    pub port: i64,
+    pub protocol: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct EndpointSubset {
+    pub addresses: Vec<EndpointAddress>,
+    pub not_ready_addresses: Vec<EndpointAddress>,
+    pub ports: Vec<EndpointPort>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Endpoints {
+    pub metadata: ObjectMeta,
+    pub subsets: Vec<EndpointSubset>,
+}
+
+impl Endpoints {
+    pub fn ready_addresses(&self) -> usize {
+        self.subsets.iter().map(|s| s.addresses.len()).sum()
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ServiceReference {
+    pub name: String,
+    pub namespace: String,
+    pub path: Option<String>,
+    pub port: Option<i64>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct ClientConfig {
+    pub service: Option<ServiceReference>,
+    pub url: Option<String>,
+    pub ca_bundle: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Webhook {
+    pub name: String,
+    pub client_config: ClientConfig,
+    pub side_effects: Option<String>,
+    pub failure_policy: Option<String>,
+    pub namespace_selector: Option<Value>,
+    pub object_selector: Option<Value>,
+    pub rules: Vec<Value>,
+    pub admission_review_versions: Vec<String>,
+}
+
+/// A ValidatingWebhookConfiguration or MutatingWebhookConfiguration.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct WebhookConfiguration {
+    pub kind: String,
+    pub metadata: ObjectMeta,
+    pub webhooks: Vec<Webhook>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CrdNames {
+    pub plural: String,
+    pub singular: Option<String>,
+    pub kind: String,
+    pub short_names: Vec<String>,
+    pub categories: Vec<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CrdVersion {
+    pub name: String,
+    pub served: bool,
+    pub storage: bool,
+    pub additional_printer_columns: Vec<Value>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct CrdSpec {
+    pub group: String,
+    pub names: CrdNames,
+    pub scope: String,
+    pub versions: Vec<CrdVersion>,
+    /// apiextensions v1beta1 single version.
+    pub version: Option<String>,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Crd {
+    pub metadata: ObjectMeta,
+    pub spec: CrdSpec,
+}
+
+impl Crd {
+    pub fn served_versions(&self) -> Vec<&str> {
+        let mut v: Vec<&str> = self
+            .spec
+            .versions
+            .iter()
+            .filter(|v| v.served)
+            .map(|v| v.name.as_str())
+            .collect();
+        if v.is_empty() {
+            if let Some(x) = &self.spec.version {
+                v.push(x.as_str());
+            }
+        }
+        v
+    }
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct Namespace {
+    pub metadata: ObjectMeta,
+    pub status: Value,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default)]
+pub struct ConfigMap {
+    pub metadata: ObjectMeta,
+    pub data: BTreeMap<String, String>,
+}

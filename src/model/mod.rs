@@ -1,0 +1,316 @@
+//! Typed views of what rules read, built once per bundle from the mapped objects.
+//!
+//! [`Snapshot`] holds every core kind as a typed list (each item with its [`Src`]), custom
+//! resources as JSON, `az` outputs, logs, and the input states rules declare. An object whose
+//! fields have the wrong type is left out with an error naming its file and index.
+
+pub mod az;
+pub mod k8s;
+pub mod quantity;
+
+use crate::bundle::{Bundle, BundleError, InputState, Log, RawObject, Src};
+use serde::de::DeserializeOwned;
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::ops::Deref;
+
+/// A typed object and where it came from.
+#[derive(Debug, Clone)]
+pub struct Obj<T> {
+    pub item: T,
+    pub src: Src,
+}
+
+impl<T> Deref for Obj<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.item
+    }
+}
+
+/// An input a rule reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Need {
+    /// A resource type in any namespace, or cluster-scoped (`pods`, `nodes`, `meshconfigs.config.openservicemesh.io`).
+    Resource(&'static str),
+    /// A resource type in one namespace.
+    NsResource(&'static str, &'static str),
+    /// An `az` output by slug (`k8s-extension-list`); `*` at the end matches a prefix.
+    Az(&'static str),
+    /// Logs of containers in a namespace (`*`: any namespace).
+    Logs(&'static str),
+}
+
+impl std::fmt::Display for Need {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Need::Resource(r) => write!(f, "{r}"),
+            Need::NsResource(ns, r) => write!(f, "{r} in {ns}"),
+            Need::Az(s) => write!(f, "az {s}"),
+            Need::Logs("*") => write!(f, "container logs"),
+            Need::Logs(ns) => write!(f, "logs of {ns}"),
+        }
+    }
+}
+
+/// The state of a need: present, or why not.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum NeedState {
+    Present,
+    Absent(String),
+    Failed(String),
+}
+
+pub struct Snapshot {
+    pub bundle: Bundle,
+    pub pods: Vec<Obj<k8s::Pod>>,
+    pub nodes: Vec<Obj<k8s::Node>>,
+    pub events: Vec<Obj<k8s::Event>>,
+    pub deployments: Vec<Obj<k8s::Deployment>>,
+    pub daemonsets: Vec<Obj<k8s::DaemonSet>>,
+    pub replicasets: Vec<Obj<k8s::ReplicaSet>>,
+    pub services: Vec<Obj<k8s::Service>>,
+    pub endpoints: Vec<Obj<k8s::Endpoints>>,
+    pub webhooks: Vec<Obj<k8s::WebhookConfiguration>>,
+    pub crds: Vec<Obj<k8s::Crd>>,
+    pub namespaces: Vec<Obj<k8s::Namespace>>,
+    pub configmaps: Vec<Obj<k8s::ConfigMap>>,
+    /// Extensions from `az k8s-extension list` and `show` (deduplicated by name; `show` wins).
+    pub extensions: Vec<Obj<az::Extension>>,
+    pub flux_configs: Vec<Obj<az::FluxConfiguration>>,
+    /// Errors met while building typed views (added to the bundle's errors).
+    pub model_errors: Vec<BundleError>,
+}
+
+fn typed<T: DeserializeOwned>(objs: &[&RawObject], errors: &mut Vec<BundleError>) -> Vec<Obj<T>> {
+    let mut out = Vec::new();
+    for o in objs {
+        match serde_json::from_value::<T>(o.value.clone()) {
+            Ok(item) => out.push(Obj {
+                item,
+                src: o.src.clone(),
+            }),
+            Err(e) => errors.push(BundleError::new(
+                match o.src.index {
+                    Some(i) => format!("{}[{i}]", o.src.path),
+                    None => o.src.path.clone(),
+                },
+                format!("{} '{}' has an unexpected shape ({e}); left out", o.resource, o.name()),
+            )),
+        }
+    }
+    out
+}
+
+fn az_items(v: &Value) -> Vec<(Option<usize>, &Value)> {
+    match v {
+        Value::Array(a) => a.iter().enumerate().map(|(i, x)| (Some(i), x)).collect(),
+        Value::Object(_) => vec![(None, v)],
+        _ => Vec::new(),
+    }
+}
+
+impl Snapshot {
+    pub fn build(bundle: Bundle) -> Snapshot {
+        let mut errors = Vec::new();
+        let of = |r: &str| -> Vec<&RawObject> { bundle.objects.iter().filter(|o| o.resource == r).collect() };
+        let mut webhooks: Vec<Obj<k8s::WebhookConfiguration>> = Vec::new();
+        for (res, kind) in [
+            ("validatingwebhookconfigurations", "ValidatingWebhookConfiguration"),
+            ("mutatingwebhookconfigurations", "MutatingWebhookConfiguration"),
+        ] {
+            let mut list: Vec<Obj<k8s::WebhookConfiguration>> = typed(&of(res), &mut errors);
+            for w in &mut list {
+                w.item.kind = kind.to_string();
+            }
+            webhooks.extend(list);
+        }
+        let pods = typed(&of("pods"), &mut errors);
+        let nodes = typed(&of("nodes"), &mut errors);
+        let events = typed(&of("events"), &mut errors);
+        let deployments = typed(&of("deployments"), &mut errors);
+        let daemonsets = typed(&of("daemonsets"), &mut errors);
+        let replicasets = typed(&of("replicasets"), &mut errors);
+        let services = typed(&of("services"), &mut errors);
+        let endpoints = typed(&of("endpoints"), &mut errors);
+        let crds = typed(&of("customresourcedefinitions"), &mut errors);
+        let namespaces = typed(&of("namespaces"), &mut errors);
+        let configmaps = typed(&of("configmaps"), &mut errors);
+
+        let mut extensions: BTreeMap<String, Obj<az::Extension>> = BTreeMap::new();
+        // list first, then show-* (which wins)
+        let mut slugs: Vec<&String> = bundle.az.keys().filter(|k| k.starts_with("k8s-extension-")).collect();
+        slugs.sort_by_key(|s| (s.as_str() != "k8s-extension-list", s.to_string()));
+        for slug in slugs {
+            let (v, src) = &bundle.az[slug];
+            for (i, item) in az_items(v) {
+                match serde_json::from_value::<az::Extension>(item.clone()) {
+                    Ok(e) => {
+                        extensions.insert(
+                            e.name.clone(),
+                            Obj {
+                                item: e,
+                                src: Src {
+                                    path: src.path.clone(),
+                                    index: i,
+                                },
+                            },
+                        );
+                    }
+                    Err(e) => errors.push(BundleError::new(
+                        src.path.clone(),
+                        format!("extension has an unexpected shape ({e}); left out"),
+                    )),
+                }
+            }
+        }
+        let mut flux: BTreeMap<String, Obj<az::FluxConfiguration>> = BTreeMap::new();
+        let mut fslugs: Vec<&String> = bundle
+            .az
+            .keys()
+            .filter(|k| k.starts_with("k8s-configuration-flux-"))
+            .collect();
+        fslugs.sort_by_key(|s| (s.as_str() != "k8s-configuration-flux-list", s.to_string()));
+        for slug in fslugs {
+            let (v, src) = &bundle.az[slug];
+            for (i, item) in az_items(v) {
+                match serde_json::from_value::<az::FluxConfiguration>(item.clone()) {
+                    Ok(c) => {
+                        let key = format!("{}/{}", c.namespace.clone().unwrap_or_default(), c.name);
+                        flux.insert(
+                            key,
+                            Obj {
+                                item: c,
+                                src: Src {
+                                    path: src.path.clone(),
+                                    index: i,
+                                },
+                            },
+                        );
+                    }
+                    Err(e) => errors.push(BundleError::new(
+                        src.path.clone(),
+                        format!("flux configuration has an unexpected shape ({e}); left out"),
+                    )),
+                }
+            }
+        }
+        Snapshot {
+            pods,
+            nodes,
+            events,
+            deployments,
+            daemonsets,
+            replicasets,
+            services,
+            endpoints,
+            webhooks,
+            crds,
+            namespaces,
+            configmaps,
+            extensions: extensions.into_values().collect(),
+            flux_configs: flux.into_values().collect(),
+            model_errors: errors,
+            bundle,
+        }
+    }
+
+    /// Custom (or any) resources by full resource name.
+    pub fn resources<'a>(&'a self, resource: &'a str) -> impl Iterator<Item = &'a RawObject> + 'a {
+        self.bundle.objects_of(resource)
+    }
+
+    /// Every object whose resource name ends with `.group` (e.g. `.toolkit.fluxcd.io`).
+    pub fn resources_in_group<'a>(&'a self, group_suffix: &'a str) -> impl Iterator<Item = &'a RawObject> + 'a {
+        self.bundle
+            .objects
+            .iter()
+            .filter(move |o| o.resource.ends_with(group_suffix))
+    }
+
+    pub fn az(&self, slug: &str) -> Option<&(Value, Src)> {
+        self.bundle.az.get(slug)
+    }
+
+    pub fn logs(&self) -> &[Log] {
+        &self.bundle.logs
+    }
+
+    pub fn logs_in<'a>(&'a self, ns: &'a str) -> impl Iterator<Item = &'a Log> + 'a {
+        self.bundle.logs.iter().filter(move |l| l.namespace == ns)
+    }
+
+    /// The previous (or, failing that, current) log of a container.
+    pub fn log_of(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Option<&Log> {
+        self.bundle
+            .logs
+            .iter()
+            .find(|l| l.namespace == ns && l.pod == pod && l.container == container && l.previous == previous)
+    }
+
+    pub fn node(&self, name: &str) -> Option<&Obj<k8s::Node>> {
+        self.nodes.iter().find(|n| n.metadata.name == name)
+    }
+
+    /// The state of an input a rule declares.
+    pub fn need_state(&self, need: &Need) -> NeedState {
+        let inputs = &self.bundle.inputs;
+        let matching: Vec<&crate::bundle::Input> = match need {
+            Need::Resource(r) => inputs
+                .values()
+                .filter(|i| {
+                    i.id == format!("kubectl/cluster/{r}")
+                        || (i.id.starts_with("kubectl/namespaces/") && i.id.rsplit('/').next() == Some(r))
+                })
+                .collect(),
+            Need::NsResource(ns, r) => inputs
+                .values()
+                .filter(|i| i.id == format!("kubectl/namespaces/{ns}/{r}") || i.id == format!("kubectl/cluster/{r}"))
+                .collect(),
+            Need::Az(slug) => inputs
+                .values()
+                .filter(|i| match slug.strip_suffix('*') {
+                    Some(prefix) => i.id.starts_with(&format!("az/{prefix}")),
+                    None => i.id == format!("az/{slug}"),
+                })
+                .collect(),
+            Need::Logs("*") => inputs.values().filter(|i| i.id.starts_with("logs/")).collect(),
+            Need::Logs(ns) => inputs
+                .values()
+                .filter(|i| i.id.starts_with(&format!("logs/{ns}/")))
+                .collect(),
+        };
+        let failed: Vec<String> = matching
+            .iter()
+            .filter(|i| i.state == InputState::Failed)
+            .map(|i| match &i.reason {
+                Some(r) => format!("{}: {}", i.id, r),
+                None => i.id.clone(),
+            })
+            .collect();
+        if !failed.is_empty() {
+            return NeedState::Failed(failed.join("; "));
+        }
+        if matching.iter().any(|i| i.state == InputState::Present) {
+            return NeedState::Present;
+        }
+        let reasons: Vec<String> = matching.iter().filter_map(|i| i.reason.clone()).collect();
+        if reasons.is_empty() {
+            NeedState::Absent(format!("{need} not in the bundle"))
+        } else {
+            NeedState::Absent(format!("{need} not collected: {}", reasons.join("; ")))
+        }
+    }
+
+    pub fn has(&self, need: &Need) -> bool {
+        self.need_state(need) == NeedState::Present
+    }
+}
+
+/// `kind/namespace/name` for evidence.
+pub fn object_ref(kind: &str, namespace: Option<&str>, name: &str) -> String {
+    match namespace {
+        Some(ns) if !ns.is_empty() => format!("{kind}/{ns}/{name}"),
+        _ => format!("{kind}/{name}"),
+    }
+}

@@ -1,0 +1,124 @@
+//! Markdown rendering, for pasting into a support ticket: a summary table, each finding with
+//! its evidence and fix in code blocks, and the rules that could not vouch for the cluster.
+
+use super::{is_command, Report};
+use crate::engine::Outcome;
+use std::fmt::Write;
+
+fn esc(s: &str) -> String {
+    s.replace('|', "\\|").replace('\n', " ")
+}
+
+pub fn render(reports: &[Report]) -> String {
+    let mut out = String::new();
+    for r in reports {
+        let b = &r.bundle;
+        let _ = writeln!(out, "# arcdiag report: `{}`\n", b.source);
+        let _ = writeln!(out, "| | |\n|---|---|");
+        let _ = writeln!(out, "| layout | {} |", b.layout.as_str());
+        if let Some(c) = &b.collected_at {
+            let _ = writeln!(out, "| collected | {c} |");
+        }
+        if let Some(n) = &b.cluster.name {
+            let _ = writeln!(out, "| cluster | {} |", esc(n));
+        }
+        if let Some(d) = &r.facts.distribution {
+            let _ = writeln!(out, "| distribution | {d} |");
+        }
+        let s = &r.summary;
+        let _ = writeln!(
+            out,
+            "| findings | {} error, {} warning, {} info |",
+            s.error, s.warning, s.info
+        );
+        let _ = writeln!(
+            out,
+            "| complete | {} |",
+            if b.complete { "yes" } else { "no (interrupted)" }
+        );
+        let _ = writeln!(out, "| partial | {} |\n", if b.partial { "yes" } else { "no" });
+        if !b.errors.is_empty() {
+            let _ = writeln!(out, "## Problems reading the bundle\n");
+            for e in &b.errors {
+                let _ = writeln!(out, "- `{}`: {}", e.member, e.message);
+            }
+            out.push('\n');
+        }
+        if !r.findings.is_empty() {
+            let _ = writeln!(out, "## Findings\n");
+            let _ = writeln!(out, "| severity | code | subject | title |\n|---|---|---|---|");
+            for f in &r.findings {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | `{}` | {} |",
+                    f.severity,
+                    f.code,
+                    f.subject,
+                    esc(&f.title)
+                );
+            }
+            out.push('\n');
+            for f in &r.findings {
+                let _ = writeln!(out, "### {} {}: {}\n", f.code, f.name, f.title);
+                let _ = writeln!(out, "Severity **{}**, subject `{}`.\n", f.severity, f.subject);
+                if !f.message.is_empty() {
+                    let _ = writeln!(out, "{}\n", f.message);
+                }
+                if !f.evidence.is_empty() {
+                    let _ = writeln!(out, "Evidence:\n");
+                    for e in &f.evidence {
+                        let _ = writeln!(out, "- `{}`", e.location());
+                        if !e.excerpt.is_empty() {
+                            let _ = writeln!(out, "  ```\n  {}\n  ```", e.excerpt.replace("```", "'''"));
+                        }
+                    }
+                    out.push('\n');
+                }
+                if !f.fix.is_empty() {
+                    let (cmds, advice): (Vec<&String>, Vec<&String>) = f.fix.iter().partition(|l| is_command(l));
+                    let _ = writeln!(out, "Fix:\n");
+                    for a in advice {
+                        let _ = writeln!(out, "- {a}");
+                    }
+                    if !cmds.is_empty() {
+                        let _ = writeln!(out, "\n```sh");
+                        for c in cmds {
+                            let _ = writeln!(out, "{c}");
+                        }
+                        let _ = writeln!(out, "```");
+                    }
+                    out.push('\n');
+                }
+                if !f.related.is_empty() {
+                    let _ = writeln!(out, "Related:\n");
+                    for rel in &f.related {
+                        let _ = writeln!(out, "- {} `{}`: {}", rel.code, rel.subject, rel.title);
+                    }
+                    out.push('\n');
+                }
+            }
+        } else {
+            let _ = writeln!(out, "No findings.\n");
+        }
+        let skipped: Vec<_> = r
+            .rules
+            .iter()
+            .filter(|x| x.outcome == Outcome::Skipped || x.outcome == Outcome::Failed)
+            .collect();
+        if !skipped.is_empty() {
+            let _ = writeln!(out, "## Rules that could not vouch for the cluster\n");
+            let _ = writeln!(out, "| code | outcome | reason |\n|---|---|---|");
+            for x in skipped {
+                let _ = writeln!(
+                    out,
+                    "| {} | {} | {} |",
+                    x.code,
+                    x.outcome.as_str(),
+                    esc(x.reason.as_deref().unwrap_or(""))
+                );
+            }
+            out.push('\n');
+        }
+    }
+    out
+}

@@ -1,0 +1,188 @@
+//! Text rendering for a terminal: findings grouped by severity, evidence as `path:line`, fix
+//! commands prefixed by `$`, then the rules that were skipped or failed and a one-line summary.
+//! Colour only when asked for (the caller decides from the terminal and `NO_COLOR`).
+
+use super::{is_command, Report};
+use crate::engine::Outcome;
+use crate::finding::Severity;
+use std::fmt::Write;
+
+struct Paint {
+    on: bool,
+}
+
+impl Paint {
+    fn wrap(&self, code: &str, s: &str) -> String {
+        if self.on {
+            format!("\x1b[{code}m{s}\x1b[0m")
+        } else {
+            s.to_string()
+        }
+    }
+    fn sev(&self, s: Severity, text: &str) -> String {
+        match s {
+            Severity::Error => self.wrap("1;31", text),
+            Severity::Warning => self.wrap("1;33", text),
+            Severity::Info => self.wrap("1;36", text),
+        }
+    }
+    fn bold(&self, s: &str) -> String {
+        self.wrap("1", s)
+    }
+    fn dim(&self, s: &str) -> String {
+        self.wrap("2", s)
+    }
+}
+
+pub fn render(reports: &[Report], color: bool) -> String {
+    let mut out = String::new();
+    for (i, r) in reports.iter().enumerate() {
+        if i > 0 {
+            out.push('\n');
+        }
+        render_one(&mut out, r, &Paint { on: color });
+    }
+    out
+}
+
+fn render_one(out: &mut String, r: &Report, p: &Paint) {
+    let b = &r.bundle;
+    let _ = writeln!(out, "{}", p.bold(&format!("arcdiag report for {}", b.source)));
+    let mut meta = vec![format!("layout {}", b.layout.as_str())];
+    if let Some(c) = &b.collected_at {
+        meta.push(format!("collected {c}"));
+    }
+    if let Some(n) = &b.cluster.name {
+        meta.push(format!("cluster {n}"));
+    }
+    meta.push(format!(
+        "type {}",
+        serde_json::to_value(r.facts.cluster_type)
+            .ok()
+            .and_then(|v| v.as_str().map(str::to_string))
+            .unwrap_or_default()
+    ));
+    if let Some(d) = &r.facts.distribution {
+        meta.push(format!("distribution {d}"));
+    }
+    let _ = writeln!(out, "{}", p.dim(&meta.join(", ")));
+    if !b.complete {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Warning,
+                "collection was interrupted: the bundle is incomplete"
+            )
+        );
+    }
+    if b.partial {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Warning,
+                &format!(
+                    "partial: {} problem(s) reading the bundle; the rest was analyzed",
+                    b.errors.len()
+                )
+            )
+        );
+        for e in b.errors.iter().take(20) {
+            let _ = writeln!(out, "  - {}: {}", e.member, e.message);
+        }
+        if b.errors.len() > 20 {
+            let _ = writeln!(out, "  ... and {} more (see --format json)", b.errors.len() - 20);
+        }
+    }
+    out.push('\n');
+    for sev in [Severity::Error, Severity::Warning, Severity::Info] {
+        let fs: Vec<_> = r.findings.iter().filter(|f| f.severity == sev).collect();
+        if fs.is_empty() {
+            continue;
+        }
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(sev, &format!("{} ({})", sev.as_str().to_uppercase(), fs.len()))
+        );
+        for f in fs {
+            let _ = writeln!(
+                out,
+                "  {} {}  {}",
+                p.sev(sev, &f.code),
+                f.name,
+                p.dim(&f.subject.to_string())
+            );
+            let _ = writeln!(out, "    {}", p.bold(&f.title));
+            if !f.message.is_empty() {
+                for line in f.message.lines() {
+                    let _ = writeln!(out, "    {line}");
+                }
+            }
+            if !f.evidence.is_empty() {
+                let _ = writeln!(out, "    evidence:");
+                for e in &f.evidence {
+                    let _ = writeln!(out, "      {}", p.dim(&e.location()));
+                    if !e.excerpt.is_empty() {
+                        let _ = writeln!(out, "        {}", e.excerpt);
+                    }
+                }
+            }
+            if !f.fix.is_empty() {
+                let _ = writeln!(out, "    fix:");
+                for line in &f.fix {
+                    if is_command(line) {
+                        let _ = writeln!(out, "      $ {line}");
+                    } else {
+                        for (i, l) in line.lines().enumerate() {
+                            let _ = writeln!(out, "      {}{l}", if i == 0 { "- " } else { "  " });
+                        }
+                    }
+                }
+            }
+            if !f.related.is_empty() {
+                let _ = writeln!(out, "    related:");
+                for rel in &f.related {
+                    let _ = writeln!(out, "      {} {}: {}", rel.code, rel.subject, rel.title);
+                }
+            }
+            out.push('\n');
+        }
+    }
+    if r.findings.is_empty() {
+        let _ = writeln!(out, "No findings.\n");
+    }
+    let skipped: Vec<_> = r
+        .rules
+        .iter()
+        .filter(|x| x.outcome == Outcome::Skipped || x.outcome == Outcome::Failed)
+        .collect();
+    if !skipped.is_empty() {
+        let _ = writeln!(out, "{}", p.bold("Rules that could not vouch for the cluster:"));
+        for x in skipped {
+            let _ = writeln!(
+                out,
+                "  {} {} {}: {}",
+                x.code,
+                x.name,
+                x.outcome.as_str(),
+                x.reason.as_deref().unwrap_or("")
+            );
+        }
+        out.push('\n');
+    }
+    let s = &r.summary;
+    let _ = writeln!(
+        out,
+        "{} error(s), {} warning(s), {} info; rules: {} fired, {} clean, {} skipped, {} not applicable, {} failed",
+        s.error,
+        s.warning,
+        s.info,
+        s.rules_fired,
+        s.rules_clean,
+        s.rules_skipped,
+        s.rules_not_applicable,
+        s.rules_failed
+    );
+}

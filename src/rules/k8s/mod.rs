@@ -1,0 +1,55 @@
+//! Generic Kubernetes rules (`K8S`), which apply to every cluster. Pods that completed
+//! (`Succeeded`) are never failures.
+
+mod certificate_expired;
+mod container_crash_looping;
+mod container_oom_killed;
+mod image_pull_failing;
+mod node_not_ready;
+mod pod_evicted;
+mod pod_unschedulable;
+mod webhook_unreachable;
+
+use super::Rule;
+use crate::model::{k8s::Pod, Obj};
+
+pub fn all() -> Vec<Box<dyn Rule>> {
+    vec![
+        Box::new(container_crash_looping::ContainerCrashLooping),
+        Box::new(image_pull_failing::ImagePullFailing),
+        Box::new(container_oom_killed::ContainerOomKilled),
+        Box::new(pod_unschedulable::PodUnschedulable),
+        Box::new(pod_evicted::PodEvicted),
+        Box::new(node_not_ready::NodeNotReady),
+        Box::new(webhook_unreachable::WebhookUnreachable),
+        Box::new(certificate_expired::CertificateExpired),
+    ]
+}
+
+/// `Pod/<ns>/<name>` for evidence.
+pub fn pod_ref(p: &Obj<Pod>) -> String {
+    crate::model::object_ref("Pod", Some(p.ns()), &p.metadata.name)
+}
+
+/// Events whose involved object is this pod, oldest first.
+pub fn pod_events<'a>(snap: &'a crate::model::Snapshot, p: &'a Obj<Pod>) -> Vec<&'a Obj<crate::model::k8s::Event>> {
+    let mut v: Vec<_> = snap
+        .events
+        .iter()
+        .filter(|e| {
+            e.involved_object.kind == "Pod"
+                && e.involved_object.name == p.metadata.name
+                && e.involved_object
+                    .namespace
+                    .as_deref()
+                    .or(e.metadata.namespace.as_deref())
+                    == Some(p.ns())
+        })
+        .collect();
+    v.sort_by(|a, b| {
+        a.last_seen()
+            .cmp(&b.last_seen())
+            .then(a.metadata.name.cmp(&b.metadata.name))
+    });
+    v
+}

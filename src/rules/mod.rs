@@ -1,0 +1,297 @@
+//! The `Rule` trait, the registry (sorted by code) and what a rule sees (`Context`).
+//!
+//! One rule per file under `flux/`, `ext/`, `ama/`, `osm/`, `k8s/`. A rule file opens with a `//!`
+//! doc comment; that text is what `arcdiag explain CODE` prints (see [`doc_from_source`]).
+//! Signatures from `signatures.yaml` whose code is not a Rust rule become [`declarative`] rules.
+
+pub mod ama;
+pub mod declarative;
+pub mod ext;
+pub mod flux;
+pub mod k8s;
+pub mod osm;
+
+use crate::bundle::Src;
+use crate::facts::Facts;
+use crate::finding::{excerpt, Evidence, Finding, Severity, Subject};
+use crate::model::{Need, Snapshot};
+use crate::signatures::SignatureSet;
+use std::collections::BTreeMap;
+
+/// What inputs a rule reads.
+#[derive(Debug, Clone, Default)]
+pub struct Inputs {
+    /// All must be present for the rule to say `clean`.
+    pub required: Vec<Need>,
+    /// At least one must be present for the rule to say `clean`.
+    pub any_of: Vec<Need>,
+    /// Add evidence or precision; never cause a skip.
+    pub optional: Vec<Need>,
+}
+
+/// Whether the component a rule is about is installed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Applies {
+    Yes,
+    No(String),
+}
+
+pub trait Rule: Send + Sync {
+    fn code(&self) -> &str;
+    fn name(&self) -> &str;
+    fn severity(&self) -> Severity;
+    /// The full text of `arcdiag explain`.
+    fn doc(&self) -> String;
+    fn inputs(&self) -> Inputs {
+        Inputs::default()
+    }
+    /// Codes whose findings this rule reads (through `Context::prior`): it runs after them.
+    fn after(&self) -> &[&str] {
+        &[]
+    }
+    fn applies(&self, _cx: &Context) -> Applies {
+        Applies::Yes
+    }
+    fn check(&self, cx: &Context) -> Vec<Finding>;
+}
+
+/// Where a signature hit was found.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Origin {
+    Log {
+        namespace: String,
+        pod: String,
+        container: String,
+        previous: bool,
+    },
+    /// An event; `involved` is `Kind/ns/name` of the involved object.
+    Event {
+        namespace: String,
+        involved_kind: String,
+        involved_name: String,
+        reason: String,
+    },
+    /// A message field of an object (conditions, status message, constraint violations).
+    Object {
+        resource: String,
+        kind: String,
+        namespace: Option<String>,
+        name: String,
+    },
+    /// An `az` output: the slug and the resource's name.
+    Az { slug: String, name: String },
+}
+
+/// One match of a signature, with its evidence.
+#[derive(Debug, Clone)]
+pub struct Hit {
+    pub sig: usize,
+    pub sig_id: String,
+    pub code: String,
+    pub captures: BTreeMap<String, String>,
+    pub text: String,
+    pub origin: Origin,
+    pub evidence: Evidence,
+}
+
+/// Everything a rule may read.
+pub struct Context<'a> {
+    pub snap: &'a Snapshot,
+    pub facts: &'a Facts,
+    pub sigs: &'a SignatureSet,
+    pub hits: &'a [Hit],
+    /// Findings of the rules named in `Rule::after`.
+    pub prior: &'a [Finding],
+}
+
+impl<'a> Context<'a> {
+    /// Hits of signatures that carry this code.
+    pub fn hits_for(&self, code: &'a str) -> impl Iterator<Item = &'a Hit> + 'a {
+        self.hits.iter().filter(move |h| h.code == code)
+    }
+    /// Hits of one signature id.
+    pub fn hits_of(&self, id: &'a str) -> impl Iterator<Item = &'a Hit> + 'a {
+        self.hits.iter().filter(move |h| h.sig_id == id)
+    }
+    pub fn prior_of(&self, code: &'a str) -> impl Iterator<Item = &'a Finding> + 'a {
+        self.prior.iter().filter(move |f| f.code == code)
+    }
+}
+
+/// Start a finding for a rule.
+pub fn finding(rule: &dyn Rule, subject: Subject, title: impl Into<String>, message: impl Into<String>) -> Finding {
+    Finding {
+        code: rule.code().to_string(),
+        name: rule.name().to_string(),
+        severity: rule.severity(),
+        title: title.into(),
+        message: message.into(),
+        subject,
+        evidence: Vec::new(),
+        fix: Vec::new(),
+        related: Vec::new(),
+    }
+}
+
+/// Evidence that points at an object's field.
+pub fn obj_evidence(src: &Src, object: String, field: &str, text: &str) -> Evidence {
+    Evidence {
+        path: src.path.clone(),
+        line: None,
+        object: Some(object),
+        field: if field.is_empty() {
+            None
+        } else {
+            Some(field.to_string())
+        },
+        excerpt: excerpt(text, 300),
+    }
+}
+
+/// Evidence that points at a log line.
+pub fn log_evidence(path: &str, line: u64, text: &str) -> Evidence {
+    Evidence {
+        path: path.to_string(),
+        line: Some(line),
+        object: None,
+        field: None,
+        excerpt: excerpt(text, 300),
+    }
+}
+
+/// The `//!` lines at the top of a rule's source file, as plain text.
+pub fn doc_from_source(src: &str) -> String {
+    let mut out = Vec::new();
+    for line in src.lines() {
+        let t = line.trim_start();
+        if let Some(rest) = t.strip_prefix("//!") {
+            out.push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
+        } else if t.is_empty() && out.is_empty() {
+            continue;
+        } else {
+            break;
+        }
+    }
+    out.join("\n").trim().to_string()
+}
+
+/// `include_str!` of the current file's `//!` doc.
+#[macro_export]
+macro_rules! rule_doc {
+    () => {
+        $crate::rules::doc_from_source(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!())))
+    };
+}
+
+/// Declares a unit struct rule's identity in one line.
+#[macro_export]
+macro_rules! rule_meta {
+    ($code:literal, $name:literal, $sev:ident) => {
+        fn code(&self) -> &str {
+            $code
+        }
+        fn name(&self) -> &str {
+            $name
+        }
+        fn severity(&self) -> $crate::finding::Severity {
+            $crate::finding::Severity::$sev
+        }
+        fn doc(&self) -> String {
+            $crate::rule_doc!()
+        }
+    };
+}
+
+/// The Rust rules, sorted by code.
+pub fn rust_rules() -> Vec<Box<dyn Rule>> {
+    let mut v: Vec<Box<dyn Rule>> = Vec::new();
+    v.extend(k8s::all());
+    v.extend(flux::all());
+    v.extend(ext::all());
+    v.extend(osm::all());
+    v.extend(ama::all());
+    v.sort_by(|a, b| a.code().cmp(b.code()));
+    v
+}
+
+pub fn rust_codes() -> Vec<&'static str> {
+    // Codes are literals in each rule; collect them once.
+    static CODES: std::sync::OnceLock<Vec<&'static str>> = std::sync::OnceLock::new();
+    CODES
+        .get_or_init(|| {
+            rust_rules()
+                .iter()
+                .map(|r| &*Box::leak(r.code().to_string().into_boxed_str()))
+                .collect()
+        })
+        .clone()
+}
+
+/// Every rule: the Rust rules plus one declarative rule per signature code without Rust code.
+pub fn registry(sigs: &SignatureSet) -> Vec<Box<dyn Rule>> {
+    let mut v = rust_rules();
+    let rust: Vec<String> = v.iter().map(|r| r.code().to_string()).collect();
+    v.extend(declarative::from_signatures(sigs, &rust));
+    v.sort_by(|a, b| a.code().cmp(b.code()));
+    v
+}
+
+/// The first sentence of a rule's "What it detects" paragraph, for the catalog.
+pub fn summary_of(doc: &str) -> String {
+    let mut paragraph = String::new();
+    for line in doc.lines().skip(1) {
+        let l = line.trim();
+        if l.is_empty() {
+            if paragraph.is_empty() {
+                continue;
+            }
+            break;
+        }
+        if !paragraph.is_empty() {
+            paragraph.push(' ');
+        }
+        paragraph.push_str(l);
+    }
+    let p = paragraph.strip_prefix("What it detects:").unwrap_or(&paragraph).trim();
+    match p.find(". ") {
+        Some(i) => p[..=i].to_string(),
+        None => p.to_string(),
+    }
+}
+
+fn edit_distance(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let mut prev: Vec<usize> = (0..=b.len()).collect();
+    for i in 1..=a.len() {
+        let mut cur = vec![i; b.len() + 1];
+        for j in 1..=b.len() {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
+        }
+        prev = cur;
+    }
+    prev[b.len()]
+}
+
+/// The codes closest to `want` (same family first), at most `n`.
+pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
+    let mut scored: Vec<(usize, &str)> = codes
+        .iter()
+        .map(|c| {
+            let family_bonus = if want.len() >= 3 && c.starts_with(&want[..3]) {
+                0
+            } else {
+                2
+            };
+            (edit_distance(want, c) + family_bonus, *c)
+        })
+        .collect();
+    scored.sort();
+    scored
+        .into_iter()
+        .filter(|(d, _)| *d <= 4)
+        .take(n)
+        .map(|(_, c)| c.to_string())
+        .collect()
+}

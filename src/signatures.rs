@@ -1,0 +1,517 @@
+//! Declarative signatures: regexes over log lines and over message fields (events, conditions,
+//! `az` statuses), loaded from the embedded `rules/signatures.yaml` and from `--rules FILE.yaml`.
+//!
+//! All log signatures compile into one combined matcher ([`LogMatcher`]): a single regex finds
+//! candidate lines across a whole log buffer, then a `RegexSet` says which signatures matched that
+//! line. Signatures whose `code` is a Rust rule feed that rule; any other code defines a rule of its
+//! own (see `rules::declarative`).
+
+use crate::finding::Severity;
+use regex::{Regex, RegexSet};
+use serde::Deserialize;
+use std::collections::BTreeMap;
+use std::fmt;
+
+/// The embedded signature files, one per rule family.
+pub const BUILTIN: &[(&str, &str)] = &[
+    (
+        "<built-in k8s/signatures.yaml>",
+        include_str!("rules/k8s/signatures.yaml"),
+    ),
+    (
+        "<built-in flux/signatures.yaml>",
+        include_str!("rules/flux/signatures.yaml"),
+    ),
+    (
+        "<built-in ext/signatures.yaml>",
+        include_str!("rules/ext/signatures.yaml"),
+    ),
+    (
+        "<built-in osm/signatures.yaml>",
+        include_str!("rules/osm/signatures.yaml"),
+    ),
+    (
+        "<built-in ama/signatures.yaml>",
+        include_str!("rules/ama/signatures.yaml"),
+    ),
+];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Place {
+    Logs,
+    Events,
+    Conditions,
+    Az,
+}
+
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogScope {
+    #[serde(default)]
+    pub namespaces: Vec<String>,
+    #[serde(default)]
+    pub pods: Vec<String>,
+    #[serde(default)]
+    pub containers: Vec<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    #[serde(default)]
+    version: Option<u32>,
+    signatures: Vec<RawSignature>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSignature {
+    id: String,
+    code: String,
+    pattern: String,
+    #[serde(default, rename = "in")]
+    places: Option<Vec<Place>>,
+    #[serde(default)]
+    logs: Option<LogScope>,
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    severity: Option<String>,
+    #[serde(default)]
+    title: Option<String>,
+    #[serde(default)]
+    fix: Vec<String>,
+    #[serde(default)]
+    doc: Option<String>,
+}
+
+/// One compiled signature.
+#[derive(Debug, Clone)]
+pub struct Signature {
+    pub id: String,
+    pub code: String,
+    pub regex: Regex,
+    pub places: Vec<Place>,
+    pub logs: LogScope,
+    pub name: Option<String>,
+    pub severity: Option<Severity>,
+    pub title: Option<String>,
+    pub fix: Vec<String>,
+    pub doc: Option<String>,
+    /// The file it came from.
+    pub origin: String,
+}
+
+impl Signature {
+    pub fn applies_to(&self, place: Place) -> bool {
+        self.places.contains(&place)
+    }
+    /// Whether this signature scans the log of that container.
+    pub fn applies_to_log(&self, ns: &str, pod: &str, container: &str) -> bool {
+        let ok = |globs: &[String], v: &str| globs.is_empty() || globs.iter().any(|g| glob_match(g, v));
+        self.applies_to(Place::Logs)
+            && ok(&self.logs.namespaces, ns)
+            && ok(&self.logs.pods, pod)
+            && ok(&self.logs.containers, container)
+    }
+}
+
+/// A rules-file problem: names the file, the entry, and what is wrong.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RulesFileError {
+    pub file: String,
+    pub entry: Option<String>,
+    pub problem: String,
+}
+
+impl fmt::Display for RulesFileError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.entry {
+            Some(e) => write!(f, "{}: {}: {}", self.file, e, self.problem),
+            None => write!(f, "{}: {}", self.file, self.problem),
+        }
+    }
+}
+
+impl std::error::Error for RulesFileError {}
+
+/// Simple glob: `*` matches any run of characters; everything else is literal.
+pub fn glob_match(glob: &str, s: &str) -> bool {
+    let parts: Vec<&str> = glob.split('*').collect();
+    if parts.len() == 1 {
+        return glob == s;
+    }
+    let mut rest = s;
+    for (i, part) in parts.iter().enumerate() {
+        if i == 0 {
+            match rest.strip_prefix(part) {
+                Some(r) => rest = r,
+                None => return false,
+            }
+        } else if i == parts.len() - 1 {
+            return rest.ends_with(part);
+        } else if let Some(pos) = rest.find(part) {
+            rest = &rest[pos + part.len()..];
+        } else {
+            return false;
+        }
+    }
+    true
+}
+
+/// Size bound on a rules file (YAML alias bombs expand before we can see them otherwise).
+const MAX_RULES_FILE_BYTES: usize = 4 << 20;
+/// Bound on compiled regex size, so a hostile pattern cannot exhaust memory.
+const REGEX_SIZE_LIMIT: usize = 8 << 20;
+
+/// Parse and compile a rules file. `known_codes` are the Rust rules' codes: a signature with one of
+/// those feeds that rule; any other code must carry `name`, `severity` and `title`.
+pub fn parse_rules_file(name: &str, text: &str, known_codes: &[&str]) -> Result<Vec<Signature>, RulesFileError> {
+    let err = |entry: Option<String>, problem: String| RulesFileError {
+        file: name.to_string(),
+        entry,
+        problem,
+    };
+    if text.len() > MAX_RULES_FILE_BYTES {
+        return Err(err(
+            None,
+            format!("the file is larger than {MAX_RULES_FILE_BYTES} bytes"),
+        ));
+    }
+    let raw: RawFile = serde_yaml::from_str(text).map_err(|e| err(None, format!("not a valid rules file: {e}")))?;
+    if let Some(v) = raw.version {
+        if v != 1 {
+            return Err(err(
+                None,
+                format!("unsupported version {v} (this arcdiag reads version 1)"),
+            ));
+        }
+    }
+    let mut out = Vec::new();
+    let mut seen = BTreeMap::new();
+    for (i, r) in raw.signatures.into_iter().enumerate() {
+        let label = format!("signature #{} (id '{}')", i + 1, r.id);
+        if r.id.trim().is_empty() {
+            return Err(err(Some(format!("signature #{}", i + 1)), "`id` is empty".into()));
+        }
+        if seen.insert(r.id.clone(), i).is_some() {
+            return Err(err(Some(label), "duplicate id".into()));
+        }
+        if !valid_code(&r.code) {
+            return Err(err(
+                Some(label),
+                format!(
+                    "code '{}' is not of the form ABC123 (capitals and digits, ending in three digits)",
+                    r.code
+                ),
+            ));
+        }
+        let regex = regex::RegexBuilder::new(&r.pattern)
+            .size_limit(REGEX_SIZE_LIMIT)
+            .build()
+            .map_err(|e| err(Some(label.clone()), format!("invalid pattern: {e}")))?;
+        let severity = match &r.severity {
+            Some(s) => Some(Severity::parse(s).ok_or_else(|| {
+                err(
+                    Some(label.clone()),
+                    format!("severity '{s}' is not error, warning or info"),
+                )
+            })?),
+            None => None,
+        };
+        let is_known = known_codes.contains(&r.code.as_str());
+        if !is_known && (r.name.is_none() || severity.is_none() || r.title.is_none()) {
+            return Err(err(
+                Some(label),
+                format!(
+                    "code '{}' is not a built-in rule, so the entry must define `name`, `severity` and `title`",
+                    r.code
+                ),
+            ));
+        }
+        let places = r
+            .places
+            .unwrap_or_else(|| vec![Place::Logs, Place::Events, Place::Conditions, Place::Az]);
+        if places.is_empty() {
+            return Err(err(
+                Some(label),
+                "`in` is empty: the signature would match nothing".into(),
+            ));
+        }
+        out.push(Signature {
+            id: r.id,
+            code: r.code,
+            regex,
+            places,
+            logs: r.logs.unwrap_or_default(),
+            name: r.name,
+            severity,
+            title: r.title,
+            fix: r.fix,
+            doc: r.doc,
+            origin: name.to_string(),
+        });
+    }
+    Ok(out)
+}
+
+fn valid_code(c: &str) -> bool {
+    // Like the built-in codes: a capital letter, capitals and digits, ending in three digits.
+    let b = c.as_bytes();
+    (5..=12).contains(&b.len())
+        && b[0].is_ascii_uppercase()
+        && b.iter().all(|x| x.is_ascii_uppercase() || x.is_ascii_digit())
+        && b[b.len() - 3..].iter().all(u8::is_ascii_digit)
+}
+
+/// All signatures in effect, with their compiled matchers.
+#[derive(Debug, Clone)]
+pub struct SignatureSet {
+    pub sigs: Vec<Signature>,
+    pub log: LogMatcher,
+    text_set: RegexSet,
+    text_ids: Vec<usize>,
+}
+
+/// The combined matcher over log buffers.
+#[derive(Debug, Clone)]
+pub struct LogMatcher {
+    /// One regex: the alternation of every log signature.
+    pub combined: Option<regex::bytes::Regex>,
+    pub set: regex::bytes::RegexSet,
+    /// Per set index, the signature's own regex (for captures).
+    pub regexes: Vec<regex::bytes::Regex>,
+    /// Set index → index in `SignatureSet::sigs`.
+    pub ids: Vec<usize>,
+}
+
+impl LogMatcher {
+    pub fn empty() -> LogMatcher {
+        LogMatcher {
+            combined: None,
+            set: regex::bytes::RegexSet::empty(),
+            regexes: Vec::new(),
+            ids: Vec::new(),
+        }
+    }
+}
+
+/// A match of one signature on a piece of text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SigMatch {
+    pub sig: usize,
+    pub captures: BTreeMap<String, String>,
+}
+
+impl SignatureSet {
+    pub fn new(sigs: Vec<Signature>) -> Result<SignatureSet, String> {
+        let mut log_pats = Vec::new();
+        let mut log_ids = Vec::new();
+        let mut text_pats = Vec::new();
+        let mut text_ids = Vec::new();
+        for (i, s) in sigs.iter().enumerate() {
+            if s.applies_to(Place::Logs) {
+                log_pats.push(s.regex.as_str().to_string());
+                log_ids.push(i);
+            }
+            if s.places.iter().any(|p| *p != Place::Logs) {
+                text_pats.push(s.regex.as_str().to_string());
+                text_ids.push(i);
+            }
+        }
+        let combined = if log_pats.is_empty() {
+            None
+        } else {
+            let alt = log_pats
+                .iter()
+                .map(|p| format!("(?:{p})"))
+                .collect::<Vec<_>>()
+                .join("|");
+            Some(
+                regex::bytes::RegexBuilder::new(&alt)
+                    .size_limit(REGEX_SIZE_LIMIT * 4)
+                    .build()
+                    .map_err(|e| format!("combining log signatures: {e}"))?,
+            )
+        };
+        let set = regex::bytes::RegexSetBuilder::new(&log_pats)
+            .size_limit(REGEX_SIZE_LIMIT * 4)
+            .build()
+            .map_err(|e| format!("combining log signatures: {e}"))?;
+        let regexes = log_pats
+            .iter()
+            .map(|p| regex::bytes::Regex::new(p).map_err(|e| format!("{e}")))
+            .collect::<Result<Vec<_>, _>>()?;
+        let text_set = regex::RegexSetBuilder::new(&text_pats)
+            .size_limit(REGEX_SIZE_LIMIT * 4)
+            .build()
+            .map_err(|e| format!("combining message signatures: {e}"))?;
+        Ok(SignatureSet {
+            log: LogMatcher {
+                combined,
+                set,
+                regexes,
+                ids: log_ids,
+            },
+            sigs,
+            text_set,
+            text_ids,
+        })
+    }
+
+    /// The built-in signatures plus those of the given rules files.
+    pub fn load(extra: &[(String, String)], known_codes: &[&str]) -> Result<SignatureSet, RulesFileError> {
+        let mut sigs: Vec<Signature> = Vec::new();
+        let builtin = BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string()));
+        for (name, text) in builtin.chain(extra.iter().cloned()) {
+            let (name, text) = (&name, &text);
+            let more = parse_rules_file(name, text, known_codes)?;
+            for s in &more {
+                if sigs.iter().any(|o| o.id == s.id) {
+                    return Err(RulesFileError {
+                        file: name.clone(),
+                        entry: Some(format!("id '{}'", s.id)),
+                        problem: format!(
+                            "id already defined in {}",
+                            sigs.iter()
+                                .find(|o| o.id == s.id)
+                                .map(|o| o.origin.as_str())
+                                .unwrap_or("?")
+                        ),
+                    });
+                }
+            }
+            sigs.extend(more);
+        }
+        SignatureSet::new(sigs).map_err(|problem| RulesFileError {
+            file: "signatures".into(),
+            entry: None,
+            problem,
+        })
+    }
+
+    /// Match a message (event, condition, az status) against signatures for that place.
+    /// Escaped quotes (`\"`) from JSON nested in a string are matched as plain quotes too.
+    pub fn match_text(&self, text: &str, place: Place) -> Vec<SigMatch> {
+        let mut out = self.match_text_once(text, place);
+        if out.is_empty() && (text.contains("\\\"") || text.contains("\\u")) {
+            let unescaped = unescape_json_like(text);
+            out = self.match_text_once(&unescaped, place);
+        }
+        out
+    }
+
+    fn match_text_once(&self, text: &str, place: Place) -> Vec<SigMatch> {
+        let mut out = Vec::new();
+        for si in self.text_set.matches(text).iter() {
+            let sig_idx = self.text_ids[si];
+            let sig = &self.sigs[sig_idx];
+            if !sig.applies_to(place) {
+                continue;
+            }
+            out.push(SigMatch {
+                sig: sig_idx,
+                captures: captures_str(&sig.regex, text),
+            });
+        }
+        out
+    }
+}
+
+fn captures_str(re: &Regex, text: &str) -> BTreeMap<String, String> {
+    let mut out = BTreeMap::new();
+    if let Some(c) = re.captures(text) {
+        for name in re.capture_names().flatten() {
+            if let Some(m) = c.name(name) {
+                out.insert(name.to_string(), m.as_str().to_string());
+            }
+        }
+    }
+    out
+}
+
+/// Undo one level of JSON string escaping (`\"`, `\\`, `\n`, `\uXXXX`) without requiring valid JSON.
+pub fn unescape_json_like(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('"') => out.push('"'),
+            Some('\\') => out.push('\\'),
+            Some('/') => out.push('/'),
+            Some('n') => out.push('\n'),
+            Some('t') => out.push('\t'),
+            Some('r') => out.push('\r'),
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                match u32::from_str_radix(&hex, 16).ok().and_then(char::from_u32) {
+                    Some(ch) => out.push(ch),
+                    None => {
+                        out.push_str("\\u");
+                        out.push_str(&hex);
+                    }
+                }
+            }
+            Some(other) => {
+                out.push('\\');
+                out.push(other);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn glob() {
+        assert!(glob_match("kustomize-controller-*", "kustomize-controller-7f9c"));
+        assert!(glob_match("*-nmi", "aad-pod-identity-nmi"));
+        assert!(!glob_match("ama-logs*", "kube-proxy"));
+        assert!(glob_match("a*b*c", "axxbyyc"));
+    }
+
+    #[test]
+    fn builtin_file_compiles() {
+        let codes = crate::rules::rust_codes();
+        let set = SignatureSet::load(&[], &codes).expect("built-in signatures");
+        assert!(!set.sigs.is_empty());
+    }
+
+    #[test]
+    fn bad_entry_is_named() {
+        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'x('\n    name: a\n    severity: error\n    title: t\n";
+        let e = parse_rules_file("mine.yaml", text, &[]).unwrap_err();
+        assert_eq!(e.file, "mine.yaml");
+        assert_eq!(e.entry.as_deref(), Some("signature #1 (id 'a')"));
+        assert!(e.problem.contains("invalid pattern"), "{}", e.problem);
+    }
+
+    #[test]
+    fn unknown_code_needs_metadata() {
+        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'x'\n";
+        let e = parse_rules_file("mine.yaml", text, &[]).unwrap_err();
+        assert!(e.problem.contains("must define"), "{}", e.problem);
+    }
+
+    #[test]
+    fn escaped_quotes_in_messages_match() {
+        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'webhook \"(?P<w>[^\"]+)\" does not'\n    name: a\n    severity: error\n    title: t\n    in: [az]\n";
+        let sigs = parse_rules_file("f", text, &[]).unwrap();
+        let set = SignatureSet::new(sigs).unwrap();
+        let m = set.match_text(
+            r#"error: admission webhook \"x.y\" does not support dry run"#,
+            Place::Az,
+        );
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].captures.get("w").map(String::as_str), Some("x.y"));
+    }
+}
