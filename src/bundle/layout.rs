@@ -115,6 +115,29 @@ fn detect(ms: &Members) -> (Layout, String) {
     if let Some((_, root)) = best {
         return (Layout::ArcdiagV1, root);
     }
+    // An arcdiag tree whose manifest is unreadable or missing (damaged, or cut off: the collector
+    // writes the manifest last): `kubectl/cluster/` or `kubectl/namespaces/` beside `az/` or `logs/`,
+    // or beside a `manifest.json`.
+    for m in &ms.list {
+        let p = m.path.as_str();
+        let at = if p.starts_with("kubectl/cluster/") || p.starts_with("kubectl/namespaces/") {
+            Some(0)
+        } else {
+            p.find("/kubectl/cluster/")
+                .or_else(|| p.find("/kubectl/namespaces/"))
+                .map(|i| i + 1)
+        };
+        if let Some(i) = at {
+            let root = if i == 0 { String::new() } else { p[..i - 1].to_string() };
+            let d = if root.is_empty() { 0 } else { depth(&root) + 1 };
+            if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
+                best = Some((d, root));
+            }
+        }
+    }
+    if let Some((_, root)) = best {
+        return (Layout::ArcdiagV1, root);
+    }
     // troubleshoot.sh: version.yaml of kind SupportBundle, else the shortest cluster-resources/.
     for m in &ms.list {
         if m.path.rsplit('/').next() == Some("version.yaml") {
@@ -376,10 +399,25 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
     } else {
         format!("{root}/manifest.json")
     };
-    let manifest = ms.by_path.get(&manifest_path).and_then(|&i| match &ms.list[i].content {
-        Content::Json(Ok(v)) => Some(v.clone()),
-        _ => None,
-    });
+    let (manifest, manifest_problem) = match ms.by_path.get(&manifest_path).map(|&i| &ms.list[i].content) {
+        Some(Content::Json(Ok(v)))
+            if v.get("format")
+                .and_then(Value::as_str)
+                .map(|f| f.starts_with("arcdiag-bundle/"))
+                .unwrap_or(false) =>
+        {
+            (Some(v.clone()), String::new())
+        }
+        Some(Content::Json(Ok(_))) => (
+            None,
+            "not an arcdiag manifest (no `format: arcdiag-bundle/v1`)".to_string(),
+        ),
+        Some(Content::Json(Err(e))) => (None, e.clone()),
+        _ => (
+            None,
+            "missing (the archive may have been cut off before it)".to_string(),
+        ),
+    };
     let mut collected_at = None;
     let mut cluster = ClusterMeta::default();
     let mut complete = true;

@@ -95,6 +95,27 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
             let _ = writeln!(out, "  ... and {} more (see --format json)", b.errors.len() - 20);
         }
     }
+    let failed: Vec<_> = r
+        .inputs
+        .iter()
+        .filter(|i| i.state == crate::bundle::InputState::Failed)
+        .collect();
+    if !failed.is_empty() {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Warning,
+                &format!("{} input(s) failed to collect or parse:", failed.len())
+            )
+        );
+        for i in failed.iter().take(20) {
+            let _ = writeln!(out, "  - {}: {}", i.id, i.reason.as_deref().unwrap_or("failed"));
+        }
+        if failed.len() > 20 {
+            let _ = writeln!(out, "  ... and {} more (see --format json)", failed.len() - 20);
+        }
+    }
     out.push('\n');
     for sev in [Severity::Error, Severity::Warning, Severity::Info] {
         let fs: Vec<_> = r.findings.iter().filter(|f| f.severity == sev).collect();

@@ -1,0 +1,415 @@
+//! The `arcdiag` binary end to end: the sample bundle as a directory and as an archive, exit
+//! codes, filters, output formats, determinism across runs and thread counts, damaged bundles,
+//! failed collection steps, rules files, `rules` and `explain`.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+const SAMPLE: &str = "fixtures/sample/arcdiag-contoso-arc-01-20261125T170000Z";
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn arcdiag(args: &[&str]) -> Output {
+    arcdiag_env(args, &[])
+}
+
+fn arcdiag_env(args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_arcdiag"));
+    c.args(args).current_dir(root()).env_remove("RAYON_NUM_THREADS");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run arcdiag")
+}
+
+fn stdout(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stdout).into_owned()
+}
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+fn json(o: &Output) -> serde_json::Value {
+    serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("not JSON ({e}): {}\nstderr: {}", stdout(o), stderr(o)))
+}
+
+fn codes(report: &serde_json::Value) -> Vec<String> {
+    let mut v: Vec<String> = report["findings"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|f| f["code"].as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Pack a directory as `<top>/...` into a .tar.gz.
+fn pack(dir: &Path, top: &str, out: &Path) {
+    let f = std::fs::File::create(out).expect("create archive");
+    let gz = flate2::write::GzEncoder::new(f, flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    b.append_dir_all(top, dir).expect("append");
+    b.into_inner().expect("finish tar").finish().expect("finish gzip");
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir").flatten() {
+        let p = e.path();
+        let t = to.join(e.file_name());
+        if p.is_dir() {
+            copy_dir(&p, &t);
+        } else {
+            std::fs::copy(&p, &t).expect("copy");
+        }
+    }
+}
+
+#[test]
+fn sample_directory_reports_the_troubles() {
+    let o = arcdiag(&["analyze", SAMPLE, "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "stderr: {}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["schema"], "arcdiag-report/v1");
+    assert_eq!(r["bundle"]["layout"], "arcdiag-v1");
+    assert_eq!(r["bundle"]["partial"], false);
+    let c = codes(&r);
+    for want in ["K8S001", "K8S002", "K8S005", "K8S006"] {
+        assert!(c.contains(&want.to_string()), "{want} missing from {c:?}");
+    }
+    // The forbidden clusterrolebindings step is reported as a failed input with its stderr.
+    let failed: Vec<_> = r["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["state"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1);
+    assert!(failed[0]["reason"].as_str().unwrap().contains("Forbidden"));
+}
+
+#[test]
+fn archive_and_directory_give_the_same_findings() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let top = "arcdiag-contoso-arc-01-20261125T170000Z";
+    let tgz = tmp.path().join("bundle.tgz");
+    pack(&root().join(SAMPLE), top, &tgz);
+    // recognized by content, not by extension
+    let odd = tmp.path().join("bundle.data");
+    std::fs::copy(&tgz, &odd).expect("copy");
+    let dir = json(&arcdiag(&["analyze", SAMPLE, "--format", "json"]));
+    for p in [&tgz, &odd] {
+        let o = arcdiag(&["analyze", p.to_str().unwrap(), "--format", "json"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        let a = json(&o);
+        assert_eq!(a["findings"], dir["findings"]);
+        assert_eq!(a["rules"], dir["rules"]);
+        assert_eq!(a["inputs"], dir["inputs"]);
+    }
+    // a folder that holds exactly one top folder works too
+    let parent = tmp.path().join("unpacked");
+    copy_dir(&root().join(SAMPLE), &parent.join(top));
+    let a = json(&arcdiag(&["analyze", parent.to_str().unwrap(), "--format", "json"]));
+    assert_eq!(a["findings"], dir["findings"]);
+}
+
+#[test]
+fn json_is_byte_identical_across_runs_and_thread_counts() {
+    let a = arcdiag(&["analyze", SAMPLE, "--format", "json"]);
+    let b = arcdiag(&["analyze", SAMPLE, "--format", "json"]);
+    let one = arcdiag_env(&["analyze", SAMPLE, "--format", "json"], &[("RAYON_NUM_THREADS", "1")]);
+    let many = arcdiag_env(&["analyze", SAMPLE, "--format", "json"], &[("RAYON_NUM_THREADS", "8")]);
+    assert!(!a.stdout.is_empty());
+    assert_eq!(a.stdout, b.stdout);
+    assert_eq!(a.stdout, one.stdout);
+    assert_eq!(a.stdout, many.stdout);
+    // no absolute paths leak into the report
+    let text = stdout(&a);
+    assert!(!text.contains(root().to_str().unwrap()));
+}
+
+#[test]
+fn filters_and_exit_codes() {
+    let o = arcdiag(&["analyze", SAMPLE, "--format", "json", "--select", "K8S005"]);
+    assert_eq!(o.status.code(), Some(0), "info never fails the run");
+    let r = json(&o);
+    assert_eq!(codes(&r), vec!["K8S005"]);
+    assert_eq!(r["rules"].as_array().unwrap().len(), 1);
+
+    let o = arcdiag(&["analyze", SAMPLE, "--format", "json", "--ignore", "K8S00"]);
+    assert!(codes(&json(&o)).iter().all(|c| !c.starts_with("K8S00")));
+
+    let o = arcdiag(&["analyze", SAMPLE, "--format", "json", "--min-severity", "error"]);
+    let r = json(&o);
+    assert!(r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|f| f["severity"] == "error"));
+
+    let o = arcdiag(&["analyze", SAMPLE, "--fail-on", "never"]);
+    assert_eq!(o.status.code(), Some(0));
+    let o = arcdiag(&["analyze", SAMPLE, "--select", "K8S005", "--fail-on", "warning"]);
+    assert_eq!(o.status.code(), Some(0));
+}
+
+#[test]
+fn text_and_markdown_reports() {
+    let o = arcdiag(&["analyze", SAMPLE]);
+    let t = stdout(&o);
+    assert!(t.contains("ERROR ("), "{t}");
+    assert!(t.contains("logs/payments/ledger-worker-"), "evidence as path:line: {t}");
+    assert!(t.contains("$ kubectl describe node k8s-worker-03"), "{t}");
+    assert!(!t.contains("\x1b["), "no colour when not a terminal");
+    let colored = stdout(&arcdiag(&["analyze", SAMPLE, "--color", "always"]));
+    assert!(colored.contains("\x1b[1;31m"));
+
+    let tmp = tempfile::tempdir().expect("tmp");
+    let out = tmp.path().join("report.md");
+    let o = arcdiag(&[
+        "analyze",
+        SAMPLE,
+        "--format",
+        "markdown",
+        "--output",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(o.stdout.is_empty());
+    let md = std::fs::read_to_string(&out).expect("report written");
+    assert!(md.starts_with("# arcdiag report: `arcdiag-contoso-arc-01-20261125T170000Z`"));
+    assert!(md.contains("| error | K8S006 | `Node/k8s-worker-03` |"), "{md}");
+    assert!(md.contains("```sh\nkubectl describe node k8s-worker-03"), "{md}");
+}
+
+#[test]
+fn several_bundles_give_a_json_array_in_argument_order() {
+    let other = "fixtures/rules/K8S005/fires";
+    let o = arcdiag(&["analyze", other, SAMPLE, "--format", "json"]);
+    let r = json(&o);
+    let a = r.as_array().expect("array");
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0]["bundle"]["source"], "fires");
+    assert_eq!(a[1]["bundle"]["source"], "arcdiag-contoso-arc-01-20261125T170000Z");
+}
+
+#[test]
+fn truncated_archive_is_partial_not_fatal() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tgz = tmp.path().join("full.tar.gz");
+    pack(&root().join(SAMPLE), "arcdiag-x-20261125T170000Z", &tgz);
+    let bytes = std::fs::read(&tgz).expect("read");
+    let cut = tmp.path().join("cut.tar.gz");
+    std::fs::write(&cut, &bytes[..bytes.len() * 2 / 3]).expect("write");
+    let o = arcdiag(&["analyze", cut.to_str().unwrap(), "--format", "json"]);
+    assert!(matches!(o.status.code(), Some(0) | Some(1)), "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["bundle"]["partial"], true);
+    let err = r["bundle"]["errors"].to_string();
+    assert!(err.contains("truncated or corrupt"), "{err}");
+    assert!(stderr(&o).contains("partial"), "{}", stderr(&o));
+}
+
+#[test]
+fn unreadable_inputs_exit_2_with_a_message() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let not = tmp.path().join("notes.txt");
+    std::fs::write(&not, "hello, this is not a bundle\n").expect("write");
+    let empty = tmp.path().join("empty.tar.gz");
+    std::fs::write(&empty, b"").expect("write");
+    let garbage = tmp.path().join("garbage.tar.gz");
+    std::fs::write(&garbage, [0x1f, 0x8b, 8, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9]).expect("write");
+    for (p, want) in [
+        (not, "not a bundle"),
+        (empty, "empty"),
+        (garbage, "corrupt"),
+        (tmp.path().join("missing.tar.gz"), "cannot open"),
+    ] {
+        let o = arcdiag(&["analyze", p.to_str().unwrap()]);
+        assert_eq!(o.status.code(), Some(2), "{}", p.display());
+        let e = stderr(&o);
+        assert!(
+            e.contains(p.file_name().unwrap().to_str().unwrap()),
+            "names the file: {e}"
+        );
+        assert!(e.contains(want), "{want}: {e}");
+    }
+    let o = arcdiag(&[
+        "analyze",
+        "../shared/thirdparty/replicatedhq-troubleshoot/missing-version.tar.gz",
+    ]);
+    if Path::new("../shared/thirdparty").exists() {
+        assert_eq!(o.status.code(), Some(2));
+        assert!(stderr(&o).contains("no known bundle layout"), "{}", stderr(&o));
+    }
+}
+
+#[test]
+fn bad_manifest_and_bad_member_are_named_and_the_rest_is_analyzed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = tmp.path().join("arcdiag-broken-20261125T170000Z");
+    copy_dir(&root().join(SAMPLE), &b);
+    std::fs::write(
+        b.join("kubectl/namespaces/payments/pods.json"),
+        "{\"kind\": \"List\", \"items\": [",
+    )
+    .expect("write");
+    let o = arcdiag(&["analyze", b.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1));
+    let r = json(&o);
+    assert_eq!(r["bundle"]["partial"], true);
+    let errs = r["bundle"]["errors"].to_string();
+    assert!(
+        errs.contains("kubectl/namespaces/payments/pods.json") && errs.contains("invalid JSON"),
+        "{errs}"
+    );
+    let input = r["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|i| i["id"] == "kubectl/namespaces/payments/pods")
+        .cloned();
+    assert_eq!(input.as_ref().map(|i| i["state"].clone()), Some("failed".into()));
+    // the rest still fires
+    assert!(codes(&r).contains(&"K8S006".to_string()));
+
+    // a manifest that is not JSON: the files are still read and the report says why
+    std::fs::write(b.join("manifest.json"), "{ not json").expect("write");
+    let o = arcdiag(&["analyze", b.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["bundle"]["layout"], "arcdiag-v1");
+    assert_eq!(r["bundle"]["partial"], true);
+    let errs = r["bundle"]["errors"].to_string();
+    assert!(
+        errs.contains("manifest.json") && errs.contains("invalid JSON"),
+        "{errs}"
+    );
+    assert!(codes(&r).contains(&"K8S006".to_string()));
+}
+
+#[test]
+fn failed_step_makes_rules_skip_with_the_reason() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = tmp.path().join("arcdiag-rbac-20261125T170000Z");
+    std::fs::create_dir_all(b.join("kubectl/cluster")).expect("mkdir");
+    let manifest = serde_json::json!({
+    "format": "arcdiag-bundle/v1", "collected_at": "2026-11-25T17:00:00Z", "complete": true,
+    "cluster": {"name": "c1"},
+    "steps": [
+        {"id": "kubectl/cluster/nodes", "argv": ["kubectl","get","nodes","-o","json"], "output": null, "status": "failed",
+         "exit_code": 1, "stderr": "Error from server (Forbidden): nodes is forbidden: User \"u\" cannot list resource \"nodes\""},
+        {"id": "kubectl/namespaces/default/pods", "argv": ["kubectl","get","pods","-n","default","-o","json"],
+         "output": "kubectl/namespaces/default/pods.json", "status": "ok", "exit_code": 0, "stderr": ""}
+    ]});
+    std::fs::write(b.join("manifest.json"), manifest.to_string()).expect("write");
+    std::fs::create_dir_all(b.join("kubectl/namespaces/default")).expect("mkdir");
+    std::fs::write(
+        b.join("kubectl/namespaces/default/pods.json"),
+        r#"{"kind":"List","items":[]}"#,
+    )
+    .expect("write");
+    let o = arcdiag(&["analyze", b.to_str().unwrap(), "--format", "json", "--select", "K8S"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let r = json(&o);
+    let rule = |c: &str| {
+        r["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["code"] == c)
+            .cloned()
+            .unwrap()
+    };
+    assert_eq!(rule("K8S006")["outcome"], "skipped");
+    assert!(rule("K8S006")["reason"].as_str().unwrap().contains("Forbidden"));
+    assert_eq!(rule("K8S001")["outcome"], "clean");
+    // logs were not collected at all: K8S008 cannot vouch
+    assert_eq!(rule("K8S008")["outcome"], "skipped");
+}
+
+#[test]
+fn rules_files_add_signatures_and_bad_ones_are_named() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let good = tmp.path().join("mine.yaml");
+    std::fs::write(
+        &good,
+        "version: 1\nsignatures:\n  - id: db-refused\n    code: CUS001\n    name: database-unreachable\n    severity: warning\n    title: 'database refused a connection from {pod}'\n    pattern: 'cannot connect to database.*connection refused'\n    in: [logs]\n    fix: ['check the ledger-db service']\n",
+    )
+    .expect("write");
+    let o = arcdiag(&[
+        "analyze",
+        SAMPLE,
+        "--format",
+        "json",
+        "--rules",
+        good.to_str().unwrap(),
+        "--select",
+        "CUS",
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(0),
+        "warning is below --fail-on error: {}",
+        stderr(&o)
+    );
+    let r = json(&o);
+    assert_eq!(codes(&r), vec!["CUS001"]);
+    assert!(r["findings"][0]["evidence"][0]["path"]
+        .as_str()
+        .unwrap()
+        .starts_with("logs/payments/ledger-worker-"));
+
+    let bad = tmp.path().join("bad.yaml");
+    std::fs::write(
+        &bad,
+        "signatures:\n  - id: one\n    code: CUS002\n    name: x\n    severity: loud\n    title: t\n    pattern: 'x'\n",
+    )
+    .expect("write");
+    let o = arcdiag(&["analyze", SAMPLE, "--rules", bad.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("bad.yaml") && e.contains("id 'one'") && e.contains("severity 'loud'"),
+        "{e}"
+    );
+}
+
+#[test]
+fn rules_catalog_and_explain() {
+    let o = arcdiag(&["rules", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0));
+    let list = json(&o);
+    let codes: Vec<&str> = list
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["code"].as_str().unwrap())
+        .collect();
+    let mut sorted = codes.clone();
+    sorted.sort();
+    assert_eq!(codes, sorted);
+    assert!(codes.contains(&"K8S001"));
+    let text = stdout(&arcdiag(&["rules"]));
+    assert!(text.contains("K8S001  error    container-crash-looping"), "{text}");
+
+    let o = arcdiag(&["explain", "k8s007"]);
+    assert_eq!(o.status.code(), Some(0));
+    let doc = stdout(&o);
+    assert!(doc.starts_with("K8S007 webhook-unreachable (error)"), "{doc}");
+    assert!(doc.contains("Fix:"));
+
+    let o = arcdiag(&["explain", "K8S01"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("unknown rule code 'K8S01'") && e.contains("did you mean") && e.contains("K8S001"),
+        "{e}"
+    );
+}
