@@ -519,8 +519,10 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
         }
     } else {
         mp.errors.push(BundleError::new(
-            manifest_path.clone(),
-            "manifest is unreadable; files are read without it".into(),
+            "manifest.json".into(),
+            format!(
+                "manifest {manifest_problem}; the files are read without it, so failed steps cannot be told from absent ones"
+            ),
         ));
     }
     let mut err = Vec::new();
