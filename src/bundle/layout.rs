@@ -673,7 +673,16 @@ fn map_troubleshoot(ms: &mut Members, root: &str, mp: &mut Mapper) {
     let mut err = Vec::new();
     let files = files_under(ms, root, &mut err);
     mp.errors.extend(err);
+    // Newer troubleshoot.sh writes each custom resource list twice, as `.yaml` and `.json`: read one.
+    let names: std::collections::HashSet<String> = files.iter().map(|(r, _)| r.clone()).collect();
     for (rel, idx) in files {
+        if rel.starts_with("cluster-resources/custom-resources/") {
+            if let Some(stem) = rel.strip_suffix(".yaml").or_else(|| rel.strip_suffix(".yml")) {
+                if names.contains(&format!("{stem}.json")) {
+                    continue;
+                }
+            }
+        }
         let Some(rest) = rel.strip_prefix("cluster-resources/") else {
             if rel == "cluster-info/cluster_version.json" {
                 if let Content::Json(Ok(v)) = take(ms, idx) {

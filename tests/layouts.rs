@@ -1,0 +1,199 @@
+//! Other tools' bundles: every troubleshoot.sh bundle in `../shared/thirdparty/` is analyzed by the
+//! real binary and a compact view of its report is snapshotted (layout, read problems, inputs by
+//! state, findings with their evidence paths, rules that could not vouch). Real-world drift is
+//! asserted explicitly: `items: null`, YAML-and-JSON custom resources read once, `***HIDDEN***`
+//! values, symlinks and long names, `*-errors.json` files read as failed inputs.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+fn thirdparty() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/thirdparty")
+}
+
+fn analyze(path: &Path) -> (Option<i32>, serde_json::Value, String) {
+    let o = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["analyze", "--format", "json"])
+        .arg(path)
+        .output()
+        .expect("run arcdiag");
+    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
+    (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+}
+
+fn compact(code: Option<i32>, r: &serde_json::Value) -> serde_json::Value {
+    let inputs = r["inputs"].as_array().cloned().unwrap_or_default();
+    let mut by_state = std::collections::BTreeMap::new();
+    for i in &inputs {
+        *by_state
+            .entry(i["state"].as_str().unwrap_or("?").to_string())
+            .or_insert(0) += 1;
+    }
+    let failed: Vec<_> = inputs
+        .iter()
+        .filter(|i| i["state"] == "failed")
+        .map(|i| serde_json::json!({"id": i["id"], "reason": i["reason"]}))
+        .collect();
+    let findings: Vec<_> = r["findings"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .iter()
+        .map(|f| {
+            serde_json::json!({
+                "code": f["code"], "subject": f["subject"], "title": f["title"],
+                "evidence": f["evidence"].as_array().map(|e| e.iter().map(|x| {
+                    match x["line"].as_u64() { Some(l) => format!("{}:{l}", x["path"].as_str().unwrap_or("")), None => x["path"].as_str().unwrap_or("").to_string() }
+                }).collect::<Vec<_>>()),
+            })
+        })
+        .collect();
+    let not_clean: Vec<_> = r["rules"]
+        .as_array()
+        .cloned()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|x| x["outcome"] == "skipped" || x["outcome"] == "failed")
+        .map(|x| serde_json::json!({"code": x["code"], "outcome": x["outcome"], "reason": x["reason"]}))
+        .collect();
+    serde_json::json!({
+        "exit": code,
+        "layout": r["bundle"]["layout"],
+        "kubernetes_version": r["bundle"]["cluster"]["kubernetes_version"],
+        "partial": r["bundle"]["partial"],
+        "errors": r["bundle"]["errors"],
+        "facts": r["facts"],
+        "inputs_by_state": by_state,
+        "failed_inputs": failed,
+        "findings": findings,
+        "rules_not_clean": not_clean,
+    })
+}
+
+#[test]
+fn thirdparty_bundles() {
+    let dir = thirdparty();
+    if !dir.exists() {
+        eprintln!("skipping: {} not present", dir.display());
+        return;
+    }
+    for (name, rel) in [
+        (
+            "troubleshoot-support-bundle",
+            "replicatedhq-troubleshoot/support-bundle.tar.gz",
+        ),
+        ("troubleshoot-baseline", "replicatedhq-troubleshoot/baseline.tar.gz"),
+        (
+            "mcp-server-support-bundle",
+            "chris-sanders-troubleshoot-mcp-server/support-bundle-2025-04-11T14_05_31.tar.gz",
+        ),
+        ("sbctl-support-bundle", "replicatedhq-sbctl/sbctl-support-bundle.tar.gz"),
+    ] {
+        let (code, r, stderr) = analyze(&dir.join(rel));
+        assert_eq!(r["bundle"]["layout"], "troubleshoot-sh", "{name}: {stderr}");
+        insta::with_settings!({snapshot_path => "snapshots/layouts", prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_json_snapshot!(name, compact(code, &r));
+        });
+    }
+}
+
+#[test]
+fn sbctl_bundle_crash_loop_is_found_with_its_previous_log() {
+    let p = thirdparty().join("replicatedhq-sbctl/sbctl-support-bundle.tar.gz");
+    if !p.exists() {
+        return;
+    }
+    let (code, r, _) = analyze(&p);
+    assert_eq!(code, Some(1));
+    let f = r["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["code"] == "K8S001")
+        .expect("K8S001");
+    assert_eq!(f["subject"]["name"], "velero-6996dd565b-xl44t");
+    let paths: Vec<&str> = f["evidence"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["path"].as_str())
+        .collect();
+    assert!(
+        paths.contains(&"cluster-resources/pods/logs/velero/velero-6996dd565b-xl44t/velero-previous.log"),
+        "{paths:?}"
+    );
+    assert!(
+        f["evidence"]
+            .to_string()
+            .contains("unknown command \\\"server-junk\\\""),
+        "{}",
+        f["evidence"]
+    );
+    // `***HIDDEN***` values in Longhorn YAML do not break reading
+    assert_eq!(r["bundle"]["partial"], false, "{}", r["bundle"]["errors"]);
+}
+
+#[test]
+fn custom_resources_in_yaml_and_json_are_read_once() {
+    let p = thirdparty().join("replicatedhq-troubleshoot/baseline.tar.gz");
+    if !p.exists() {
+        return;
+    }
+    let (_, r, _) = analyze(&p);
+    let ids: Vec<&str> = r["inputs"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|i| i["path"].as_str())
+        .filter(|p| p.contains("custom-resources"))
+        .collect();
+    assert!(!ids.is_empty());
+    assert!(ids.iter().all(|p| p.ends_with(".json")), "{ids:?}");
+    // `items: null` lists are present with zero items, not failures
+    assert!(r["inputs"].as_array().unwrap().iter().all(|i| i["state"] != "failed"));
+}
+
+#[test]
+fn errors_files_are_failed_inputs_and_cluster_scoped_custom_resources_are_read() {
+    let p = thirdparty().join("chris-sanders-troubleshoot-mcp-server/support-bundle-2025-04-11T14_05_31.tar.gz");
+    if !p.exists() {
+        return;
+    }
+    let (_, r, _) = analyze(&p);
+    let inputs = r["inputs"].as_array().unwrap();
+    let pdb = inputs
+        .iter()
+        .find(|i| i["id"] == "kubectl/namespaces/default/poddisruptionbudgets")
+        .expect("pdb input");
+    assert_eq!(pdb["state"], "failed");
+    assert!(pdb["reason"]
+        .as_str()
+        .unwrap()
+        .contains("pod-disruption-budgets-errors.json"));
+    assert!(inputs
+        .iter()
+        .any(|i| i["id"] == "kubectl/cluster/clusterissuers.cert-manager.io" && i["state"] == "present"));
+    // member names longer than 100 characters (ustar prefix field) are read
+    let top = "support-bundle-2025-04-11T14_05_31/";
+    assert!(inputs
+        .iter()
+        .any(|i| i["path"].as_str().map(|p| top.len() + p.len() > 100).unwrap_or(false)));
+}
+
+#[test]
+fn troubleshoot_layout_in_a_plain_directory_with_symlinks() {
+    let p = thirdparty().join("replicatedhq-troubleshoot/support-bundle.tar.gz");
+    if !p.exists() {
+        return;
+    }
+    let tmp = tempfile::tempdir().expect("tmp");
+    let f = std::fs::File::open(&p).expect("open");
+    tar::Archive::new(flate2::read::GzDecoder::new(f))
+        .unpack(tmp.path())
+        .expect("unpack");
+    let (code_dir, dir, _) = analyze(tmp.path());
+    let (code_tgz, tgz, _) = analyze(&p);
+    assert_eq!(code_dir, code_tgz);
+    assert_eq!(dir["findings"], tgz["findings"]);
+    assert_eq!(dir["inputs"], tgz["inputs"]);
+}
