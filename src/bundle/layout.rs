@@ -214,6 +214,23 @@ pub fn items_of(v: &Value) -> Option<Vec<&Value>> {
     }
 }
 
+/// Like [`items_of`], taking ownership (no copies of large lists). The flag says the document
+/// was a single object rather than a list.
+fn into_items(v: Value) -> Result<(Vec<Value>, bool), ()> {
+    match v {
+        Value::Array(a) => Ok((a, false)),
+        Value::Null => Ok((Vec::new(), false)),
+        Value::Object(mut o) => match o.remove("items") {
+            Some(Value::Array(a)) => Ok((a, false)),
+            Some(Value::Null) => Ok((Vec::new(), false)),
+            Some(_) => Err(()),
+            None if o.contains_key("metadata") || o.contains_key("kind") => Ok((vec![Value::Object(o)], true)),
+            None => Err(()),
+        },
+        _ => Err(()),
+    }
+}
+
 struct Mapper {
     inputs: BTreeMap<String, Input>,
     objects: Vec<RawObject>,
@@ -257,16 +274,15 @@ impl Mapper {
                     Some(format!("{path}: {e}")),
                 );
             }
-            Ok(v) => match items_of(&v) {
-                Some(items) => {
-                    let single = !matches!(&v, Value::Array(_)) && v.get("items").is_none();
+            Ok(v) => match into_items(v) {
+                Ok((items, single)) => {
                     for (i, item) in items.into_iter().enumerate() {
                         if !item.is_object() {
                             continue;
                         }
                         self.objects.push(RawObject {
                             resource: resource.to_string(),
-                            value: item.clone(),
+                            value: item,
                             src: Src {
                                 path: path.to_string(),
                                 index: if single { None } else { Some(i) },
@@ -275,7 +291,7 @@ impl Mapper {
                     }
                     self.set_input(id, InputState::Present, Some(path.to_string()), None);
                 }
-                None => {
+                Err(()) => {
                     let why = format!("{path}: not a Kubernetes list, array or object");
                     self.errors.push(BundleError::new(
                         path.to_string(),

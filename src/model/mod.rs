@@ -10,6 +10,7 @@ pub mod quantity;
 
 use crate::bundle::{Bundle, BundleError, InputState, Log, RawObject, Src};
 use serde::de::DeserializeOwned;
+use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::ops::Deref;
@@ -85,7 +86,7 @@ pub struct Snapshot {
 fn typed<T: DeserializeOwned>(objs: &[&RawObject], errors: &mut Vec<BundleError>) -> Vec<Obj<T>> {
     let mut out = Vec::new();
     for o in objs {
-        match serde_json::from_value::<T>(o.value.clone()) {
+        match T::deserialize(&o.value) {
             Ok(item) => out.push(Obj {
                 item,
                 src: o.src.clone(),
@@ -144,7 +145,7 @@ impl Snapshot {
         for slug in slugs {
             let (v, src) = &bundle.az[slug];
             for (i, item) in az_items(v) {
-                match serde_json::from_value::<az::Extension>(item.clone()) {
+                match az::Extension::deserialize(item) {
                     Ok(e) => {
                         extensions.insert(
                             e.name.clone(),
@@ -174,7 +175,7 @@ impl Snapshot {
         for slug in fslugs {
             let (v, src) = &bundle.az[slug];
             for (i, item) in az_items(v) {
-                match serde_json::from_value::<az::FluxConfiguration>(item.clone()) {
+                match az::FluxConfiguration::deserialize(item) {
                     Ok(c) => {
                         let key = format!("{}/{}", c.namespace.clone().unwrap_or_default(), c.name);
                         flux.insert(
