@@ -96,7 +96,6 @@ struct Case {
     evidence: Vec<Evidence>,
     cpu: Option<String>,
     mem: Option<String>,
-    excluded_note: bool,
 }
 
 /// `[name]` right after `denied the request:`.
@@ -136,29 +135,28 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             if action != "deny" || !matches_flux_system(&c.value) {
                 continue;
             }
-            let cpu = c
-                .value
-                .pointer("/spec/parameters/cpuLimit")
-                .and_then(Quantity::from_value);
-            let mem = c
-                .value
-                .pointer("/spec/parameters/memoryLimit")
-                .and_then(Quantity::from_value);
+            let raw = |k: &str| {
+                c.value.pointer(&format!("/spec/parameters/{k}")).map(|v| match v {
+                    Value::String(s) => s.clone(),
+                    other => other.to_string(),
+                })
+            };
+            let (cpu_raw, mem_raw) = (raw("cpuLimit"), raw("memoryLimit"));
+            let cpu = cpu_raw.as_deref().and_then(Quantity::parse);
+            let mem = mem_raw.as_deref().and_then(Quantity::parse);
             let excluded = strs(c.value.pointer("/spec/parameters/excludedContainers"));
             let mut over = Vec::new();
-            for fc in FLUX_CONTAINERS
-                .iter()
-                .filter(|fc| !excluded.iter().any(|e| e == fc.name))
-            {
+            let (in_use, _) = super::flux_containers_in_use(cx);
+            for fc in in_use.into_iter().filter(|fc| !excluded.iter().any(|e| e == fc.name)) {
                 let mut why = Vec::new();
                 if let Some(cpu) = cpu {
                     if FluxContainer::q(fc.max_cpu) > cpu {
-                        why.push(format!("cpu {} > {}", fc.max_cpu, cpu.cpu_string()));
+                        why.push(format!("cpu {} > {}", fc.max_cpu, cpu_raw.as_deref().unwrap_or("")));
                     }
                 }
                 if let Some(mem) = mem {
                     if FluxContainer::q(fc.max_mem) > mem {
-                        why.push(format!("memory {} > {}", fc.max_mem, mem.mem_string()));
+                        why.push(format!("memory {} > {}", fc.max_mem, mem_raw.as_deref().unwrap_or("")));
                     }
                 }
                 if !why.is_empty() {
@@ -170,9 +168,8 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             }
             let case = cases.entry(c.name().to_string()).or_default();
             case.kind = c.kind().to_string();
-            case.cpu = cpu.map(|q| q.cpu_string());
-            case.mem = mem.map(|q| q.mem_string());
-            case.excluded_note = true;
+            case.cpu = cpu_raw.clone();
+            case.mem = mem_raw.clone();
             case.reasons.push(format!(
                 "it applies to flux-system (enforcementAction {action}) and its limits are below the maxima of {}",
                 over.join(", ")
@@ -289,7 +286,6 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             for c in FLUX_CONTAINERS {
                 f.fix.push(format!("  {}", c.row()));
             }
-            let _ = case.excluded_note;
             out.push(f);
         }
         out
@@ -308,5 +304,42 @@ fn denial_reason(h: &Hit) -> String {
         }
         (Some(c), _, _, _) => format!("denials in flux-system: container {c} refused for its resource limits"),
         _ => "denials in flux-system about container resource limits".to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::matches_flux_system;
+    use crate::model::quantity::Quantity as Q;
+    use serde_json::json;
+
+    #[test]
+    fn match_scope() {
+        let c = |m: serde_json::Value| json!({"spec": {"match": m}});
+        assert!(matches_flux_system(&c(json!({"excludedNamespaces": ["kube-system"]}))));
+        assert!(!matches_flux_system(&c(
+            json!({"excludedNamespaces": ["kube-system", "flux-system"]})
+        )));
+        assert!(!matches_flux_system(&c(json!({"excludedNamespaces": ["flux-*"]}))));
+        assert!(!matches_flux_system(&c(json!({"namespaces": ["apps"]}))));
+        assert!(matches_flux_system(&c(json!({"namespaces": ["apps", "flux-system"]}))));
+        assert!(!matches_flux_system(&c(
+            json!({"kinds": [{"apiGroups": ["apps"], "kinds": ["Deployment"]}]})
+        )));
+        assert!(matches_flux_system(&json!({})));
+    }
+
+    #[test]
+    fn limits_compare_as_quantities() {
+        let max = |s: &str| Q::parse(s).unwrap_or(Q(0));
+        // The controllers' 1000m / 1Gi maxima against typical policy values.
+        assert!(max("1000m") <= max("1"));
+        assert!(max("1Gi") > max("1G"));
+        assert!(max("1Gi") <= max("1024Mi"));
+        assert!(max("1Gi") > max("1000Mi"));
+        assert!(max("150Mi") > max("128Mi"));
+        assert!(max("50m") > max("0.04"));
+        assert!(max("1Gi") <= max("1073741824"));
+        assert!(max("1Gi") > max("1e9"));
     }
 }

@@ -16,7 +16,7 @@
 //! Fix: add nodes or use larger ones, so that each controller's minimum (and ideally maximum) fits.
 //! Guide: "Make sure the memory and CPU requirements of the microsoft.flux extension are met".
 
-use super::{flux_applies, FluxContainer, FLUX_CONTAINERS};
+use super::{flux_applies, FluxContainer};
 use crate::finding::{Evidence, Finding, Subject};
 use crate::model::quantity::Quantity;
 use crate::model::{object_ref, Need};
@@ -91,40 +91,18 @@ fn rooms(cx: &Context) -> Vec<NodeRoom> {
     out
 }
 
-/// The table's containers that are deployed in flux-system (none known: the default set).
-fn deployed(cx: &Context) -> (Vec<&'static FluxContainer>, bool) {
-    deployed_filter(cx)
-}
-
 /// Containers of the table that some flux-system pod already runs on a node.
-fn scheduled<'a>(cx: &Context<'a>) -> Vec<&'a str> {
-    cx.snap
+fn scheduled(cx: &Context) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    for p in cx
+        .snap
         .pods
         .iter()
         .filter(|p| p.ns() == "flux-system" && p.node().is_some() && p.status.phase == "Running")
-        .flat_map(|p| p.spec.containers.iter().map(|c| c.name.as_str()))
-        .collect()
-}
-
-fn deployed_filter(cx: &Context) -> (Vec<&'static FluxContainer>, bool) {
-    let mut names: Vec<&str> = Vec::new();
-    for p in cx.snap.pods.iter().filter(|p| p.ns() == "flux-system") {
-        names.extend(p.spec.containers.iter().map(|c| c.name.as_str()));
-    }
-    for d in cx
-        .snap
-        .deployments
-        .iter()
-        .filter(|d| d.metadata.namespace.as_deref() == Some("flux-system"))
     {
-        names.push(d.metadata.name.as_str());
+        out.extend(super::containers_of_pod(p).iter().map(|c| c.name));
     }
-    let v: Vec<&'static FluxContainer> = FLUX_CONTAINERS.iter().filter(|c| names.contains(&c.name)).collect();
-    if v.is_empty() {
-        (FLUX_CONTAINERS.iter().filter(|c| c.default).collect(), false)
-    } else {
-        (v, true)
-    }
+    out
 }
 
 impl Rule for FluxControllersUnschedulable {
@@ -190,7 +168,7 @@ impl Rule for FluxControllersUnschedulable {
         }
         // (b) Node room against the table's minimum requests.
         let rooms = rooms(cx);
-        let (controllers, known) = deployed(cx);
+        let (controllers, known) = super::flux_containers_in_use(cx);
         let pods_known = cx.snap.has(&Need::Resource("pods"));
         let running = scheduled(cx);
         let waiting: Vec<&&FluxContainer> = controllers.iter().filter(|c| !running.contains(&c.name)).collect();

@@ -108,7 +108,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
                 continue;
             }
             let key = constraint_in(&h.text)
-                .or_else(|| h.captures.get("webhook").map(|w| format!("webhook {w}")))
+                .or_else(|| h.captures.get("denying_webhook").map(|w| format!("webhook {w}")))
                 .unwrap_or_else(|| "PodSecurity admission".to_string());
             by_policy.entry(key).or_default().push(h);
         }
@@ -116,7 +116,8 @@ impl Rule for FluxNamespaceDeniedByPolicy {
         for (policy, hits) in by_policy {
             let detail = hits[0]
                 .captures
-                .get("detail")
+                .get("denial")
+                .or_else(|| hits[0].captures.get("psa_denial"))
                 .map(|d| d.trim().to_string())
                 .unwrap_or_else(|| hits[0].text.clone());
             let mut f = finding(

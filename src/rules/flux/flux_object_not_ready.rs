@@ -283,3 +283,44 @@ impl Rule for FluxObjectNotReady {
         out
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::analyze::{analyze_path, load_signatures};
+    use crate::bundle::Limits;
+    use crate::engine::{Options, Outcome};
+    use crate::rules::registry;
+    use std::path::Path;
+
+    fn run(case: &str, select: &[&str]) -> crate::report::Report {
+        let sigs = load_signatures(&[]).expect("built-in signatures");
+        let rules = registry(&sigs);
+        let opts = Options {
+            select: select.iter().map(|s| s.to_string()).collect(),
+            ..Options::default()
+        };
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules").join(case);
+        analyze_path(&dir, &Limits::default(), &sigs, &rules, &opts).expect("fixture reads")
+    }
+
+    #[test]
+    fn silent_for_objects_a_specific_rule_explains() {
+        // Alone, FLX010 reports the Kustomization; with FLX001 it leaves it (and the az status) to FLX001.
+        for case in ["FLX001/fires", "FLX001/fires-az-escaped"] {
+            let alone = run(case, &["FLX010"]);
+            assert_eq!(alone.findings.len(), 1, "{case}: {:?}", alone.findings);
+            let both = run(case, &["FLX001", "FLX010"]);
+            let codes: Vec<&str> = both.findings.iter().map(|f| f.code.as_str()).collect();
+            assert_eq!(codes, ["FLX001"], "{case}");
+            let r = both.rules.iter().find(|r| r.code == "FLX010").expect("FLX010 ran");
+            assert_eq!(r.outcome, Outcome::Clean, "{case}");
+        }
+    }
+
+    #[test]
+    fn dry_run_failure_from_unreachable_webhook_is_not_flx001() {
+        let r = run("FLX001/quiet", &["FLX001", "K8S007"]);
+        let codes: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["K8S007"]);
+    }
+}

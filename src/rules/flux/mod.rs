@@ -156,9 +156,45 @@ impl FluxContainer {
     }
 }
 
-/// The table's rows for the containers named (in table order).
-pub fn table_rows<'a>(names: &'a [&'a str]) -> impl Iterator<Item = &'static FluxContainer> + 'a {
-    FLUX_CONTAINERS.iter().filter(move |c| names.contains(&c.name))
+/// The table's rows a flux-system pod runs: by container name (`fluxconfig-agent`, `fluent-bit`)
+/// or by the pod's name (the controllers' container is called `manager`).
+pub fn containers_of_pod(p: &crate::model::k8s::Pod) -> Vec<&'static FluxContainer> {
+    FLUX_CONTAINERS
+        .iter()
+        .filter(|c| {
+            (p.metadata.name.starts_with(&format!("{}-", c.name)) && c.name != "fluent-bit")
+                || p.spec.containers.iter().any(|k| k.name == c.name)
+        })
+        .collect()
+}
+
+/// The table's containers deployed in flux-system (pods or deployments), and whether any was
+/// found; when none is, the extension's default set.
+pub fn flux_containers_in_use(cx: &Context) -> (Vec<&'static FluxContainer>, bool) {
+    let mut found: Vec<&'static FluxContainer> = Vec::new();
+    for p in cx.snap.pods.iter().filter(|p| p.ns() == "flux-system") {
+        found.extend(containers_of_pod(p));
+    }
+    for d in cx
+        .snap
+        .deployments
+        .iter()
+        .filter(|d| d.metadata.namespace.as_deref() == Some("flux-system"))
+    {
+        found.extend(FLUX_CONTAINERS.iter().filter(|c| c.name == d.metadata.name));
+        if d.metadata.name == "fluxconfig-agent" {
+            found.extend(FLUX_CONTAINERS.iter().filter(|c| c.name == "fluent-bit"));
+        }
+    }
+    let v: Vec<&'static FluxContainer> = FLUX_CONTAINERS
+        .iter()
+        .filter(|c| found.iter().any(|f| f.name == c.name))
+        .collect();
+    if v.is_empty() {
+        (FLUX_CONTAINERS.iter().filter(|c| c.default).collect(), false)
+    } else {
+        (v, true)
+    }
 }
 
 /// Flux v2 kinds whose `Ready` condition FLX010 reads, by resource name.

@@ -160,7 +160,11 @@ impl Rule for PodIdentityInterceptsAgentToken {
             self,
             Subject::new("Extension", None, ext_name),
             "AAD Pod Identity intercepts the extension agent's token requests".to_string(),
-            format!("{}; microsoft.flux version {version}", parts.join("; ")),
+            if version == "<unknown>" {
+                parts.join("; ")
+            } else {
+                format!("{}; microsoft.flux version {version}", parts.join("; "))
+            },
         );
         f.evidence
             .extend(log_hits.iter().chain(status_hits.iter()).map(|h| h.evidence.clone()));

@@ -61,7 +61,7 @@ impl Rule for WebhookRejectsDryRun {
             if h.text.contains("failed calling webhook") && !h.text.contains("does not support dry run") {
                 continue;
             }
-            if let Some(w) = h.captures.get("webhook") {
+            if let Some(w) = h.captures.get("dry_run_webhook") {
                 by_webhook.entry(w.clone()).or_default().push(h);
             }
         }
@@ -152,7 +152,8 @@ impl Rule for WebhookRejectsDryRun {
             for (kind, cfg, i, side) in &located {
                 let op = if side.is_some() { "replace" } else { "add" };
                 f.fix.push(format!(
-                    "kubectl patch {kind} {cfg} --type=json -p '[{{\"op\":\"{op}\",\"path\":\"/webhooks/{i}/sideEffects\",\"value\":\"None\"}}]'"
+                    "{}kubectl patch {kind} {cfg} --type=json -p '[{{\"op\":\"{op}\",\"path\":\"/webhooks/{i}/sideEffects\",\"value\":\"None\"}}]'",
+                    if platform { "a temporary workaround only, AKS reverts it: " } else { "" }
                 ));
             }
             if located.is_empty() {
