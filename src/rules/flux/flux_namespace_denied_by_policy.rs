@@ -74,9 +74,12 @@ fn about_flux_system(cx: &Context, h: &Hit) -> bool {
                     .iter()
                     .any(|e| &e.name == name && e.is_type("microsoft.flux"))
         }
-        Origin::Log { namespace, .. } => {
-            let agent_ns = matches!(namespace.as_str(), "flux-system" | "azure-arc" | "kube-system");
-            agent_ns && h.text.contains("flux-system")
+        // Agent logs only: a controller's log names the namespace of the object it reconciles.
+        Origin::Log { namespace, pod, .. } => {
+            let agent = namespace == "azure-arc"
+                || (namespace == "kube-system" && pod.starts_with("extension-"))
+                || (namespace == "flux-system" && pod.starts_with("fluxconfig-"));
+            agent && h.text.contains("flux-system")
         }
     }
 }
