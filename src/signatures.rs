@@ -297,6 +297,40 @@ impl LogMatcher {
     }
 }
 
+/// The pattern with its named groups made non-capturing, so that signatures can be combined into
+/// one regex (or set) even when two of them use the same group name.
+fn without_names(p: &str) -> String {
+    let mut out = String::with_capacity(p.len());
+    let b = p.as_bytes();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            out.push_str(&p[i..i + 2]);
+            i += 2;
+            continue;
+        }
+        let rest = &p[i..];
+        let open = if rest.starts_with("(?P<") {
+            Some(4)
+        } else if rest.starts_with("(?<") && !rest.starts_with("(?<=") && !rest.starts_with("(?<!") {
+            Some(3)
+        } else {
+            None
+        };
+        if let Some(skip) = open {
+            if let Some(end) = rest[skip..].find('>') {
+                out.push_str("(?:");
+                i += skip + end + 1;
+                continue;
+            }
+        }
+        let ch = rest.chars().next().unwrap_or_default();
+        out.push(ch);
+        i += ch.len_utf8().max(1);
+    }
+    out
+}
+
 /// A match of one signature on a piece of text.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SigMatch {
@@ -316,7 +350,7 @@ impl SignatureSet {
                 log_ids.push(i);
             }
             if s.places.iter().any(|p| *p != Place::Logs) {
-                text_pats.push(s.regex.as_str().to_string());
+                text_pats.push(without_names(s.regex.as_str()));
                 text_ids.push(i);
             }
         }
@@ -325,7 +359,7 @@ impl SignatureSet {
         } else {
             let alt = log_pats
                 .iter()
-                .map(|p| format!("(?:{p})"))
+                .map(|p| format!("(?:{})", without_names(p)))
                 .collect::<Vec<_>>()
                 .join("|");
             Some(
@@ -335,7 +369,7 @@ impl SignatureSet {
                     .map_err(|e| format!("combining log signatures: {e}"))?,
             )
         };
-        let set = regex::bytes::RegexSetBuilder::new(&log_pats)
+        let set = regex::bytes::RegexSetBuilder::new(log_pats.iter().map(|p| without_names(p)))
             .size_limit(REGEX_SIZE_LIMIT * 4)
             .build()
             .map_err(|e| format!("combining log signatures: {e}"))?;
@@ -470,6 +504,19 @@ pub fn unescape_json_like(s: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn same_group_name_in_two_signatures() {
+        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'one (?P<w>x+)'\n    name: a\n    severity: error\n    title: t\n  - id: b\n    code: ZZZ002\n    pattern: 'two (?P<w>y+) (?<v>z)'\n    name: b\n    severity: error\n    title: t\n";
+        let set = SignatureSet::new(parse_rules_file("f", text, &[]).unwrap()).expect("combines");
+        let m = set.match_text("two yy z", Place::Events);
+        assert_eq!(m.len(), 1);
+        assert_eq!(m[0].captures.get("w").map(String::as_str), Some("yy"));
+        assert_eq!(
+            without_names(r"a(?P<x>b)\(?P<c(?<=d)(?<y>e)"),
+            r"a(?:b)\(?P<c(?<=d)(?:e)"
+        );
+    }
 
     #[test]
     fn glob() {
