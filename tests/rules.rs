@@ -38,7 +38,7 @@ fn case(dir: &Path) -> (String, serde_json::Value) {
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_default();
     match kind.as_str() {
-        "fires" => assert_eq!(
+        k if k == "fires" || k.starts_with("fires-") => assert_eq!(
             rule.outcome,
             Outcome::Fired,
             "{}: {code} should fire: {:?}",

@@ -41,7 +41,13 @@ impl Rule for IptablesNatTableMissing {
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let mut by_pod: BTreeMap<&str, Vec<&Hit>> = BTreeMap::new();
         for h in cx.hits_for("AMA002") {
-            if let Origin::Log { namespace, pod, container, .. } = &h.origin {
+            if let Origin::Log {
+                namespace,
+                pod,
+                container,
+                ..
+            } = &h.origin
+            {
                 if namespace == NS && container == TOKEN_ADAPTER && pod.starts_with("ama-logs") {
                     by_pod.entry(pod.as_str()).or_default().push(h);
                 }

@@ -61,13 +61,17 @@ pub fn ama_pods<'a>(cx: &'a Context) -> Vec<&'a Obj<Pod>> {
 /// default.
 pub fn is_el9(os_image: &str) -> bool {
     let os = os_image.trim();
-    ["Oracle Linux Server 9", "Red Hat Enterprise Linux 9", "Red Hat Enterprise Linux Server 9"]
-        .iter()
-        .any(|p| {
-            os.strip_prefix(p)
-                .map(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with(' '))
-                .unwrap_or(false)
-        })
+    [
+        "Oracle Linux Server 9",
+        "Red Hat Enterprise Linux 9",
+        "Red Hat Enterprise Linux Server 9",
+    ]
+    .iter()
+    .any(|p| {
+        os.strip_prefix(p)
+            .map(|rest| rest.is_empty() || rest.starts_with('.') || rest.starts_with(' '))
+            .unwrap_or(false)
+    })
 }
 
 /// `name (osImage)` for a node, as fixes and evidence print it.
@@ -83,7 +87,11 @@ pub fn iptable_nat_fix(nodes: &[String]) -> Vec<String> {
     vec![
         format!(
             "on each of these nodes: {}",
-            if nodes.is_empty() { "<NODE>".to_string() } else { nodes.join(", ") }
+            if nodes.is_empty() {
+                "<NODE>".to_string()
+            } else {
+                nodes.join(", ")
+            }
         ),
         "sudo modprobe iptable_nat".into(),
         "echo iptable_nat | sudo tee /etc/modules-load.d/iptable_nat.conf   # loads it again after a reboot".into(),

@@ -40,7 +40,12 @@ impl Rule for NodesAtRiskIptablesNat {
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let pods = ama_pods(cx);
         let mut at_risk = Vec::new();
-        let mut nodes: Vec<_> = cx.snap.nodes.iter().filter(|n| is_el9(&n.status.node_info.os_image)).collect();
+        let mut nodes: Vec<_> = cx
+            .snap
+            .nodes
+            .iter()
+            .filter(|n| is_el9(&n.status.node_info.os_image))
+            .collect();
         nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         for n in nodes {
             let name = n.metadata.name.as_str();

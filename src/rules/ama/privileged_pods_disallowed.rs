@@ -108,7 +108,11 @@ impl Rule for PrivilegedPodsDisallowed {
                 format!(
                     "{}{}. Container Insights needs its DaemonSet to run privileged.",
                     denials[0].text,
-                    if charmed.is_empty() { String::new() } else { " (Canonical Charmed Kubernetes)".to_string() }
+                    if charmed.is_empty() {
+                        String::new()
+                    } else {
+                        " (Canonical Charmed Kubernetes)".to_string()
+                    }
                 ),
             )
         } else {
@@ -160,7 +164,10 @@ impl Rule for PrivilegedPodsDisallowed {
         } else {
             f.fix.push("allow privileged pods for kube-system in the policy that refused them: with Pod Security admission `kubectl label namespace kube-system pod-security.kubernetes.io/enforce=privileged --overwrite`; with Gatekeeper / Azure Policy add kube-system to the assignment's excluded namespaces".into());
         }
-        f.fix.push("then let the DaemonSet recreate its pods: kubectl -n kube-system rollout restart daemonset ama-logs".into());
+        f.fix.push(
+            "then let the DaemonSet recreate its pods: kubectl -n kube-system rollout restart daemonset ama-logs"
+                .into(),
+        );
         vec![f]
     }
 }

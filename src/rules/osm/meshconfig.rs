@@ -39,7 +39,10 @@ impl Ty {
             Ty::Bool => v.is_boolean(),
             Ty::Str => v.is_string(),
             Ty::Int => v.is_i64() || v.is_u64(),
-            Ty::IntList => v.as_array().map(|a| a.iter().all(|x| x.is_i64() || x.is_u64())).unwrap_or(false),
+            Ty::IntList => v
+                .as_array()
+                .map(|a| a.iter().all(|x| x.is_i64() || x.is_u64()))
+                .unwrap_or(false),
             Ty::StrList => v.as_array().map(|a| a.iter().all(Value::is_string)).unwrap_or(false),
             Ty::Object | Ty::Free => v.is_object(),
         }
@@ -184,9 +187,7 @@ pub fn merge_patch(sets: &[(String, Value)]) -> Value {
             if i == keys.len() - 1 {
                 cur.insert(k.to_string(), v.clone());
             } else {
-                let next = cur
-                    .entry(k.to_string())
-                    .or_insert_with(|| Value::Object(Map::new()));
+                let next = cur.entry(k.to_string()).or_insert_with(|| Value::Object(Map::new()));
                 if !next.is_object() {
                     *next = Value::Object(Map::new());
                 }

@@ -144,7 +144,11 @@ pub fn cite_container(cx: &Context, p: &Obj<Pod>, container: &str, f: &mut Findi
             &format!(
                 "phase {}{}: no status for container {container}",
                 p.status.phase,
-                p.status.reason.as_deref().map(|r| format!(" ({r})")).unwrap_or_default()
+                p.status
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
             ),
         ));
         return;
@@ -201,11 +205,7 @@ pub fn cite_container(cx: &Context, p: &Obj<Pod>, container: &str, f: &mut Findi
         .or_else(|| cx.snap.log_of(p.ns(), &p.metadata.name, container, false));
     if let Some(log) = log {
         let tail = &log.scan.tail;
-        let lines: Vec<(usize, &String)> = tail
-            .iter()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .collect();
+        let lines: Vec<(usize, &String)> = tail.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
         let skip = lines.len().saturating_sub(LOG_LINES);
         for (i, line) in lines.into_iter().skip(skip) {
             f.evidence
@@ -292,7 +292,10 @@ pub fn osm_release(cx: &Context) -> Option<(u32, u32, String)> {
         if !e.is_type("microsoft.openservicemesh") {
             continue;
         }
-        for v in [e.current_version.as_deref(), e.version.as_deref()].into_iter().flatten() {
+        for v in [e.current_version.as_deref(), e.version.as_deref()]
+            .into_iter()
+            .flatten()
+        {
             if let Some((ma, mi)) = parse(v) {
                 return Some((ma, mi, format!("version {v} of extension {}", e.name)));
             }
@@ -320,4 +323,26 @@ pub fn extension_show(cx: &Context) -> String {
         cx.facts.cluster_type.az_type(),
         extension_name(cx)
     )
+}
+
+/// Evidence that an object is absent from a collected list: the list's file and what it holds.
+pub fn absent_evidence(cx: &Context, input_id: &str, what: &str, names: &[String]) -> crate::finding::Evidence {
+    let path = cx
+        .snap
+        .bundle
+        .inputs
+        .get(input_id)
+        .and_then(|i| i.path.clone())
+        .unwrap_or_else(|| format!("{input_id}.json"));
+    crate::finding::Evidence {
+        path,
+        line: None,
+        object: None,
+        field: None,
+        excerpt: if names.is_empty() {
+            format!("no {what}")
+        } else {
+            format!("{what}: {}", names.join(", "))
+        },
+    }
 }

@@ -46,10 +46,7 @@ impl Rule for OsmControllerCrashed {
         if pods.iter().any(|p| p.all_ready()) {
             return Vec::new();
         }
-        let live: Vec<_> = pods
-            .iter()
-            .filter(|p| !p.is_evicted() && !p.is_succeeded())
-            .collect();
+        let live: Vec<_> = pods.iter().filter(|p| !p.is_evicted() && !p.is_succeeded()).collect();
         let (title, message) = if pods.is_empty() {
             (
                 "no osm-controller pod exists in arc-osm-system".to_string(),
@@ -104,20 +101,16 @@ impl Rule for OsmControllerCrashed {
         for p in &live {
             if let Some(c) = main_container(p, "osm-controller") {
                 cite_container(cx, p, c, &mut f);
-                f.fix.push(format!(
-                    "kubectl logs -n {NS} {} -c {c} --previous",
-                    p.metadata.name
-                ));
+                f.fix
+                    .push(format!("kubectl logs -n {NS} {} -c {c} --previous", p.metadata.name));
             }
-            f.fix
-                .push(format!("kubectl describe pod -n {NS} {}", p.metadata.name));
+            f.fix.push(format!("kubectl describe pod -n {NS} {}", p.metadata.name));
         }
         if live.is_empty() {
             f.fix
                 .push("kubectl describe deployment -n arc-osm-system osm-controller".into());
-            f.fix.push(
-                "kubectl get events -n arc-osm-system --field-selector involvedObject.kind=Pod".into(),
-            );
+            f.fix
+                .push("kubectl get events -n arc-osm-system --field-selector involvedObject.kind=Pod".into());
         }
         vec![f]
     }

@@ -71,7 +71,8 @@ impl Rule for OsmControllerHasSidecar {
                 "spec.containers[*].name",
                 &names.join(", "),
             ));
-            f.fix.push(format!("kubectl label namespace {NS} openservicemesh.io/monitored-by-"));
+            f.fix
+                .push(format!("kubectl label namespace {NS} openservicemesh.io/monitored-by-"));
             f.fix.push(format!(
                 "kubectl annotate namespace {NS} openservicemesh.io/sidecar-injection-"
             ));

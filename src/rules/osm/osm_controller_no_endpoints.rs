@@ -57,7 +57,8 @@ pub fn no_ready_endpoints(
         .iter()
         .find(|e| e.metadata.namespace.as_deref() == Some(NS) && e.metadata.name == name);
     let subject = Subject::new("Endpoints", Some(NS), name);
-    let on_port = |s: &crate::model::k8s::EndpointSubset| port.map(|p| s.ports.iter().any(|x| x.port == p)).unwrap_or(true);
+    let on_port =
+        |s: &crate::model::k8s::EndpointSubset| port.map(|p| s.ports.iter().any(|x| x.port == p)).unwrap_or(true);
     let mut f = match ep {
         None if collected(cx, "endpoints") => finding(
             rule,
@@ -97,7 +98,11 @@ pub fn no_ready_endpoints(
                 &e.src,
                 object_ref("Endpoints", Some(NS), name),
                 "subsets",
-                &if all.is_empty() { "no subsets".to_string() } else { all.join(", ") },
+                &if all.is_empty() {
+                    "no subsets".to_string()
+                } else {
+                    all.join(", ")
+                },
             ));
             f
         }

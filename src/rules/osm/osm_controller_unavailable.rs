@@ -14,7 +14,9 @@
 //! with `--previous` after a crash); a missing deployment means the extension must be repaired
 //! or reinstalled. OSM002 says why a controller pod is not running.
 
-use super::{applies, cite_container, collected, component_pods, extension_show, main_container, ready_text, NS};
+use super::{
+    absent_evidence, applies, cite_container, collected, component_pods, extension_show, main_container, ready_text, NS,
+};
 use crate::finding::{Finding, Subject};
 use crate::model::{object_ref, Need};
 use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
@@ -105,6 +107,21 @@ impl Rule for OsmControllerUnavailable {
                     cite_container(cx, p, c, &mut f);
                 }
             }
+        }
+        if dep.is_none() {
+            let names: Vec<String> = cx
+                .snap
+                .deployments
+                .iter()
+                .filter(|d| d.metadata.namespace.as_deref() == Some(NS))
+                .map(|d| d.metadata.name.clone())
+                .collect();
+            f.evidence.push(absent_evidence(
+                cx,
+                &format!("kubectl/namespaces/{NS}/deployments"),
+                "deployments in arc-osm-system",
+                &names,
+            ));
         }
         f.fix
             .push("kubectl logs -n arc-osm-system -l app=osm-controller --previous".into());

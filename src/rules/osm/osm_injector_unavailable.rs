@@ -88,7 +88,11 @@ impl Rule for OsmInjectorUnavailable {
                 &d.src,
                 object_ref("Deployment", Some(NS), "osm-injector"),
                 "status.readyReplicas",
-                &format!("spec.replicas {} status.readyReplicas {}", d.desired(), d.status.ready_replicas),
+                &format!(
+                    "spec.replicas {} status.readyReplicas {}",
+                    d.desired(),
+                    d.status.ready_replicas
+                ),
             ));
         }
         for p in &pods {
@@ -99,13 +103,18 @@ impl Rule for OsmInjectorUnavailable {
                 &ready_text(p),
             ));
         }
-        for p in pods.iter().filter(|p| !p.is_evicted() && !p.is_succeeded() && !healthy(p)) {
+        for p in pods
+            .iter()
+            .filter(|p| !p.is_evicted() && !p.is_succeeded() && !healthy(p))
+        {
             if let Some(c) = main_container(p, "osm-injector") {
                 cite_container(cx, p, c, &mut f);
-                f.fix.push(format!("kubectl logs -n {NS} {} -c {c} --previous", p.metadata.name));
+                f.fix
+                    .push(format!("kubectl logs -n {NS} {} -c {c} --previous", p.metadata.name));
             }
         }
-        f.fix.push("kubectl get pod -n arc-osm-system --selector app=osm-injector".into());
+        f.fix
+            .push("kubectl get pod -n arc-osm-system --selector app=osm-injector".into());
         if dep.is_none() {
             f.fix.push(format!(
                 "the extension lost its injector: {}; repair or reinstall the extension",

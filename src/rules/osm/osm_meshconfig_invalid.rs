@@ -117,7 +117,11 @@ fn walk(spec: &Value, v: &Value, prefix: &str, out: &mut Vec<Problem>) {
         return;
     };
     for (k, val) in map {
-        let path = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+        let path = if prefix.is_empty() {
+            k.clone()
+        } else {
+            format!("{prefix}.{k}")
+        };
         match meshconfig::ty_of(&path) {
             None => out.push(unknown(spec, &path, k, val)),
             Some(Ty::Free) => {}
@@ -129,7 +133,12 @@ fn walk(spec: &Value, v: &Value, prefix: &str, out: &mut Vec<Problem>) {
                         path: path.clone(),
                         found: val.clone(),
                         what,
-                        sets: vec![(path.clone(), meshconfig::default_of(&path).or_else(|| fallback(&path)).unwrap_or(Value::Null))],
+                        sets: vec![(
+                            path.clone(),
+                            meshconfig::default_of(&path)
+                                .or_else(|| fallback(&path))
+                                .unwrap_or(Value::Null),
+                        )],
                     });
                 }
             }
@@ -160,7 +169,12 @@ fn bad_value(path: &str, v: &Value) -> Option<String> {
         p if meshconfig::DURATIONS.contains(&p) && !meshconfig::is_duration(s) => {
             Some("not a duration (a Go duration such as 24h, 1h30m or 90s)".into())
         }
-        "certificate.certKeyBitSize" if !v.as_i64().map(|n| meshconfig::KEY_BIT_SIZES.contains(&n)).unwrap_or(false) => {
+        "certificate.certKeyBitSize"
+            if !v
+                .as_i64()
+                .map(|n| meshconfig::KEY_BIT_SIZES.contains(&n))
+                .unwrap_or(false) =>
+        {
             Some("not a supported key size (2048, 4096 or 8192)".into())
         }
         "traffic.outboundPortExclusionList" | "traffic.inboundPortExclusionList"
@@ -235,10 +249,10 @@ fn unknown(spec: &Value, path: &str, key: &str, v: &Value) -> Problem {
     let what = match homes.as_slice() {
         [home] => {
             let ty = meshconfig::ty_of(home).unwrap_or(Ty::Str);
-            let moved = if ty.accepts(v) { Some(v.clone()) } else { coerce(ty, v) }
-                .filter(|c| bad_value(home, c).is_none());
-            let already = meshconfig::get(spec, home).is_some();
-            if let (Some(m), false) = (moved, already) {
+            let moved =
+                if ty.accepts(v) { Some(v.clone()) } else { coerce(ty, v) }.filter(|c| bad_value(home, c).is_none());
+            // The misplaced key is what the user last meant to set: move its value home.
+            if let Some(m) = moved.filter(|m| meshconfig::get(spec, home) != Some(m)) {
                 sets.insert(0, (home.to_string(), m));
             }
             format!("the MeshConfig schema has no such field; the key belongs at spec.{home}")

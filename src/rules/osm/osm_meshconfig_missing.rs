@@ -47,7 +47,8 @@ impl Rule for OsmMeshconfigMissing {
             Subject::new("MeshConfig", Some(NS), MESHCONFIG),
             "MeshConfig arc-osm-system/osm-mesh-config is missing",
             if others.is_empty() {
-                "The MeshConfigs were collected and there is none: OSM's control plane has no configuration.".to_string()
+                "The MeshConfigs were collected and there is none: OSM's control plane has no configuration."
+                    .to_string()
             } else {
                 format!(
                     "The MeshConfigs were collected; only {} exist, not {NS}/{MESHCONFIG}.",
@@ -74,7 +75,8 @@ impl Rule for OsmMeshconfigMissing {
                 others.join(", ")
             },
         });
-        f.fix.push("kubectl get meshconfig osm-mesh-config -n arc-osm-system".into());
+        f.fix
+            .push("kubectl get meshconfig osm-mesh-config -n arc-osm-system".into());
         f.fix.push(format!(
             "the extension creates it: {}; repair or reinstall the OSM extension",
             extension_show(cx)

@@ -61,7 +61,11 @@ impl Rule for OsmMeshconfigNonDefault {
             format!(
                 "MeshConfig osm-mesh-config differs from the defaults in {} key(s): {}",
                 diffs.len(),
-                diffs.iter().map(|(p, _, _)| format!("spec.{p}")).collect::<Vec<_>>().join(", ")
+                diffs
+                    .iter()
+                    .map(|(p, _, _)| format!("spec.{p}"))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ),
             diffs
                 .iter()
@@ -78,7 +82,8 @@ impl Rule for OsmMeshconfigNonDefault {
             ));
         }
         let sets: Vec<(String, Value)> = diffs.iter().map(|(p, _, d)| (p.to_string(), d.clone())).collect();
-        f.fix.push(format!("to restore the defaults: {}", meshconfig::patch_line(&sets)));
+        f.fix
+            .push(format!("to restore the defaults: {}", meshconfig::patch_line(&sets)));
         vec![f]
     }
 }

@@ -73,7 +73,8 @@ impl Rule for OsmSystemNamespaceInMesh {
                 &format!("metadata.annotations[{SIDECAR_INJECTION}]"),
                 v,
             ));
-            f.fix.push(format!("kubectl annotate namespace {NS} {SIDECAR_INJECTION}-"));
+            f.fix
+                .push(format!("kubectl annotate namespace {NS} {SIDECAR_INJECTION}-"));
         }
         f.fix.push(format!(
             "kubectl rollout restart deployment -n {NS}   # drops any injected sidecar"

@@ -14,7 +14,7 @@
 //! "path": "/validate", "port": 9093}`; the OSM controller owns this configuration: repair or
 //! reinstall the extension rather than editing it.
 
-use super::{applies, webhook_config, NS, VALIDATING_WEBHOOK};
+use super::{absent_evidence, applies, webhook_config, NS, VALIDATING_WEBHOOK};
 use crate::finding::{Finding, Subject};
 use crate::model::k8s::WebhookConfiguration;
 use crate::model::{object_ref, Need, Obj};
@@ -69,9 +69,7 @@ impl Expected {
     fn block(&self) -> String {
         format!(
             "{{\"name\": \"{}\", \"namespace\": \"{NS}\", \"path\": \"{}\", \"port\": {}}}",
-            self.name,
-            self.paths[0],
-            self.port
+            self.name, self.paths[0], self.port
         )
     }
 }
@@ -98,7 +96,23 @@ pub fn check_webhook(
                 "The {resource} were collected and {name} is not among them (nor any configuration labeled app={app}): OSM's webhook is not registered."
             ),
         );
-        f.fix.push(format!("expected: {kind} {name} with clientConfig.service {}", want.block()));
+        let names: Vec<String> = cx
+            .snap
+            .webhooks
+            .iter()
+            .filter(|w| w.kind == kind)
+            .map(|w| w.metadata.name.clone())
+            .collect();
+        f.evidence.push(absent_evidence(
+            cx,
+            &format!("kubectl/cluster/{resource}"),
+            resource,
+            &names,
+        ));
+        f.fix.push(format!(
+            "expected: {kind} {name} with clientConfig.service {}",
+            want.block()
+        ));
         f.fix.push(format!("kubectl get {kind} --selector app={app}"));
         f.fix.push("the OSM control plane registers it at start: check osm-controller/osm-injector (OSM001, OSM006), or repair the extension".into());
         return vec![f];
@@ -115,7 +129,12 @@ pub fn check_webhook(
                 "webhooks[{i}] calls url {} instead of a service",
                 w.client_config.url.as_deref().unwrap_or("<none>")
             ));
-            evidence.push(ev(cfg, i, "clientConfig", &format!("url {}", w.client_config.url.as_deref().unwrap_or("<none>"))));
+            evidence.push(ev(
+                cfg,
+                i,
+                "clientConfig",
+                &format!("url {}", w.client_config.url.as_deref().unwrap_or("<none>")),
+            ));
             continue;
         };
         let port = s.port.unwrap_or(443);
@@ -171,7 +190,10 @@ pub fn check_webhook(
         "kubectl get {kind} {} -o json | jq '.webhooks[0].clientConfig.service'",
         cfg.metadata.name
     ));
-    f.fix.push("the OSM control plane owns this configuration: repair or reinstall the OSM extension instead of editing it".into());
+    f.fix.push(
+        "the OSM control plane owns this configuration: repair or reinstall the OSM extension instead of editing it"
+            .into(),
+    );
     vec![f]
 }
 

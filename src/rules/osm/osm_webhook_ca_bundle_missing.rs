@@ -81,7 +81,8 @@ impl Rule for OsmWebhookCaBundleMissing {
                 ));
                 f.fix
                     .push("kubectl rollout restart deployment osm-controller -n arc-osm-system".into());
-                f.fix.push("kubectl logs -n arc-osm-system -l app=osm-controller | grep -i -E 'cert|webhook'".into());
+                f.fix
+                    .push("kubectl logs -n arc-osm-system -l app=osm-controller | grep -i -E 'cert|webhook'".into());
                 f.fix.push(format!(
                     "kubectl get {kind} {} -o json | jq -r '.webhooks[{i}].clientConfig.caBundle' | wc -c   # expect well over {MIN_CHARS}",
                     cfg.metadata.name
@@ -96,23 +97,37 @@ impl Rule for OsmWebhookCaBundleMissing {
 /// What is wrong with a caBundle, and what decoding found; `None` when it is fine.
 fn diagnose(ca: &str, at: Option<i64>) -> Option<(String, String)> {
     if ca.trim().is_empty() {
-        return Some(("it is absent or empty".into(), "The controller has not provisioned it.".into()));
+        return Some((
+            "it is absent or empty".into(),
+            "The controller has not provisioned it.".into(),
+        ));
     }
     let short = ca.len() < MIN_CHARS;
     let short_note = if short {
-        format!(" It is only {} characters (the guide's threshold is {MIN_CHARS}).", ca.len())
+        format!(
+            " It is only {} characters (the guide's threshold is {MIN_CHARS}).",
+            ca.len()
+        )
     } else {
         String::new()
     };
     let bytes = match base64::engine::general_purpose::STANDARD.decode(ca.trim()) {
         Ok(b) => b,
-        Err(e) => return Some(("it is not base64".into(), format!("Decoding failed: {e}.{short_note}"))),
+        Err(e) => {
+            return Some((
+                "it is not base64".into(),
+                format!("Decoding failed: {}.{short_note}", e.to_string().trim_end_matches('.')),
+            ))
+        }
     };
     let text = String::from_utf8_lossy(&bytes);
     if !text.contains("-----BEGIN CERTIFICATE-----") {
         return Some((
             "it is not a PEM certificate".into(),
-            format!("The {} decoded bytes hold no `-----BEGIN CERTIFICATE-----` block.{short_note}", bytes.len()),
+            format!(
+                "The {} decoded bytes hold no `-----BEGIN CERTIFICATE-----` block.{short_note}",
+                bytes.len()
+            ),
         ));
     }
     let mut certs = Vec::new();
@@ -138,7 +153,11 @@ fn diagnose(ca: &str, at: Option<i64>) -> Option<(String, String)> {
             "it is not a certificate".into(),
             format!(
                 "The PEM block does not parse as an X.509 certificate ({}).{short_note}",
-                if errors.is_empty() { "no certificate block".to_string() } else { errors.join("; ") }
+                if errors.is_empty() {
+                    "no certificate block".to_string()
+                } else {
+                    errors.join("; ")
+                }
             ),
         ));
     }
@@ -147,7 +166,9 @@ fn diagnose(ca: &str, at: Option<i64>) -> Option<(String, String)> {
             if now > *na {
                 return Some((
                     "its certificate has expired".into(),
-                    format!("Certificate {subject} was valid from {nbs} to {nas}; the bundle was collected after that."),
+                    format!(
+                        "Certificate {subject} was valid from {nbs} to {nas}; the bundle was collected after that."
+                    ),
                 ));
             }
             if now < *nb {

@@ -25,9 +25,17 @@ pub struct SmiCrdsMissing;
 
 /// CRD, the manifest in `cmd/osm-bootstrap/crds`, and the version OSM v0.7-v1.3 serve and read.
 const SMI: [(&str, &str, &str); 4] = [
-    ("httproutegroups.specs.smi-spec.io", "smi_http_route_group.yaml", "v1alpha4"),
+    (
+        "httproutegroups.specs.smi-spec.io",
+        "smi_http_route_group.yaml",
+        "v1alpha4",
+    ),
     ("tcproutes.specs.smi-spec.io", "smi_tcp_route.yaml", "v1alpha4"),
-    ("traffictargets.access.smi-spec.io", "smi_traffic_access.yaml", "v1alpha3"),
+    (
+        "traffictargets.access.smi-spec.io",
+        "smi_traffic_access.yaml",
+        "v1alpha3",
+    ),
     ("trafficsplits.split.smi-spec.io", "smi_traffic_split.yaml", "v1alpha2"),
 ];
 
@@ -81,7 +89,11 @@ impl Rule for SmiCrdsMissing {
                     if !served.contains(&want) {
                         problems.push(format!(
                             "{name} serves {} but OSM needs {want}",
-                            if served.is_empty() { "no version".to_string() } else { served.join(", ") }
+                            if served.is_empty() {
+                                "no version".to_string()
+                            } else {
+                                served.join(", ")
+                            }
                         ));
                         evidence.push(obj_evidence(
                             &c.src,
@@ -121,7 +133,11 @@ impl Rule for SmiCrdsMissing {
                 field: None,
                 excerpt: format!(
                     "SMI CRDs present: {}",
-                    if smi_present.is_empty() { "none".to_string() } else { smi_present.join(", ") }
+                    if smi_present.is_empty() {
+                        "none".to_string()
+                    } else {
+                        smi_present.join(", ")
+                    }
                 ),
             },
         );
