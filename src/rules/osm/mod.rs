@@ -1,7 +1,348 @@
-//! Rules of the `OSM` family, one per file.
+//! Rules of the Open Service Mesh family (`OSM`), one per file, plus what they share: which
+//! objects are the OSM control plane in `arc-osm-system`, applicability, the installed OSM
+//! release, and how a crashed control-plane container is cited. The MeshConfig key table lives
+//! in [`meshconfig`].
 
-use super::Rule;
+mod meshconfig;
+mod namespace_half_joined;
+mod osm_controller_crashed;
+mod osm_controller_has_sidecar;
+pub(crate) mod osm_controller_no_endpoints;
+mod osm_controller_service_wrong;
+mod osm_controller_unavailable;
+mod osm_injector_no_endpoints;
+mod osm_injector_service_wrong;
+mod osm_injector_unavailable;
+mod osm_meshconfig_invalid;
+mod osm_meshconfig_missing;
+mod osm_meshconfig_non_default;
+mod osm_mutating_webhook_wrong;
+mod osm_system_namespace_in_mesh;
+pub(crate) mod osm_validating_webhook_wrong;
+mod osm_webhook_ca_bundle_missing;
+mod pods_missing_sidecar;
+mod smi_crds_missing;
+
+use super::{log_evidence, obj_evidence, Applies, Context, Rule};
+use crate::finding::Finding;
+use crate::model::k8s::{Pod, WebhookConfiguration};
+use crate::model::{object_ref, Need, Obj};
 
 pub fn all() -> Vec<Box<dyn Rule>> {
-    vec![]
+    vec![
+        Box::new(osm_controller_unavailable::OsmControllerUnavailable),
+        Box::new(osm_controller_crashed::OsmControllerCrashed),
+        Box::new(osm_controller_has_sidecar::OsmControllerHasSidecar),
+        Box::new(osm_controller_service_wrong::OsmControllerServiceWrong),
+        Box::new(osm_controller_no_endpoints::OsmControllerNoEndpoints),
+        Box::new(osm_injector_unavailable::OsmInjectorUnavailable),
+        Box::new(osm_injector_service_wrong::OsmInjectorServiceWrong),
+        Box::new(osm_injector_no_endpoints::OsmInjectorNoEndpoints),
+        Box::new(osm_validating_webhook_wrong::OsmValidatingWebhookWrong),
+        Box::new(osm_mutating_webhook_wrong::OsmMutatingWebhookWrong),
+        Box::new(osm_webhook_ca_bundle_missing::OsmWebhookCaBundleMissing),
+        Box::new(osm_meshconfig_missing::OsmMeshconfigMissing),
+        Box::new(osm_meshconfig_invalid::OsmMeshconfigInvalid),
+        Box::new(osm_meshconfig_non_default::OsmMeshconfigNonDefault),
+        Box::new(osm_system_namespace_in_mesh::OsmSystemNamespaceInMesh),
+        Box::new(namespace_half_joined::NamespaceHalfJoined),
+        Box::new(pods_missing_sidecar::PodsMissingSidecar),
+        Box::new(smi_crds_missing::SmiCrdsMissing),
+    ]
+}
+
+/// The namespace the Arc OSM extension installs into.
+pub const NS: &str = "arc-osm-system";
+/// The namespace label that joins a namespace to the mesh.
+pub const MONITORED_BY: &str = "openservicemesh.io/monitored-by";
+/// The namespace annotation that turns sidecar injection on.
+pub const SIDECAR_INJECTION: &str = "openservicemesh.io/sidecar-injection";
+/// The MeshConfig the extension creates.
+pub const MESHCONFIG: &str = "osm-mesh-config";
+pub const MESHCONFIG_RESOURCE: &str = "meshconfigs.config.openservicemesh.io";
+/// The Arc names of the two webhook configurations (mesh name `osm`).
+pub const VALIDATING_WEBHOOK: &str = "osm-validator-mesh-osm";
+pub const MUTATING_WEBHOOK: &str = "arc-osm-webhook-osm";
+
+/// OSM rules apply when OSM is installed; when nothing that could show it was collected the
+/// question is open, so the rule runs and, finding nothing, is skipped for its missing inputs.
+pub fn applies(cx: &Context) -> Applies {
+    if cx.facts.osm.installed {
+        return Applies::Yes;
+    }
+    let deciders = [
+        Need::Az("k8s-extension-*"),
+        Need::NsResource(NS, "deployments"),
+        Need::Resource("customresourcedefinitions"),
+        Need::Resource(MESHCONFIG_RESOURCE),
+    ];
+    if deciders.iter().any(|n| cx.snap.has(n)) {
+        Applies::No(
+            "Open Service Mesh is not installed (no microsoft.openservicemesh extension, no osm-* deployment in arc-osm-system, no MeshConfig or its CRD)"
+                .into(),
+        )
+    } else {
+        Applies::Yes
+    }
+}
+
+/// Pods of one OSM component (`app=<app>` or named `<app>-...`) in `arc-osm-system`, by name.
+pub fn component_pods<'a>(cx: &'a Context, app: &str) -> Vec<&'a Obj<Pod>> {
+    let prefix = format!("{app}-");
+    let mut v: Vec<&Obj<Pod>> = cx
+        .snap
+        .pods
+        .iter()
+        .filter(|p| {
+            p.metadata.namespace.as_deref() == Some(NS)
+                && (p.metadata.labels.get("app").map(String::as_str) == Some(app)
+                    || p.metadata.name.starts_with(&prefix))
+        })
+        .collect();
+    v.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
+    v
+}
+
+/// Whether the namespaced input `resource` of `arc-osm-system` was collected.
+pub fn collected(cx: &Context, resource: &'static str) -> bool {
+    cx.snap.has(&Need::NsResource(NS, resource))
+}
+
+/// `READY r/t` and the phase of a pod, as `kubectl get pods` shows them.
+pub fn ready_text(p: &Pod) -> String {
+    let (r, t) = p.ready_count();
+    let status = if p.is_evicted() {
+        "Evicted".to_string()
+    } else {
+        p.status
+            .container_statuses
+            .iter()
+            .find_map(|c| c.state.waiting.as_ref().and_then(|w| w.reason.clone()))
+            .unwrap_or_else(|| p.status.phase.clone())
+    };
+    format!("READY {r}/{t} {status} restarts {}", p.restarts())
+}
+
+/// Lines of a previous log quoted as evidence.
+const LOG_LINES: usize = 5;
+
+/// Cite why a control-plane container is not ready: its state, last termination (reason, exit
+/// code, restart count) and the last lines of its previous log (or current log).
+pub fn cite_container(cx: &Context, p: &Obj<Pod>, container: &str, f: &mut Finding) {
+    let pref = object_ref("Pod", Some(p.ns()), &p.metadata.name);
+    let Some((i, cs)) = p
+        .status
+        .container_statuses
+        .iter()
+        .enumerate()
+        .find(|(_, c)| c.name == container)
+    else {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref,
+            "status",
+            &format!(
+                "phase {}{}: no status for container {container}",
+                p.status.phase,
+                p.status
+                    .reason
+                    .as_deref()
+                    .map(|r| format!(" ({r})"))
+                    .unwrap_or_default()
+            ),
+        ));
+        return;
+    };
+    let field = format!("status.containerStatuses[{i}]");
+    if let Some(w) = &cs.state.waiting {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.state.waiting"),
+            &format!(
+                "{} {}",
+                w.reason.as_deref().unwrap_or(""),
+                w.message.as_deref().unwrap_or("")
+            ),
+        ));
+    }
+    if let Some(t) = &cs.last_state.terminated {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.lastState.terminated"),
+            &format!(
+                "reason {} exitCode {} restartCount {}{}",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code,
+                cs.restart_count,
+                t.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+        ));
+    } else if let Some(t) = &cs.state.terminated {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.state.terminated"),
+            &format!(
+                "reason {} exitCode {} restartCount {}",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code,
+                cs.restart_count
+            ),
+        ));
+    } else {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.ready"),
+            &format!("ready {} restartCount {}", cs.ready, cs.restart_count),
+        ));
+    }
+    let log = cx
+        .snap
+        .log_of(p.ns(), &p.metadata.name, container, true)
+        .or_else(|| cx.snap.log_of(p.ns(), &p.metadata.name, container, false));
+    if let Some(log) = log {
+        let tail = &log.scan.tail;
+        let lines: Vec<(usize, &String)> = tail.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+        let skip = lines.len().saturating_sub(LOG_LINES);
+        for (i, line) in lines.into_iter().skip(skip) {
+            f.evidence
+                .push(log_evidence(&log.path, log.scan.tail_first_line + i as u64, line));
+        }
+    }
+}
+
+/// The OSM control-plane container of a pod: the one named like the component, else the first
+/// that is not the Envoy sidecar.
+pub fn main_container<'a>(p: &'a Pod, app: &str) -> Option<&'a str> {
+    let names: Vec<&str> = p.spec.containers.iter().map(|c| c.name.as_str()).collect();
+    let names = if names.is_empty() {
+        p.status.container_statuses.iter().map(|c| c.name.as_str()).collect()
+    } else {
+        names
+    };
+    names
+        .iter()
+        .find(|n| **n == app)
+        .or_else(|| names.iter().find(|n| **n != "envoy"))
+        .copied()
+}
+
+/// An OSM webhook configuration: by its Arc name, else by the component label and name prefix.
+pub fn webhook_config<'a>(cx: &'a Context, kind: &str, name: &str, app: &str) -> Option<&'a Obj<WebhookConfiguration>> {
+    let of_kind = || cx.snap.webhooks.iter().filter(move |w| w.kind == kind);
+    of_kind().find(|w| w.metadata.name == name).or_else(|| {
+        of_kind().find(|w| {
+            w.metadata.labels.get("app").map(String::as_str) == Some(app)
+                && (w.metadata.name.starts_with("osm-validator-mesh-")
+                    || w.metadata.name.starts_with("arc-osm-webhook-")
+                    || w.metadata.name.starts_with("osm-webhook-"))
+        })
+    })
+}
+
+/// The installed OSM release `(major, minor)` and where it was read: the controller image tag
+/// first (exact), then the extension version (the Arc extension's major.minor follow OSM's).
+pub fn osm_release(cx: &Context) -> Option<(u32, u32, String)> {
+    let parse = |s: &str| -> Option<(u32, u32)> {
+        let s = s.trim().trim_start_matches('v');
+        let mut it = s.split(['.', '-']);
+        let major = it.next()?.parse().ok()?;
+        let minor = it.next()?.parse().ok()?;
+        Some((major, minor))
+    };
+    let tag_of = |image: &str| -> Option<String> {
+        let last = image.rsplit('/').next()?;
+        let (_, tag) = last.split_once(':')?;
+        Some(tag.split('@').next().unwrap_or(tag).to_string())
+    };
+    for d in &cx.snap.deployments {
+        if d.metadata.namespace.as_deref() != Some(NS) || d.metadata.name != "osm-controller" {
+            continue;
+        }
+        let containers = d
+            .spec
+            .template
+            .as_ref()
+            .and_then(|t| t.pointer("/spec/containers"))
+            .and_then(|c| c.as_array());
+        for c in containers.into_iter().flatten() {
+            let image = c.get("image").and_then(|i| i.as_str()).unwrap_or("");
+            if !image.contains("osm-controller") {
+                continue;
+            }
+            if let Some((ma, mi)) = tag_of(image).as_deref().and_then(parse) {
+                return Some((ma, mi, format!("image {image} of deployment {NS}/osm-controller")));
+            }
+        }
+    }
+    for p in component_pods(cx, "osm-controller") {
+        for c in &p.spec.containers {
+            if !c.image.contains("osm-controller") {
+                continue;
+            }
+            if let Some((ma, mi)) = tag_of(&c.image).as_deref().and_then(parse) {
+                return Some((ma, mi, format!("image {} of pod {NS}/{}", c.image, p.metadata.name)));
+            }
+        }
+    }
+    for e in &cx.snap.extensions {
+        if !e.is_type("microsoft.openservicemesh") {
+            continue;
+        }
+        for v in [e.current_version.as_deref(), e.version.as_deref()]
+            .into_iter()
+            .flatten()
+        {
+            if let Some((ma, mi)) = parse(v) {
+                return Some((ma, mi, format!("version {v} of extension {}", e.name)));
+            }
+        }
+    }
+    None
+}
+
+/// The name of the OSM extension in `az k8s-extension` output, for fix commands.
+pub fn extension_name(cx: &Context) -> String {
+    cx.snap
+        .extensions
+        .iter()
+        .find(|e| e.is_type("microsoft.openservicemesh"))
+        .map(|e| e.name.clone())
+        .unwrap_or_else(|| "<OSM_EXTENSION_NAME>".into())
+}
+
+/// `az k8s-extension show` for the OSM extension with this cluster's names.
+pub fn extension_show(cx: &Context) -> String {
+    format!(
+        "az k8s-extension show -g {} -c {} -t {} -n {}",
+        cx.facts.rg(),
+        cx.facts.cluster(),
+        cx.facts.cluster_type.az_type(),
+        extension_name(cx)
+    )
+}
+
+/// Evidence that an object is absent from a collected list: the list's file and what it holds.
+pub fn absent_evidence(cx: &Context, input_id: &str, what: &str, names: &[String]) -> crate::finding::Evidence {
+    let path = cx
+        .snap
+        .bundle
+        .inputs
+        .get(input_id)
+        .and_then(|i| i.path.clone())
+        .unwrap_or_else(|| format!("{input_id}.json"));
+    crate::finding::Evidence {
+        path,
+        line: None,
+        object: None,
+        field: None,
+        excerpt: if names.is_empty() {
+            format!("no {what}")
+        } else {
+            format!("{what}: {}", names.join(", "))
+        },
+    }
 }
