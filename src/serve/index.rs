@@ -453,8 +453,10 @@ fn printer_column(c: &Value) -> Option<PrinterColumn> {
 }
 
 /// Timestamp fields that say when something happened (never expiry dates, which lie ahead).
+/// `creationTimestamp` is only a fallback: objects added to a bundle after the fact (as in some
+/// published test bundles) would otherwise move the clock years ahead of every event.
 const CLOCK_FIELDS: &[&str] = &[
-    "creationTimestamp",
+    "lastObservedTime",
     "lastTimestamp",
     "firstTimestamp",
     "eventTime",
@@ -467,15 +469,21 @@ const CLOCK_FIELDS: &[&str] = &[
     "startTime",
 ];
 
-fn latest_time(v: &Value, best: &mut Option<i64>) {
+/// The latest time an object says something happened, and its latest creation time.
+fn latest_time(v: &Value, best: &mut (Option<i64>, Option<i64>)) {
     match v {
         Value::Object(o) => {
             for (k, x) in o {
                 if let Value::String(s) = x {
-                    if CLOCK_FIELDS.contains(&k.as_str()) {
-                        if let Some(t) = parse_time(s) {
-                            *best = Some(best.map_or(t, |b| b.max(t)));
-                        }
+                    let slot = if CLOCK_FIELDS.contains(&k.as_str()) {
+                        &mut best.0
+                    } else if k == "creationTimestamp" {
+                        &mut best.1
+                    } else {
+                        continue;
+                    };
+                    if let Some(t) = parse_time(s) {
+                        *slot = Some(slot.map_or(t, |b| b.max(t)));
                     }
                 } else {
                     latest_time(x, best);
@@ -571,7 +579,7 @@ impl Index {
             .collect();
         let mut seen: BTreeSet<(TypeKey, String, String)> = BTreeSet::new();
         let mut inferred_versions: BTreeMap<TypeKey, BTreeSet<String>> = BTreeMap::new();
-        let mut clock = None;
+        let mut clock = (None, None);
         for o in std::mem::take(&mut bundle.objects) {
             let mut v = o.value;
             if !v.is_object() || str_at(&v, "/metadata/name").is_empty() {
@@ -595,6 +603,12 @@ impl Index {
                 ix.types
                     .iter()
                     .find(|(_, t)| t.kind == kind && !t.custom && t.plural == res_plural)
+                    .map(|(k, _)| k.clone())
+            } else if res_group.is_empty() {
+                // No kind: a built-in type named by its plural (`customresourcedefinitions`).
+                ix.types
+                    .iter()
+                    .find(|(_, t)| !t.custom && t.plural == res_plural)
                     .map(|(k, _)| k.clone())
             } else {
                 ix.types
@@ -711,7 +725,12 @@ impl Index {
                 ix.logs.entry(key).or_insert(text);
             }
         }
-        ix.now = bundle.collected_at.as_deref().and_then(parse_time).or(clock);
+        ix.now = bundle
+            .collected_at
+            .as_deref()
+            .and_then(parse_time)
+            .or(clock.0)
+            .or(clock.1);
         let git_version = bundle.cluster.kubernetes_version.clone().or_else(|| {
             ix.objects
                 .get(&(String::new(), "nodes".to_string()))
