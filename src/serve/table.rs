@@ -807,9 +807,11 @@ fn custom_cell(c: &PrinterColumn, o: &Value, now: Option<i64>) -> Value {
     }
 }
 
+type CellsFn<'a> = Box<dyn Fn(&Value) -> Vec<Value> + 'a>;
+
 /// A `meta.k8s.io/v1` `Table` of the given objects.
 pub fn table(t: &ResourceType, objects: &[&Value], now: Option<i64>, include_object: &str) -> Value {
-    let (columns, cells): (Vec<Value>, Box<dyn Fn(&Value) -> Vec<Value>>) = match (builtin_columns(t), &t.columns) {
+    let (columns, cells): (Vec<Value>, CellsFn) = match (builtin_columns(t), &t.columns) {
         (Some(cols), _) => (
             cols.iter().map(col).collect(),
             Box::new(move |o: &Value| builtin_cells(t, o, now)),
