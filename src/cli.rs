@@ -22,6 +22,8 @@ pub enum Command {
     Rules(RulesArgs),
     /// Print a rule's full documentation.
     Explain(ExplainArgs),
+    /// Serve a bundle as a read-only Kubernetes API on 127.0.0.1 so `kubectl` works offline.
+    Serve(ServeArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -115,4 +117,19 @@ pub struct ExplainArgs {
     pub code: String,
     #[arg(long = "rules", value_name = "FILE.yaml")]
     pub rules_files: Vec<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct ServeArgs {
+    /// The bundle: .tar.gz, .tgz, .tar, or a directory (any layout `analyze` reads).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// Port on 127.0.0.1; 0 picks a free one.
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub port: u16,
+    /// Where to write the kubeconfig pointing at the server.
+    #[arg(long, default_value = "arcdiag-serve.kubeconfig", value_name = "PATH")]
+    pub kubeconfig: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }

@@ -13,4 +13,5 @@ pub mod finding;
 pub mod model;
 pub mod report;
 pub mod rules;
+pub mod serve;
 pub mod signatures;

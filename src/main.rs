@@ -18,6 +18,7 @@ fn main() -> ExitCode {
         Command::Analyze(a) => analyze(a),
         Command::Rules(a) => list_rules(a),
         Command::Explain(a) => explain(a),
+        Command::Serve(a) => serve(a),
     }
 }
 
@@ -196,4 +197,20 @@ fn explain(a: arcdiag::cli::ExplainArgs) -> ExitCode {
         eprintln!("arcdiag: did you mean: {}?", near.join(", "));
     }
     ExitCode::from(2)
+}
+
+fn serve(a: arcdiag::cli::ServeArgs) -> ExitCode {
+    let limits = Limits {
+        max_member_bytes: a.limits.max_member_bytes,
+        max_total_bytes: a.limits.max_total_bytes,
+        max_members: a.limits.max_members,
+        max_ratio: a.limits.max_ratio,
+    };
+    match arcdiag::serve::run(&a.bundle, a.port, &a.kubeconfig, &limits) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("arcdiag: serve: {e}");
+            ExitCode::from(2)
+        }
+    }
 }

@@ -284,6 +284,8 @@ pub struct LogMatcher {
     pub regexes: Vec<regex::bytes::Regex>,
     /// Set index → index in `SignatureSet::sigs`.
     pub ids: Vec<usize>,
+    /// Keep each log's whole bytes in its scan (`arcdiag serve` answers `kubectl logs` from them).
+    pub keep_text: bool,
 }
 
 impl LogMatcher {
@@ -293,6 +295,7 @@ impl LogMatcher {
             set: regex::bytes::RegexSet::empty(),
             regexes: Vec::new(),
             ids: Vec::new(),
+            keep_text: false,
         }
     }
 }
@@ -387,6 +390,7 @@ impl SignatureSet {
                 set,
                 regexes,
                 ids: log_ids,
+                keep_text: false,
             },
             sigs,
             text_set,

