@@ -179,6 +179,19 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
     let is_log = step.kind == StepKind::Log;
     let mut keep_output = false;
     match &raw.ended {
+        // The output reached its cap and the runner stopped the process: a log keeps its
+        // beginning (normal for a bounded log); a list or az output is unusable.
+        Ended::Exited(_) | Ended::Signaled if raw.stdout_capped => {
+            if is_log {
+                rec.status = Status::Ok;
+            } else {
+                stderr = format!(
+                    "the output passed the limit of {} bytes (--max-step-bytes) and was cut",
+                    opts.max_step_bytes
+                );
+            }
+            keep_output = step.kind != StepKind::Discovery;
+        }
         Ended::SpawnFailed(e) => {
             if e.kind() == std::io::ErrorKind::NotFound {
                 rec.status = Status::Skipped;
@@ -218,17 +231,8 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
         }
         Ended::Exited(code) => {
             rec.exit_code = Some(*code);
-            if is_log && (*code == 0 || raw.stdout_capped) {
+            if *code == 0 {
                 rec.status = Status::Ok;
-                keep_output = true;
-            } else if *code == 0 && !raw.stdout_capped {
-                rec.status = Status::Ok;
-                keep_output = step.kind != StepKind::Discovery;
-            } else if *code == 0 {
-                stderr = format!(
-                    "the output passed the limit of {} bytes (--max-step-bytes) and was cut",
-                    opts.max_step_bytes
-                );
                 keep_output = step.kind != StepKind::Discovery;
             } else if step.tool == Tool::Kubectl && step.kind == StepKind::List && stderr.contains(NOT_SERVED) {
                 rec.status = Status::NotFound;
@@ -369,6 +373,10 @@ pub fn dry_run(opts: &Options) -> String {
     };
     for s in plan::phase3(&opts.plan, &[c]) {
         out.push_str(&line(&s));
+    }
+    out.push_str("# the guide's commands and the file that answers each\n");
+    for (cmd, file) in plan::GUIDE_COMMANDS {
+        out.push_str(&format!("#   {cmd}  ->  {file}\n"));
     }
     out
 }

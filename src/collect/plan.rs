@@ -65,6 +65,80 @@ pub const CUSTOM_RESOURCES: [&str; 18] = [
     "azureassignedidentities.aadpodidentity.k8s.io",
 ];
 
+/// The troubleshooting guide's diagnostic commands, and the bundle file that holds their answer
+/// (the collector lists whole resource types, so a selector or a name in the guide's command is a
+/// subset of that file). Printed by `--dry-run` so the plan can be read against the guide.
+pub const GUIDE_COMMANDS: [(&str, &str); 17] = [
+    (
+        "az k8s-extension show -g <RESOURCE_GROUP> -c <CLUSTER_NAME> -n flux -t <TYPE>",
+        "az/k8s-extension-show-flux.json",
+    ),
+    (
+        "az provider show -n Microsoft.KubernetesConfiguration --debug",
+        "az/provider-show-Microsoft.KubernetesConfiguration.json",
+    ),
+    (
+        "az feature register --namespace Microsoft.ContainerService --name AKS-ExtensionManager (its state)",
+        "az/feature-show-AKS-ExtensionManager.json",
+    ),
+    (
+        "kubectl -n kube-system logs ama-logs-rs-xxxxxxxxxx-xxxxx -c addon-token-adapter",
+        "logs/kube-system/<ama-logs pod>/addon-token-adapter.log",
+    ),
+    (
+        "kubectl get deployment -n arc-osm-system --selector app=osm-controller",
+        "kubectl/namespaces/arc-osm-system/deployments.json",
+    ),
+    (
+        "kubectl get pods -n arc-osm-system --selector app=osm-controller",
+        "kubectl/namespaces/arc-osm-system/pods.json",
+    ),
+    (
+        "kubectl logs -n arc-osm-system -l app=osm-controller",
+        "logs/arc-osm-system/<osm-controller pod>/<container>.log",
+    ),
+    (
+        "kubectl get service -n arc-osm-system osm-controller",
+        "kubectl/namespaces/arc-osm-system/services.json",
+    ),
+    (
+        "kubectl get endpoints -n arc-osm-system osm-controller",
+        "kubectl/namespaces/arc-osm-system/endpoints.json",
+    ),
+    (
+        "kubectl get deployments -n arc-osm-system osm-injector",
+        "kubectl/namespaces/arc-osm-system/deployments.json",
+    ),
+    (
+        "kubectl get pod -n arc-osm-system --selector app=osm-injector",
+        "kubectl/namespaces/arc-osm-system/pods.json",
+    ),
+    (
+        "kubectl get service / endpoints -n arc-osm-system osm-injector",
+        "kubectl/namespaces/arc-osm-system/{services,endpoints}.json",
+    ),
+    (
+        "kubectl get ValidatingWebhookConfiguration osm-validator-mesh-osm -o json (service, caBundle)",
+        "kubectl/cluster/validatingwebhookconfigurations.json",
+    ),
+    (
+        "kubectl get MutatingWebhookConfiguration arc-osm-webhook-osm -o json (service, caBundle)",
+        "kubectl/cluster/mutatingwebhookconfigurations.json",
+    ),
+    (
+        "kubectl get meshconfig osm-mesh-config -n arc-osm-system -o yaml",
+        "kubectl/namespaces/arc-osm-system/meshconfigs.config.openservicemesh.io.json",
+    ),
+    (
+        "kubectl get namespace <ns> -o json | jq '.metadata.annotations', '.metadata.labels'",
+        "kubectl/cluster/namespaces.json",
+    ),
+    (
+        "kubectl get crds; kubectl get crd <smi crd> -o json (served versions)",
+        "kubectl/cluster/customresourcedefinitions.json",
+    ),
+];
+
 /// The label that marks a namespace as part of the mesh.
 pub const MESH_LABEL: &str = "openservicemesh.io/monitored-by";
 
