@@ -118,19 +118,27 @@ struct Judged {
     data: Option<Vec<u8>>,
     counts: Counts,
     parsed: Option<Value>,
+    /// An interrupt or the deadline stopped this step.
+    stopped: bool,
 }
 
+/// Text of at most about `keep` bytes: the beginning and the end (where kubectl puts its
+/// summary line), with the middle cut out.
 fn lossy_bounded(bytes: &[u8], keep: usize) -> String {
     let s = String::from_utf8_lossy(bytes);
     let s = s.trim();
     if s.len() <= keep {
         return s.to_string();
     }
-    let mut end = keep;
-    while !s.is_char_boundary(end) {
-        end -= 1;
+    let mut head = keep / 4;
+    while !s.is_char_boundary(head) {
+        head -= 1;
     }
-    format!("{} [... cut at {keep} bytes]", &s[..end])
+    let mut tail = s.len() - (keep - keep / 4);
+    while !s.is_char_boundary(tail) {
+        tail += 1;
+    }
+    format!("{} [... {} bytes cut ...] {}", &s[..head], tail - head, &s[tail..])
 }
 
 fn skipped(step: &Step, why: &str) -> StepRecord {
@@ -273,6 +281,7 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
         data,
         counts,
         parsed,
+        stopped: matches!(raw.ended, Ended::Stopped { .. }),
     }
 }
 
@@ -390,6 +399,8 @@ struct Run<'a> {
     records: Vec<StepRecord>,
     counts: Counts,
     write_error: Option<std::io::Error>,
+    /// Some step was stopped by an interrupt or the deadline.
+    stopped: bool,
 }
 
 impl Run<'_> {
@@ -444,6 +455,7 @@ impl Run<'_> {
                 *self.counts.entry(k).or_insert(0) += n;
             }
             parsed[i] = j.parsed;
+            self.stopped |= j.stopped;
             slots[i] = Some(j.record);
         }
         self.records.extend(slots.into_iter().flatten());
@@ -548,6 +560,7 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
         records: Vec::new(),
         counts: Counts::new(),
         write_error: None,
+        stopped: false,
     };
     let pre_for = |steps: &[Step]| -> Vec<Option<String>> {
         steps
@@ -616,18 +629,14 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
             );
         }
     }
-    let stop_cause = run
-        .limits
-        .stop
-        .load(std::sync::atomic::Ordering::SeqCst)
-        .then_some(StopCause::Interrupted)
-        .or_else(|| (Instant::now() >= run.limits.deadline).then_some(StopCause::Deadline));
-    let incomplete = stop_cause.is_some()
-        || interrupted_early
-        || run
-            .records
-            .iter()
-            .any(|r| r.stderr.contains("collection was interrupted") || r.stderr.contains("total deadline"));
+    let incomplete = run.stopped || interrupted_early;
+    let stop_cause = if !incomplete {
+        None
+    } else if run.limits.stop.load(std::sync::atomic::Ordering::SeqCst) {
+        Some(StopCause::Interrupted)
+    } else {
+        Some(StopCause::Deadline)
+    };
     if let Some(c) = stop_cause {
         progress.note(&format!(
             "{}; writing what was collected (complete: false)",
@@ -684,4 +693,20 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
 
 fn runner_stopped(l: &Limits) -> bool {
     l.stop.load(std::sync::atomic::Ordering::SeqCst) || Instant::now() >= l.deadline
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_stderr_keeps_its_last_line() {
+        let mut s = "E1125 noisy retry line\n".repeat(500);
+        s.push_str("The connection to the server 127.0.0.1:1 was refused");
+        let b = lossy_bounded(s.as_bytes(), STDERR_KEEP);
+        assert!(b.len() <= STDERR_KEEP + 40, "{}", b.len());
+        assert!(b.starts_with("E1125 noisy"));
+        assert!(b.ends_with("was refused"));
+        assert_eq!(lossy_bounded(b"  short\n", STDERR_KEEP), "short");
+    }
 }
