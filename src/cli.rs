@@ -24,6 +24,8 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Serve a bundle as a read-only Kubernetes API on 127.0.0.1 so `kubectl` works offline.
     Serve(ServeArgs),
+    /// Collect a bundle from the current kube context (and Azure, given a resource group and cluster).
+    Collect(CollectArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -132,4 +134,76 @@ pub struct ServeArgs {
     pub kubeconfig: PathBuf,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ClusterTypeArg {
+    /// An Azure Arc-enabled cluster.
+    #[value(name = "connectedClusters", alias = "connectedclusters")]
+    ConnectedClusters,
+    /// An AKS cluster.
+    #[value(name = "managedClusters", alias = "managedclusters")]
+    ManagedClusters,
+}
+
+#[derive(Debug, Args)]
+pub struct CollectArgs {
+    /// Bundle file to write, or a directory for the default name
+    /// `arcdiag-<cluster>-<UTC yyyymmddThhmmssZ>.tar.gz` (default: the current directory).
+    #[arg(long, short, value_name = "PATH")]
+    pub output: Option<PathBuf>,
+    /// Print every command and the file it goes to; run nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Also collect these namespaces (comma-separated or repeated).
+    #[arg(long = "namespace", short = 'n', value_delimiter = ',', value_name = "NS")]
+    pub namespaces: Vec<String>,
+    /// kubeconfig context to use (default: the current one).
+    #[arg(long, value_name = "NAME")]
+    pub context: Option<String>,
+    /// Azure resource group of the cluster (with --cluster-name and --cluster-type: collect the Azure side).
+    #[arg(long, short = 'g', value_name = "RG", requires_all = ["cluster_name", "cluster_type"])]
+    pub resource_group: Option<String>,
+    /// Azure name of the cluster.
+    #[arg(long, short = 'c', value_name = "NAME", requires_all = ["resource_group", "cluster_type"])]
+    pub cluster_name: Option<String>,
+    /// Azure resource type of the cluster.
+    #[arg(long, short = 't', value_enum, requires_all = ["resource_group", "cluster_name"])]
+    pub cluster_type: Option<ClusterTypeArg>,
+    /// Steps run at the same time.
+    #[arg(long, short = 'j', default_value_t = 4, value_name = "N", value_parser = clap::value_parser!(u16).range(1..=64))]
+    pub jobs: u16,
+    /// Seconds before a step is killed.
+    #[arg(long, default_value_t = 60, value_name = "SECONDS")]
+    pub step_timeout: u64,
+    /// Seconds for the whole collection; then what is done is written, marked incomplete.
+    #[arg(long, default_value_t = 900, value_name = "SECONDS")]
+    pub deadline: u64,
+    /// Logs newer than this (kubectl --since, e.g. 24h, 90m).
+    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    pub since: String,
+    /// Most lines of each container log.
+    #[arg(long, default_value_t = 10_000, value_name = "LINES")]
+    pub tail: u64,
+    /// Most bytes of each container log.
+    #[arg(long, default_value_t = 10 << 20, value_name = "BYTES")]
+    pub max_log_bytes: u64,
+    /// Most bytes kept of a list or az output.
+    #[arg(long, default_value_t = 256 << 20, value_name = "BYTES")]
+    pub max_step_bytes: u64,
+    /// Store outputs without redacting secrets (the bundle may then hold credentials).
+    #[arg(long)]
+    pub no_redact: bool,
+    /// kubectl to run.
+    #[arg(long, default_value = "kubectl", value_name = "PATH")]
+    pub kubectl: PathBuf,
+    /// az to run.
+    #[arg(long, default_value = "az", value_name = "PATH")]
+    pub az: PathBuf,
+    /// helm to run (its release list is collected when it is installed).
+    #[arg(long, default_value = "helm", value_name = "PATH")]
+    pub helm: PathBuf,
+    /// Progress as plain lines even on a terminal.
+    #[arg(long)]
+    pub plain: bool,
 }

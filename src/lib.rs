@@ -7,6 +7,7 @@
 pub mod analyze;
 pub mod bundle;
 pub mod cli;
+pub mod collect;
 pub mod engine;
 pub mod facts;
 pub mod finding;

@@ -19,6 +19,7 @@ fn main() -> ExitCode {
         Command::Rules(a) => list_rules(a),
         Command::Explain(a) => explain(a),
         Command::Serve(a) => serve(a),
+        Command::Collect(a) => collect(a),
     }
 }
 
@@ -210,6 +211,161 @@ fn serve(a: arcdiag::cli::ServeArgs) -> ExitCode {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {
             eprintln!("arcdiag: serve: {e}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Progress of `collect`: a bar on a terminal, plain lines otherwise (both on stderr).
+enum CollectProgress {
+    Bar(indicatif::ProgressBar),
+    Plain { done: usize, total: usize },
+}
+
+impl arcdiag::collect::Progress for CollectProgress {
+    fn phase(&mut self, name: &str, steps: usize) {
+        match self {
+            CollectProgress::Bar(b) => {
+                b.set_length(steps as u64);
+                b.set_position(0);
+                b.set_prefix(name.to_string());
+            }
+            CollectProgress::Plain { done, total } => {
+                (*done, *total) = (0, steps);
+                eprintln!("arcdiag: {name}: {steps} step(s)");
+            }
+        }
+    }
+    fn step(&mut self, r: &arcdiag::collect::StepRecord) {
+        match self {
+            CollectProgress::Bar(b) => {
+                b.inc(1);
+                b.set_message(r.id.clone());
+                if r.status != arcdiag::collect::Status::Ok && r.status != arcdiag::collect::Status::NotFound {
+                    b.println(format!("{:<9} {}", r.status.as_str(), r.id));
+                }
+            }
+            CollectProgress::Plain { done, total } => {
+                *done += 1;
+                eprintln!(
+                    "[{done}/{total}] {:<9} {} ({} ms)",
+                    r.status.as_str(),
+                    r.id,
+                    r.duration_ms
+                );
+            }
+        }
+    }
+    fn note(&mut self, message: &str) {
+        match self {
+            CollectProgress::Bar(b) => b.println(format!("arcdiag: {message}")),
+            CollectProgress::Plain { .. } => eprintln!("arcdiag: {message}"),
+        }
+    }
+}
+
+fn collect(a: arcdiag::cli::CollectArgs) -> ExitCode {
+    use arcdiag::collect::plan::{AzureTarget, ClusterType, PlanConfig};
+    use std::sync::atomic::AtomicBool;
+    use std::sync::Arc;
+    use std::time::Duration;
+    for ns in &a.namespaces {
+        if !arcdiag::collect::plan::safe_segment(ns) {
+            eprintln!("arcdiag: '{ns}' is not a namespace name");
+            return ExitCode::from(2);
+        }
+    }
+    let azure = match (&a.resource_group, &a.cluster_name, a.cluster_type) {
+        (Some(rg), Some(name), Some(t)) => Some(AzureTarget {
+            resource_group: rg.clone(),
+            cluster_name: name.clone(),
+            cluster_type: match t {
+                arcdiag::cli::ClusterTypeArg::ConnectedClusters => ClusterType::ConnectedClusters,
+                arcdiag::cli::ClusterTypeArg::ManagedClusters => ClusterType::ManagedClusters,
+            },
+        }),
+        _ => None,
+    };
+    let stop = Arc::new(AtomicBool::new(false));
+    let opts = arcdiag::collect::Options {
+        plan: PlanConfig {
+            context: a.context.clone(),
+            extra_namespaces: a.namespaces.clone(),
+            azure,
+            since: a.since.clone(),
+            tail: a.tail,
+            max_log_bytes: a.max_log_bytes,
+        },
+        kubectl: a.kubectl.clone().into_os_string(),
+        az: a.az.clone().into_os_string(),
+        helm: a.helm.clone().into_os_string(),
+        jobs: usize::from(a.jobs),
+        step_timeout: Duration::from_secs(a.step_timeout.max(1)),
+        deadline: Duration::from_secs(a.deadline.max(1)),
+        max_step_bytes: a.max_step_bytes,
+        redact: !a.no_redact,
+        output: a.output.clone(),
+        stop: Arc::clone(&stop),
+    };
+    if a.dry_run {
+        return match emit(&arcdiag::collect::dry_run(&opts), None) {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("arcdiag: {e}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    if a.no_redact {
+        eprintln!("arcdiag: warning: --no-redact: the bundle may hold tokens, keys and passwords; do not share it");
+    }
+    if let Err(e) = arcdiag::collect::runner::install_interrupt_flag(&stop) {
+        eprintln!("arcdiag: warning: cannot catch Ctrl-C ({e}); an interrupt will leave no bundle");
+    }
+    let mut progress = if !a.plain && std::io::stderr().is_terminal() {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template("{prefix:>24} [{bar:30}] {pos}/{len} {wide_msg}")
+                .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        CollectProgress::Bar(bar)
+    } else {
+        CollectProgress::Plain { done: 0, total: 0 }
+    };
+    let result = arcdiag::collect::collect(&opts, &mut progress);
+    if let CollectProgress::Bar(b) = &progress {
+        b.finish_and_clear();
+    }
+    match result {
+        Ok(s) => {
+            let n = |k: &str| s.counts.get(k).copied().unwrap_or(0);
+            let repl: u64 = s.replacements.values().sum();
+            let kinds: Vec<String> = s.replacements.iter().map(|(k, v)| format!("{k} {v}")).collect();
+            println!("{}", s.path.display());
+            eprintln!(
+                "arcdiag: wrote {}{}: steps {} ok, {} not-found, {} failed, {} timeout, {} skipped; {} bytes; {} redaction(s){}",
+                s.path.display(),
+                if s.complete { "" } else { " (incomplete)" },
+                n("ok"),
+                n("not-found"),
+                n("failed"),
+                n("timeout"),
+                n("skipped"),
+                s.bytes,
+                repl,
+                if kinds.is_empty() { String::new() } else { format!(" ({})", kinds.join(", ")) },
+            );
+            if s.interrupted {
+                ExitCode::from(130)
+            } else if s.complete {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::from(1)
+            }
+        }
+        Err(e) => {
+            eprintln!("arcdiag: {e}");
             ExitCode::from(2)
         }
     }
