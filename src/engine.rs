@@ -276,8 +276,10 @@ fn run_one(rule: &dyn Rule, cx: &Context) -> (RuleResult, Vec<Finding>) {
             )
         }
     };
-    if let Applies::No(why) = applies {
-        return (result(Outcome::NotApplicable, Some(why)), Vec::new());
+    match applies {
+        Applies::No(why) => return (result(Outcome::NotApplicable, Some(why)), Vec::new()),
+        Applies::Unknown(why) => return (result(Outcome::Skipped, Some(why)), Vec::new()),
+        Applies::Yes => {}
     }
     let findings = match catch_unwind(AssertUnwindSafe(|| rule.check(cx))) {
         Ok(f) => f,

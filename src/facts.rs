@@ -168,6 +168,9 @@ impl Facts {
         {
             osm.add(format!("deployment arc-osm-system/{}", d.metadata.name));
         }
+        if s.logs_in("arc-osm-system").any(|l| l.pod.starts_with("osm-")) {
+            osm.add("osm-* container logs in arc-osm-system".into());
+        }
         if s.resources("meshconfigs.config.openservicemesh.io").next().is_some() {
             osm.add("a MeshConfig".into());
         }

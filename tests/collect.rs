@@ -17,7 +17,8 @@ const BIN: &str = env!("CARGO_BIN_EXE_arcdiag");
 
 /// A fake `kubectl` serving `$D` laid out like a bundle (`kubectl/cluster/<res>.json`,
 /// `kubectl/namespaces/<ns>/<res>.json`, `logs/<ns>/<pod>/<ctr>[.previous].log`). Switches, by
-/// file: `forbidden/<res>`, `hang/<res>` (sleeps in a child process, pid in `hang.pid`),
+/// file: `strict` (a list the fixture does not hold fails, as it was absent from the fixture,
+/// instead of answering an empty list), `forbidden/<res>`, `hang/<res>` (sleeps in a child process, pid in `hang.pid`),
 /// `calls` (every invocation is appended to it).
 const FAKE_KUBECTL: &str = r#"#!/bin/sh
 D="@DIR@"
@@ -49,6 +50,7 @@ if [ -f "$D/forbidden/$res" ]; then
 fi
 if [ -n "$ns" ]; then f="$D/kubectl/namespaces/$ns/$res.json"; else f="$D/kubectl/cluster/$res.json"; fi
 if [ -f "$f" ]; then cat "$f"; exit 0; fi
+if [ -f "$D/strict" ]; then echo "Error from server (ServiceUnavailable): the fixture holds no $res" >&2; exit 1; fi
 case "$res" in
   *.*|constraints) echo "error: the server doesn't have a resource type \"$res\"" >&2; exit 1;;
 esac
@@ -259,10 +261,24 @@ fn fixture_bundles_round_trip_to_the_same_findings() {
                 continue;
             }
             let fake = Fake::from_fixture(&dir);
+            fake.put("strict", "");
             let ns = fixture_namespaces(&dir).join(",");
             let mut args = vec!["--jobs", "8"];
             if !ns.is_empty() {
                 args.extend(["--namespace", &ns]);
+            }
+            // Fixtures with `az/` outputs are collected with the Azure side on, as the cluster
+            // their manifest names (the fake az serves those files).
+            let manifest: serde_json::Value =
+                serde_json::from_slice(&fs::read(dir.join("manifest.json")).expect("manifest")).expect("manifest JSON");
+            let cluster = |k: &str, d: &str| manifest["cluster"][k].as_str().unwrap_or(d).to_string();
+            let (rg, name, ty) = (
+                cluster("resource_group", "rg"),
+                cluster("name", "c1"),
+                cluster("type", "connectedClusters"),
+            );
+            if dir.join("az").is_dir() {
+                args.extend(["-g", &rg, "-c", &name, "-t", &ty]);
             }
             let out = fake.collect(&args);
             assert!(out.status.success(), "{}: {}", dir.display(), stderr(&out));

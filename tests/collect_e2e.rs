@@ -116,7 +116,6 @@ fn round_trip(fixture: &Path) {
 }
 
 #[test]
-#[ignore = "needs arcdiag serve (branch serve)"]
 fn serve_collect_analyze_gives_the_same_findings() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
     let mut n = 0;

@@ -7,6 +7,9 @@ use crate::engine::Outcome;
 use crate::finding::Severity;
 use std::fmt::Write;
 
+/// Log lines of one file shown per finding in text output.
+const EVIDENCE_LINES_PER_FILE: usize = 5;
+
 struct Paint {
     on: bool,
 }
@@ -143,11 +146,23 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
             }
             if !f.evidence.is_empty() {
                 let _ = writeln!(out, "    evidence:");
+                // Long runs of log lines from one file are cut to the first few; JSON has all.
+                let mut per_path: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
+                let mut hidden = 0usize;
                 for e in &f.evidence {
+                    let n = per_path.entry(e.path.as_str()).or_insert(0);
+                    *n += 1;
+                    if e.line.is_some() && *n > EVIDENCE_LINES_PER_FILE {
+                        hidden += 1;
+                        continue;
+                    }
                     let _ = writeln!(out, "      {}", p.dim(&e.location()));
                     if !e.excerpt.is_empty() {
                         let _ = writeln!(out, "        {}", e.excerpt);
                     }
+                }
+                if hidden > 0 {
+                    let _ = writeln!(out, "      ... and {hidden} more line(s) (see --format json)");
                 }
             }
             if !f.fix.is_empty() {

@@ -34,6 +34,10 @@ pub struct Inputs {
 pub enum Applies {
     Yes,
     No(String),
+    /// Nothing collected can tell whether the component is installed: the rule does not run and
+    /// is `skipped` with this reason (a missing object is no evidence when the component may be
+    /// absent).
+    Unknown(String),
 }
 
 pub trait Rule: Send + Sync {

@@ -41,7 +41,10 @@ pub fn applies(cx: &Context) -> Applies {
                 .into(),
         )
     } else {
-        Applies::Yes
+        Applies::Unknown(format!(
+            "cannot tell whether Container Insights is installed: none of {} was collected",
+            deciders.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+        ))
     }
 }
 

@@ -52,7 +52,10 @@ pub fn flux_applies(cx: &Context) -> Applies {
             "Flux v2 is not installed: no microsoft.flux extension, flux-system namespace, Flux CRDs or flux configurations".into(),
         )
     } else {
-        Applies::Yes
+        Applies::Unknown(format!(
+            "cannot tell whether Flux v2 is installed: none of {} was collected",
+            deciding.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+        ))
     }
 }
 

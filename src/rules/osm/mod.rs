@@ -74,7 +74,7 @@ pub fn applies(cx: &Context) -> Applies {
         Need::Az("k8s-extension-*"),
         Need::NsResource(NS, "deployments"),
         Need::Resource("customresourcedefinitions"),
-        Need::Resource(MESHCONFIG_RESOURCE),
+        Need::NsResource(NS, MESHCONFIG_RESOURCE),
     ];
     if deciders.iter().any(|n| cx.snap.has(n)) {
         Applies::No(
@@ -82,7 +82,10 @@ pub fn applies(cx: &Context) -> Applies {
                 .into(),
         )
     } else {
-        Applies::Yes
+        Applies::Unknown(format!(
+            "cannot tell whether Open Service Mesh is installed: none of {} was collected",
+            deciders.iter().map(|n| n.to_string()).collect::<Vec<_>>().join(", ")
+        ))
     }
 }
 

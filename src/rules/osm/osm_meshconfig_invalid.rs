@@ -43,7 +43,7 @@ impl Rule for OsmMeshconfigInvalid {
 
     fn inputs(&self) -> Inputs {
         Inputs {
-            required: vec![Need::Resource(MESHCONFIG_RESOURCE)],
+            required: vec![Need::NsResource(NS, MESHCONFIG_RESOURCE)],
             ..Inputs::default()
         }
     }

@@ -24,7 +24,7 @@ impl Rule for OsmMeshconfigMissing {
 
     fn inputs(&self) -> Inputs {
         Inputs {
-            required: vec![Need::Resource(MESHCONFIG_RESOURCE)],
+            required: vec![Need::NsResource(NS, MESHCONFIG_RESOURCE)],
             ..Inputs::default()
         }
     }
@@ -34,7 +34,7 @@ impl Rule for OsmMeshconfigMissing {
     }
 
     fn check(&self, cx: &Context) -> Vec<Finding> {
-        if !cx.snap.has(&Need::Resource(MESHCONFIG_RESOURCE)) || meshconfig::find(cx).is_some() {
+        if !cx.snap.has(&Need::NsResource(NS, MESHCONFIG_RESOURCE)) || meshconfig::find(cx).is_some() {
             return Vec::new();
         }
         let others: Vec<String> = cx

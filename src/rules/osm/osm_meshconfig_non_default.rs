@@ -27,7 +27,7 @@ impl Rule for OsmMeshconfigNonDefault {
 
     fn inputs(&self) -> Inputs {
         Inputs {
-            required: vec![Need::Resource(MESHCONFIG_RESOURCE)],
+            required: vec![Need::NsResource(NS, MESHCONFIG_RESOURCE)],
             ..Inputs::default()
         }
     }
