@@ -134,8 +134,11 @@ impl GzParts {
         self.out.extend_from_slice(&gz(b));
         self
     }
+    /// `chunk` compressed at the best level (zeros: ~1000:1), repeated `times`.
     pub fn repeat(&mut self, chunk: &[u8], times: usize) -> &mut GzParts {
-        let z = gz(chunk);
+        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::best());
+        e.write_all(chunk).expect("gzip to memory");
+        let z = e.finish().expect("gzip to memory");
         for _ in 0..times {
             self.out.extend_from_slice(&z);
         }
