@@ -15,13 +15,27 @@ struct Members {
 }
 
 impl Members {
-    fn new(list: Vec<Member>) -> Members {
+    fn new(list: Vec<Member>, errors: &mut Vec<BundleError>) -> Members {
         let mut by_path = HashMap::new();
+        let mut dups: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, m) in list.iter().enumerate() {
             // Duplicate names: the last one wins, as when extracting.
-            by_path.insert(m.path.clone(), i);
+            if by_path.insert(m.path.clone(), i).is_some() && !matches!(m.content, Content::Dir) {
+                *dups.entry(m.path.as_str()).or_insert(1) += 1;
+            }
+        }
+        for (path, n) in dups {
+            errors.push(BundleError::new(
+                path.to_string(),
+                format!("duplicate member name: {n} copies in the archive; only the last is read"),
+            ));
         }
         Members { list, by_path }
+    }
+
+    /// Whether `idx` is the copy of its name that is read (the last one).
+    fn is_current(&self, idx: usize) -> bool {
+        self.by_path.get(&self.list[idx].path) == Some(&idx)
     }
 
     /// Follow symlinks and hard links inside the archive (at most 8 hops); `None` for links that
@@ -174,16 +188,20 @@ fn detect(ms: &Members) -> (Layout, String) {
     if let Some((_, root)) = best {
         return (Layout::Troubleshoot, root);
     }
-    // cluster-info dump: nodes.json beside <ns>/pods.json
+    // cluster-info dump: nodes.json beside <ns>/pods.json (roots gathered once: linear, not
+    // members x members).
+    let pod_roots: std::collections::HashSet<&str> = ms
+        .list
+        .iter()
+        .filter(|o| o.path.ends_with("/pods.json"))
+        .map(|o| parent(&o.path))
+        .filter(|ns_dir| !ns_dir.is_empty())
+        .map(parent)
+        .collect();
     for m in &ms.list {
         if m.path.rsplit('/').next() == Some("nodes.json") {
             let root = parent(&m.path);
-            let has_pods = ms.list.iter().any(|o| {
-                strip_root(&o.path, root)
-                    .map(|rest| rest.ends_with("/pods.json") && depth(rest) == 1)
-                    .unwrap_or(false)
-            });
-            if has_pods {
+            if pod_roots.contains(root) {
                 let d = depth(&m.path);
                 if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
                     best = Some((d, root.to_string()));
@@ -195,6 +213,29 @@ fn detect(ms: &Members) -> (Layout, String) {
         return (Layout::ClusterInfoDump, root);
     }
     (Layout::Unknown, String::new())
+}
+
+/// Objects the mapper keeps for one bundle at most; each costs far more than its JSON text once
+/// typed, so a list of a million `{}` must not reach the model whole.
+pub const MAX_OBJECTS: usize = 1_000_000;
+
+/// [`items_of`], by value: (items, whether the document was a single object).
+fn into_items(v: Value) -> Result<(Vec<Value>, bool), Value> {
+    match v {
+        Value::Array(a) => Ok((a, false)),
+        Value::Object(mut o) => match o.get("items") {
+            Some(Value::Array(_)) => match o.remove("items") {
+                Some(Value::Array(a)) => Ok((a, false)),
+                _ => Ok((Vec::new(), false)),
+            },
+            Some(Value::Null) => Ok((Vec::new(), false)),
+            Some(_) => Err(Value::Object(o)),
+            None if o.contains_key("metadata") || o.contains_key("kind") => Ok((vec![Value::Object(o)], true)),
+            None => Err(Value::Object(o)),
+        },
+        Value::Null => Ok((Vec::new(), false)),
+        other => Err(other),
+    }
 }
 
 /// The items of a `kubectl get -o json` style document: a List, a bare array, `items: null`, or
@@ -211,23 +252,6 @@ pub fn items_of(v: &Value) -> Option<Vec<&Value>> {
         },
         Value::Null => Some(Vec::new()),
         _ => None,
-    }
-}
-
-/// Like [`items_of`], taking ownership (no copies of large lists). The flag says the document
-/// was a single object rather than a list.
-fn into_items(v: Value) -> Result<(Vec<Value>, bool), ()> {
-    match v {
-        Value::Array(a) => Ok((a, false)),
-        Value::Null => Ok((Vec::new(), false)),
-        Value::Object(mut o) => match o.remove("items") {
-            Some(Value::Array(a)) => Ok((a, false)),
-            Some(Value::Null) => Ok((Vec::new(), false)),
-            Some(_) => Err(()),
-            None if o.contains_key("metadata") || o.contains_key("kind") => Ok((vec![Value::Object(o)], true)),
-            None => Err(()),
-        },
-        _ => Err(()),
     }
 }
 
@@ -276,9 +300,23 @@ impl Mapper {
             }
             Ok(v) => match into_items(v) {
                 Ok((items, single)) => {
+                    let total = items.len();
                     for (i, item) in items.into_iter().enumerate() {
                         if !item.is_object() {
                             continue;
+                        }
+                        if self.objects.len() >= MAX_OBJECTS {
+                            let why = format!(
+                                "the bundle holds more than {MAX_OBJECTS} objects (bound on objects analyzed); items {i}..{total} of this file were not read"
+                            );
+                            self.errors.push(BundleError::new(path.to_string(), why.clone()));
+                            self.set_input(
+                                id,
+                                InputState::Failed,
+                                Some(path.to_string()),
+                                Some(format!("{path}: {why}")),
+                            );
+                            return;
                         }
                         self.objects.push(RawObject {
                             resource: resource.to_string(),
@@ -291,7 +329,7 @@ impl Mapper {
                     }
                     self.set_input(id, InputState::Present, Some(path.to_string()), None);
                 }
-                Err(()) => {
+                Err(_) => {
                     let why = format!("{path}: not a Kubernetes list, array or object");
                     self.errors.push(BundleError::new(
                         path.to_string(),
@@ -337,7 +375,8 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         stopped_early,
         container,
     } = raw;
-    let mut ms = Members::new(members);
+    let mut errors = errors;
+    let mut ms = Members::new(members, &mut errors);
     let (layout, root) = detect(&ms);
     let mut mapper = Mapper {
         inputs: BTreeMap::new(),
@@ -394,7 +433,7 @@ fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(
         let Some(rel) = strip_root(&ms.list[i].path, root) else {
             continue;
         };
-        if matches!(ms.list[i].content, Content::Dir) {
+        if matches!(ms.list[i].content, Content::Dir) || !ms.is_current(i) {
             continue;
         }
         let rel = rel.to_string();

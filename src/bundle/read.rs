@@ -117,11 +117,20 @@ pub fn read_path(path: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<R
         inner: BufReader::with_capacity(1 << 20, f),
         count: counter.clone(),
     };
-    let reader: Box<dyn Read> = match kind {
+    let decoded: Box<dyn Read> = match kind {
         Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counting)),
         Kind::Tar => Box::new(counting),
     };
-    let mut raw = read_tar(reader, limits, matcher, counter, compressed_len)?;
+    let guard = Arc::new(GuardState::new(
+        *limits,
+        counter,
+        kind == Kind::Gzip && compressed_len > 0,
+    ));
+    let reader: Box<dyn Read> = Box::new(GuardReader {
+        inner: decoded,
+        state: guard.clone(),
+    });
+    let mut raw = read_tar(reader, limits, matcher, &guard)?;
     raw.container = match kind {
         Kind::Gzip => "tar.gz",
         Kind::Tar => "tar",
@@ -153,6 +162,102 @@ impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        Ok(n)
+    }
+}
+
+/// Bytes of tar metadata (GNU long names, PAX headers, sparse maps) allowed between two members.
+/// The tar crate holds these in memory whole, so a hostile header declaring gigabytes would
+/// otherwise be buffered.
+const MAX_META_BYTES: u64 = 1 << 20;
+/// Uncompressed bytes read before the compression ratio is judged (small streams of repeated
+/// lines compress far better than any bound, harmlessly).
+const RATIO_FLOOR: u64 = 256 << 20;
+
+/// State shared between the reading loop and [`GuardReader`]: every decompressed byte passes
+/// the guard, which enforces the total bound, the compression ratio and the metadata bound on
+/// the stream itself, whatever the tar headers claim.
+struct GuardState {
+    limits: Limits,
+    compressed: Arc<AtomicU64>,
+    judge_ratio: bool,
+    out: AtomicU64,
+    /// Stream offset past which reading counts as metadata over [`MAX_META_BYTES`].
+    allow_until: AtomicU64,
+    trip: Mutex<Option<String>>,
+}
+
+impl GuardState {
+    fn new(limits: Limits, compressed: Arc<AtomicU64>, judge_ratio: bool) -> GuardState {
+        GuardState {
+            limits,
+            compressed,
+            judge_ratio,
+            out: AtomicU64::new(0),
+            allow_until: AtomicU64::new(MAX_META_BYTES + 512),
+            trip: Mutex::new(None),
+        }
+    }
+    /// Called when the loop gets a member of `size` data bytes: the stream may now advance past
+    /// its data (read or skipped) and the next member's headers.
+    fn allow_member(&self, size: u64) {
+        let padded = size.saturating_add(511) / 512 * 512;
+        let now = self.out.load(Ordering::Relaxed);
+        self.allow_until.store(
+            now.saturating_add(padded).saturating_add(MAX_META_BYTES + 512),
+            Ordering::Relaxed,
+        );
+    }
+    fn tripped(&self) -> Option<String> {
+        match self.trip.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+    fn check(&self, out: u64) -> Result<(), String> {
+        if out > self.limits.max_total_bytes.saturating_add(MAX_META_BYTES) {
+            return Err(format!(
+                "uncompressed size passed the total bound of {} bytes (--max-total-bytes); the rest was not read",
+                self.limits.max_total_bytes
+            ));
+        }
+        if out > self.allow_until.load(Ordering::Relaxed) {
+            return Err(format!(
+                "tar metadata (GNU long name, PAX header or sparse map) over {MAX_META_BYTES} bytes; the rest was not read"
+            ));
+        }
+        if self.judge_ratio && out > RATIO_FLOOR {
+            let consumed = self.compressed.load(Ordering::Relaxed).max(1);
+            if out / consumed > self.limits.max_ratio {
+                return Err(format!(
+                    "compression ratio passed {}:1 (--max-ratio): {out} bytes from {consumed} compressed; looks like a decompression bomb; the rest was not read",
+                    self.limits.max_ratio
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+struct GuardReader {
+    inner: Box<dyn Read>,
+    state: Arc<GuardState>,
+}
+
+impl Read for GuardReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(t) = self.state.tripped() {
+            return Err(io::Error::other(t));
+        }
+        let n = self.inner.read(buf)?;
+        let out = self.state.out.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if let Err(why) = self.state.check(out) {
+            match self.state.trip.lock() {
+                Ok(mut g) => *g = Some(why.clone()),
+                Err(p) => *p.into_inner() = Some(why.clone()),
+            }
+            return Err(io::Error::other(why));
+        }
         Ok(n)
     }
 }
@@ -304,8 +409,7 @@ fn read_tar(
     reader: Box<dyn Read>,
     limits: &Limits,
     matcher: &LogMatcher,
-    compressed: Arc<AtomicU64>,
-    compressed_len: u64,
+    guard: &GuardState,
 ) -> Result<RawBundle, BundleError> {
     let mut archive = tar::Archive::new(reader);
     let shared = Shared {
@@ -321,6 +425,14 @@ fn read_tar(
     let mut total: u64 = 0;
     let mut count: u64 = 0;
     let mut any_entry = false;
+    let mut values_used: u64 = 0;
+    let mut last_member = String::new();
+    // The cause of a stream error: a bound the guard tripped, else what the decoder said.
+    let cause = |e: &io::Error| {
+        guard
+            .tripped()
+            .unwrap_or_else(|| format!("truncated or corrupt archive: {e}"))
+    };
 
     let entries = match archive.entries() {
         Ok(e) => e,
@@ -336,9 +448,14 @@ fn read_tar(
             let mut entry = match entry {
                 Ok(e) => e,
                 Err(e) => {
+                    let after = if last_member.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after member '{last_member}'")
+                    };
                     errors.push(BundleError::new(
                         "archive".into(),
-                        format!("truncated or corrupt archive after {count} members: {e}"),
+                        format!("{} (stopped after {count} members{after})", cause(&e)),
                     ));
                     stopped_early = true;
                     break;
@@ -346,6 +463,8 @@ fn read_tar(
             };
             any_entry = true;
             count += 1;
+            let size = entry.size();
+            guard.allow_member(size);
             if count > limits.max_members {
                 errors.push(BundleError::new(
                     "archive".into(),
@@ -368,14 +487,21 @@ fn read_tar(
                 }
             };
             let name = match clean_member_name(&raw_name) {
+                Ok(n) if raw_name.starts_with('/') => {
+                    errors.push(BundleError::new(
+                        raw_name.clone(),
+                        format!("absolute member name; read as '{n}' inside the archive"),
+                    ));
+                    n
+                }
                 Ok(n) => n,
                 Err(why) => {
                     errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
                     continue;
                 }
             };
+            last_member.clone_from(&name);
             let etype = entry.header().entry_type();
-            let size = entry.header().size().unwrap_or(0);
             if etype.is_dir() {
                 shared.push(
                     idx,
@@ -420,7 +546,7 @@ fn read_tar(
             }
             if size > limits.max_member_bytes {
                 errors.push(BundleError::new(
-                    name,
+                    name.clone(),
                     format!(
                         "member is {size} bytes, over the member bound of {} bytes (--max-member-bytes); not read",
                         limits.max_member_bytes
@@ -430,9 +556,9 @@ fn read_tar(
                 total = total.saturating_add(size);
                 if total > limits.max_total_bytes {
                     errors.push(BundleError::new(
-                        "archive".into(),
+                        name,
                         format!(
-                            "uncompressed size passed the total bound of {} bytes (--max-total-bytes); the rest was not read",
+                            "uncompressed size passed the total bound of {} bytes at this member (--max-total-bytes); the rest was not read",
                             limits.max_total_bytes
                         ),
                     ));
@@ -469,7 +595,7 @@ fn read_tar(
             if let Err(e) = (&mut entry).take(size).read_to_end(&mut data) {
                 errors.push(BundleError::new(
                     name,
-                    format!("truncated or corrupt archive while reading this member: {e}"),
+                    format!("{}; while reading this member", cause(&e)),
                 ));
                 stopped_early = true;
                 break;
@@ -482,17 +608,9 @@ fn read_tar(
                 stopped_early = true;
                 break;
             }
-            let consumed = compressed.load(Ordering::Relaxed).max(1);
-            if total > (256 << 20) && total / consumed > limits.max_ratio && compressed_len > 0 {
-                errors.push(BundleError::new(
-                    name,
-                    format!(
-                        "compression ratio passed {}:1 (--max-ratio) after {total} bytes; looks like a decompression bomb; the rest was not read",
-                        limits.max_ratio
-                    ),
-                ));
-                stopped_early = true;
-                break;
+            if let Some(refused) = over_value_bound(&name, &data, class, &mut values_used) {
+                shared.push(idx, refused);
+                continue;
             }
             let len = data.len() as u64;
             budget.acquire(len);
@@ -521,6 +639,71 @@ fn read_tar(
         errors,
         stopped_early,
         container: "tar",
+    })
+}
+
+/// Values (JSON/YAML nodes) the reader parses for one bundle at most. A parsed value costs about
+/// 100 bytes whatever its text, so `[{},{},...]` would otherwise turn 90 MB into 20 GB.
+pub const MAX_VALUES: u64 = 24_000_000;
+
+/// Estimated values in a JSON or YAML text: separators and openers outside JSON strings (YAML
+/// also counts lines). Linear, allocation-free, an over-estimate for text rich in commas.
+pub fn estimate_values(data: &[u8], class: Class) -> u64 {
+    let mut n: u64 = 1;
+    match class {
+        Class::Json => {
+            let (mut in_str, mut esc) = (false, false);
+            for &b in data {
+                if in_str {
+                    if esc {
+                        esc = false;
+                    } else if b == b'\\' {
+                        esc = true;
+                    } else if b == b'"' {
+                        in_str = false;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_str = true,
+                        b',' | b'{' | b'[' | b':' => n += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Class::Yaml => {
+            n += data
+                .iter()
+                .filter(|b| matches!(b, b'\n' | b',' | b'{' | b'[' | b':' | b'-'))
+                .count() as u64;
+        }
+        _ => {}
+    }
+    n
+}
+
+/// Charge a JSON/YAML member against [`MAX_VALUES`]; the refused member when it does not fit.
+fn over_value_bound(name: &str, data: &[u8], class: Class, used: &mut u64) -> Option<Member> {
+    if !matches!(class, Class::Json | Class::Yaml) {
+        return None;
+    }
+    let est = estimate_values(data, class);
+    if used.saturating_add(est) <= MAX_VALUES {
+        *used += est;
+        return None;
+    }
+    let why = format!(
+        "holds about {est} values; with the {used} already read that passes the bound of {MAX_VALUES} parsed values per bundle (memory); not parsed"
+    );
+    let content = if class == Class::Json {
+        Content::Json(Err(why))
+    } else {
+        Content::Yaml(Err(why))
+    };
+    Some(Member {
+        path: name.to_string(),
+        size: data.len() as u64,
+        content,
     })
 }
 
@@ -593,6 +776,7 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
     files.sort();
     let mut total = 0u64;
     let mut work = Vec::new();
+    let mut values_used = 0u64;
     for (rel, p) in files {
         let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
         if size > limits.max_member_bytes {
@@ -625,6 +809,15 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
                 content: Content::Other,
             });
         } else {
+            if matches!(class, Class::Json | Class::Yaml) {
+                // Charged in name order (deterministic), reading the file once more to parse it.
+                if let Ok(data) = std::fs::read(&p) {
+                    if let Some(refused) = over_value_bound(&rel, &data, class, &mut values_used) {
+                        members.push(refused);
+                        continue;
+                    }
+                }
+            }
             work.push((rel, p, size, class));
         }
     }

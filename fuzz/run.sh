@@ -1,0 +1,37 @@
+#!/usr/bin/env bash
+# Run both fuzz targets for SECONDS each (default 300). Not part of CI.
+# Needs cargo-fuzz (`cargo install cargo-fuzz`). The stable toolchain is told to accept the
+# nightly-only sanitizer flags with RUSTC_BOOTSTRAP=1.
+# Findings land in fuzz/artifacts/<target>/; the corpus grows in fuzz/corpus/<target>/.
+set -euo pipefail
+secs="${1:-300}"
+here="$(cd "$(dirname "$0")" && pwd)"
+root="$(dirname "$here")"
+export RUSTC_BOOTSTRAP=1
+# rule_meta! includes its own source via CARGO_MANIFEST_DIR + file!(); built from the fuzz
+# workspace, file!() is absolute, so map the crate root away to keep it relative.
+export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$root/="
+cd "$root"
+
+# Seeds: the rule fixtures as tar and tar.gz (mode byte 0 = raw bytes), and as tar to be gzip'd
+# by the target (mode byte 1); the built-in signature files for the rules parser.
+seed_b="$here/corpus/bundle_reader"; seed_r="$here/corpus/rules_file"
+mkdir -p "$seed_b" "$seed_r"
+tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
+for d in fixtures/rules/*/*/; do
+  id="$(echo "$d" | tr '/' '_')"
+  tar -C "$d" -cf "$tmp/t.tar" . 2>/dev/null || continue
+  { printf '\x00'; gzip -c "$tmp/t.tar"; } > "$seed_b/${id}gz"
+  { printf '\x00'; cat "$tmp/t.tar"; } > "$seed_b/${id}tar"
+  { printf '\x01'; cat "$tmp/t.tar"; } > "$seed_b/${id}z"
+done
+for f in src/rules/*/signatures.yaml; do
+  cp "$f" "$seed_r/$(echo "$f" | tr '/' '_')"
+done
+
+for t in bundle_reader rules_file; do
+  echo "== $t: ${secs}s"
+  cargo fuzz run --fuzz-dir "$here" -s none "$t" "$here/corpus/$t" -- \
+    -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=1048576 \
+    -print_final_stats=1
+done

@@ -1,0 +1,692 @@
+//! Hostile bundles, built here byte by byte, run through the real binary. Each case checks the
+//! exit code (2 only when nothing usable was read), a message naming the member and the bound or
+//! cause, the partial JSON report, that nothing was written (cwd is a fresh temp folder, and the
+//! input's folder is compared before/after), wall time, and the child's peak RSS (wait4).
+//!
+//! Caps are generous so a debug build on a loaded 2-core machine passes; the measurements are
+//! printed (`cargo test --test hostile -- --nocapture`). Three cases inflate hundreds of MiB,
+//! which takes minutes with unoptimized zlib-rs: they run in `cargo test --release --test hostile`
+//! (the binary the issue is checked against) and are ignored in debug builds.
+
+mod common;
+use common::*;
+
+/// Small inputs: any sane reader stays far under these.
+const SMALL_SECS: f64 = 30.0;
+const SMALL_RSS_MIB: f64 = 256.0;
+/// Inputs that decompress or scan hundreds of megabytes.
+const BIG_SECS: f64 = 120.0;
+const BIG_RSS_MIB: f64 = 1024.0;
+
+const PODS: &str = "kubectl/namespaces/flux-system/pods.json";
+const LOG: &str = "logs/flux-system/kustomize-controller-7cc9d5b6f4-x2kqj/manager.previous.log";
+
+fn p(rel: &str) -> String {
+    format!("{ROOT}/{rel}")
+}
+
+fn base_file(rel: &str) -> Vec<u8> {
+    base_files()
+        .into_iter()
+        .find(|(n, _)| *n == p(rel))
+        .map(|(_, d)| d)
+        .expect("base fixture file")
+}
+
+/// The base bundle's finding (K8S001) is in the report: the part that was read got analyzed.
+fn assert_analyzed(r: &Run) {
+    assert_eq!(r.code, 1, "expected the K8S001 finding (exit 1); stderr: {}", r.stderr);
+    let j = r.json();
+    let codes: Vec<&str> = j["findings"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|f| f["code"].as_str()).collect())
+        .unwrap_or_default();
+    assert!(codes.contains(&"K8S001"), "findings: {codes:?}");
+}
+
+#[test]
+fn dotdot_and_absolute_member_names_are_not_followed_or_written() {
+    let outside = tempfile::tempdir().expect("temp");
+    let abs_target = outside.path().join("planted.json");
+    let abs_name = abs_target.to_string_lossy().into_owned();
+    let mut t = Tar::with_base();
+    t.file("../escape.json", b"{}");
+    t.file(&format!("{ROOT}/../../escape2.log"), b"x");
+    t.file(&abs_name, b"{\"kind\":\"List\",\"items\":[]}");
+    let input = Input::file("names.tar.gz", &gz(&t.finish()));
+    let r = input.analyze("dotdot+absolute names", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial());
+    assert!(
+        r.has_error("../escape.json", "climbs out of the archive"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(&format!("{ROOT}/../../escape2.log"), "climbs out"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(r.has_error(&abs_name, "absolute member name"), "{:?}", r.errors());
+    assert!(!abs_target.exists(), "absolute member was written");
+    assert!(!input
+        .dir
+        .path()
+        .parent()
+        .map(|d| d.join("escape.json").exists())
+        .unwrap_or(false));
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn links_out_of_the_archive_and_loops_are_refused() {
+    let mut t = Tar::new();
+    // The real log is replaced by a symlink to /etc/passwd; more links escape or loop.
+    for (n, d) in base_files() {
+        if !n.ends_with(".log") {
+            t.file(&n, &d);
+        }
+    }
+    t.entry(p(LOG).as_bytes(), b'2', b"", b"/etc/passwd");
+    t.entry(
+        p("logs/flux-system/a/up.log").as_bytes(),
+        b'2',
+        b"",
+        b"../../../../../../etc/shadow",
+    );
+    t.entry(
+        p("logs/flux-system/a/hard.log").as_bytes(),
+        b'1',
+        b"",
+        b"../../etc/hostname",
+    );
+    t.entry(
+        p("kubectl/namespaces/x/pods.json").as_bytes(),
+        b'2',
+        b"",
+        b"events.json",
+    );
+    t.entry(
+        p("kubectl/namespaces/x/events.json").as_bytes(),
+        b'2',
+        b"",
+        b"pods.json",
+    );
+    let input = Input::file("links.tgz", &gz(&t.finish()));
+    let r = input.analyze("symlinks/hardlinks out + loop", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p(LOG), "link points outside the archive"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(&p("logs/flux-system/a/up.log"), "outside"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(&p("logs/flux-system/a/hard.log"), "outside"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(&p("kubectl/namespaces/x/pods.json"), "link loop"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        !r.stdout.contains("root:x:0:0"),
+        "/etc/passwd content leaked into the report"
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn device_and_fifo_members_are_ignored_with_a_note() {
+    let mut t = Tar::with_base();
+    t.entry(p("logs/x/y/char.log").as_bytes(), b'3', b"", b"");
+    t.entry(p("logs/x/y/block.log").as_bytes(), b'4', b"", b"");
+    t.entry(p("logs/x/y/fifo.log").as_bytes(), b'6', b"", b"");
+    let input = Input::file("dev.tar.gz", &gz(&t.finish()));
+    let r = input.analyze("device+fifo members", &["--format", "json"]);
+    assert_analyzed(&r);
+    for m in ["char", "block", "fifo"] {
+        assert!(
+            r.has_error(&p(&format!("logs/x/y/{m}.log")), "device or fifo"),
+            "{:?}",
+            r.errors()
+        );
+    }
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+/// A member header that claims `size` bytes of zeros, streamed as `mib` repeated 1 MiB gzip
+/// members after the base bundle.
+fn zero_bomb(name: &str, size: u64, mib: usize) -> Vec<u8> {
+    let mut t = Tar::with_base();
+    let head = std::mem::take(&mut t.buf);
+    let mut g = GzParts::default();
+    g.bytes(&head);
+    g.bytes(&header(name.as_bytes(), b'0', size, b""));
+    g.repeat(&vec![0u8; 1 << 20], mib);
+    g.bytes(&[0u8; 1024]);
+    g.out
+}
+
+#[test]
+fn gzip_bomb_past_the_total_bound_small_flag() {
+    let input = Input::file("bomb.tgz", &zero_bomb(&p("junk/zeros.bin"), 1 << 30, 64));
+    let r = input.analyze(
+        "gzip bomb, --max-total-bytes 10000000",
+        &["--format", "json", "--max-total-bytes", "10000000"],
+    );
+    assert_analyzed(&r);
+    assert!(r.partial());
+    assert!(
+        r.has_error(
+            &p("junk/zeros.bin"),
+            "total bound of 10000000 bytes at this member (--max-total-bytes)"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn gzip_bomb_default_bounds_stop_at_the_ratio() {
+    // 2 GiB of zeros in ~2 MB: over the member bound, so it is skipped, but skipping still
+    // inflates; the stream guard stops at the ratio bound long before the end.
+    let input = Input::file("bomb.tgz", &zero_bomb(&p("junk/zeros.bin"), 2 << 30, 2048));
+    let r = input.analyze("gzip bomb 2 GiB skipped member, default bounds", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error("archive", "compression ratio passed 200:1 (--max-ratio)"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(r.errors().iter().any(|e| e.contains("zeros.bin")), "{:?}", r.errors());
+    r.assert_cost(BIG_SECS, BIG_RSS_MIB);
+
+    // The same bomb as a log under the member bound: read into memory, stopped at the ratio.
+    let input = Input::file("bomb2.tgz", &zero_bomb(&p("logs/a/b/c.log"), 500 << 20, 500));
+    let r = input.analyze("gzip bomb 500 MiB log, default bounds", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("logs/a/b/c.log"), "compression ratio passed 200:1"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(BIG_SECS, BIG_RSS_MIB);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn member_over_the_size_bound() {
+    let mut t = Tar::with_base();
+    t.file(&p("logs/a/b/big.log"), &vec![b'x'; 2_000_000]);
+    let input = Input::file("big.tgz", &gz(&t.finish()));
+    let r = input.analyze(
+        "member over --max-member-bytes 1000000",
+        &["--format", "json", "--max-member-bytes", "1000000"],
+    );
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(
+            &p("logs/a/b/big.log"),
+            "over the member bound of 1000000 bytes (--max-member-bytes)"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+
+    // Default member bound (512 MiB), ratio bound lifted so only the member bound acts.
+    let input = Input::file("big2.tgz", &zero_bomb(&p("logs/a/b/huge.log"), 600 << 20, 600));
+    let r = input.analyze(
+        "600 MiB member, default member bound",
+        &["--format", "json", "--max-ratio", "100000000"],
+    );
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("logs/a/b/huge.log"), "over the member bound of 536870912 bytes"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(BIG_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn a_million_empty_members_stop_at_the_member_count_bound() {
+    let mut t = Tar::with_base();
+    for i in 0..1_000_000u32 {
+        t.buf
+            .extend_from_slice(&header(format!("{ROOT}/junk/{i}.json").as_bytes(), b'0', 0, b""));
+    }
+    let tar = t.finish();
+    let mut g = GzParts::default();
+    for chunk in tar.chunks(16 << 20) {
+        g.bytes(chunk);
+    }
+    let input = Input::file("million.tgz", &g.out);
+    let r = input.analyze("1,000,000 empty members, default bounds", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error("archive", "more than 250000 members (bound --max-members)"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(BIG_SECS, BIG_RSS_MIB);
+}
+
+#[test]
+fn many_nodes_json_members_do_not_make_layout_detection_quadratic() {
+    // Regression: cluster-info detection compared every nodes.json with every member.
+    let mut t = Tar::new();
+    for i in 0..200_000u32 {
+        t.buf
+            .extend_from_slice(&header(format!("d/{i}/nodes.json").as_bytes(), b'0', 0, b""));
+    }
+    t.file("dump/nodes.json", br#"{"kind":"NodeList","items":[]}"#);
+    t.file("dump/kube-system/pods.json", br#"{"kind":"PodList","items":[]}"#);
+    let input = Input::file("dump.tgz", &gz(&t.finish()));
+    let r = input.analyze("200k nodes.json members", &["--format", "json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(r.json()["bundle"]["layout"], "cluster-info-dump");
+    r.assert_cost(BIG_SECS, BIG_RSS_MIB);
+}
+
+/// The base bundle followed by a member of incompressible-ish text, so a cut lands in it.
+fn base_then_filler() -> Vec<u8> {
+    let mut t = Tar::with_base();
+    let filler: Vec<u8> = (0..400_000u32)
+        .map(|i| b"abcdefghijklmnop\n"[(i.wrapping_mul(2654435761) >> 7) as usize % 17])
+        .collect();
+    t.file(&p("logs/z/z/filler.log"), &filler);
+    t.finish()
+}
+
+#[test]
+fn truncated_gzip() {
+    let z = gz(&base_then_filler());
+    let input = Input::file("cut.tgz", &z[..z.len() * 3 / 4]);
+    let r = input.analyze("truncated gzip", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial());
+    assert!(
+        r.has_error(&p("logs/z/z/filler.log"), "truncated or corrupt archive"),
+        "{:?}",
+        r.errors()
+    );
+
+    // Cut inside the first member's data: nothing usable, exit 2.
+    let input = Input::file("cut2.tgz", &z[..40]);
+    let r = input.analyze("gzip cut after 40 bytes", &["--format", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("cut2.tgz") && r.stderr.contains("truncated or corrupt"),
+        "{}",
+        r.stderr
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn truncated_tar() {
+    let tar = base_then_filler();
+    let input = Input::file("cut.tar", &tar[..tar.len() - 200_000]);
+    let r = input.analyze("truncated plain tar", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("logs/z/z/filler.log"), "truncated archive: member holds"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn trailing_garbage_after_the_archive_is_ignored() {
+    let mut z = gz(&Tar::with_base().finish());
+    z.extend((0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8));
+    let input = Input::file("trail.tgz", &z);
+    let r = input.analyze("trailing garbage after gzip", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", r.errors());
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+
+    // Garbage where the next tar header should be (no end-of-archive blocks).
+    let mut t = Tar::with_base();
+    t.buf
+        .extend((0..4096u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8));
+    let input = Input::file("trail2.tgz", &gz(&t.buf));
+    let r = input.analyze("garbage instead of a tar header", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error("archive", "truncated or corrupt archive"),
+        "{:?}",
+        r.errors()
+    );
+}
+
+#[test]
+fn not_gzip_and_empty_file_exit_2() {
+    let input = Input::file(
+        "random.tgz",
+        &(0..5000u32).map(|i| (i * 7 + 3) as u8).collect::<Vec<_>>(),
+    );
+    let r = input.analyze("not gzip", &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("random.tgz") && r.stderr.contains("not a bundle"),
+        "{}",
+        r.stderr
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+
+    let mut fake = vec![0x1f, 0x8b, 8, 0];
+    fake.extend_from_slice(&[0xAAu8; 3000]);
+    let input = Input::file("fake.tgz", &fake);
+    let r = input.analyze("gzip magic then garbage", &[]);
+    assert_eq!(r.code, 2);
+    assert!(r.stderr.contains("fake.tgz"), "{}", r.stderr);
+
+    let input = Input::file("empty.tgz", b"");
+    let r = input.analyze("empty file", &[]);
+    assert_eq!(r.code, 2);
+    assert!(
+        r.stderr.contains("empty.tgz") && r.stderr.contains("empty"),
+        "{}",
+        r.stderr
+    );
+}
+
+#[test]
+fn json_nested_10000_deep() {
+    let mut t = Tar::with_base();
+    let deep = format!("{}{}", "[".repeat(10_000), "]".repeat(10_000));
+    t.file(&p("kubectl/namespaces/x/pods.json"), deep.as_bytes());
+    let deep_obj = format!("{}1{}", "{\"a\":".repeat(10_000), "}".repeat(10_000));
+    t.file(&p("az/cluster-show.json"), deep_obj.as_bytes());
+    let input = Input::file("deep.tgz", &gz(&t.finish()));
+    let r = input.analyze("JSON nested 10,000 deep", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("kubectl/namespaces/x/pods.json"), "recursion limit"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error("az/cluster-show.json", "recursion limit"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn log_of_100_mb_without_a_newline() {
+    let mut t = Tar::with_base();
+    let head = std::mem::take(&mut t.buf);
+    let mut g = GzParts::default();
+    g.bytes(&head);
+    g.bytes(&header(
+        p("logs/flux-system/big/manager.log").as_bytes(),
+        b'0',
+        100 << 20,
+        b"",
+    ));
+    g.repeat(&b"CrashLoopBackOff no newline ".repeat(37450)[..1 << 20], 100);
+    g.bytes(&[0u8; 1024]);
+    let input = Input::file("longline.tgz", &g.out);
+    let r = input.analyze("100 MiB log without newline", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", r.errors());
+    r.assert_cost(BIG_SECS, 600.0);
+}
+
+#[test]
+fn invalid_utf8_and_crlf_logs() {
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        if n.ends_with(".log") {
+            let mut crlf = Vec::new();
+            for line in d.split(|b| *b == b'\n').filter(|l| !l.is_empty()) {
+                crlf.extend_from_slice(line);
+                crlf.extend_from_slice(b" \xff\xfe\xc3\r\n");
+            }
+            t.file(&n, &crlf);
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    let input = Input::file("crlf.tgz", &gz(&t.finish()));
+    let r = input.analyze("invalid UTF-8 + CRLF log", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", r.errors());
+    assert!(r.stdout.contains('\u{FFFD}'), "invalid bytes are shown as U+FFFD");
+    assert!(!r.stdout.contains("\\r"), "carriage returns leaked into evidence");
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn json_with_a_byte_order_mark() {
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        if n.ends_with(".json") {
+            let mut b = b"\xEF\xBB\xBF".to_vec();
+            b.extend_from_slice(&d);
+            t.file(&n, &b);
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    let input = Input::file("bom.tgz", &gz(&t.finish()));
+    let r = input.analyze("JSON with BOM", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", r.errors());
+    assert_eq!(r.json()["bundle"]["layout"], "arcdiag-v1");
+}
+
+const ALIAS_BOMB: &str = "a: &a [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]
+b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]
+c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]
+d: &d [*c,*c,*c,*c,*c,*c,*c,*c,*c]
+e: &e [*d,*d,*d,*d,*d,*d,*d,*d,*d]
+f: &f [*e,*e,*e,*e,*e,*e,*e,*e,*e]
+g: &g [*f,*f,*f,*f,*f,*f,*f,*f,*f]
+h: &h [*g,*g,*g,*g,*g,*g,*g,*g,*g]
+i: &i [*h,*h,*h,*h,*h,*h,*h,*h,*h]
+";
+
+#[test]
+fn yaml_alias_bomb_in_a_custom_resource() {
+    // troubleshoot.sh layout: custom resources may be YAML.
+    let mut t = Tar::new();
+    t.file(
+        "bundle/version.yaml",
+        b"apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\n",
+    );
+    t.file("bundle/cluster-resources/pods/flux-system.json", &base_file(PODS));
+    let cr = "bundle/cluster-resources/custom-resources/kustomizations.kustomize.toolkit.fluxcd.io/flux-system.yaml";
+    t.file(cr, ALIAS_BOMB.as_bytes());
+    let deep = "bundle/cluster-resources/custom-resources/gitrepositories.source.toolkit.fluxcd.io/flux-system.yaml";
+    t.file(
+        deep,
+        format!("{}1{}", "[".repeat(10_000), "]".repeat(10_000)).as_bytes(),
+    );
+    let input = Input::file("yaml.tgz", &gz(&t.finish()));
+    let r = input.analyze(
+        "YAML alias bomb + 10,000-deep YAML in custom resources",
+        &["--format", "json"],
+    );
+    assert_analyzed(&r);
+    // Layout errors name the path under the bundle root.
+    let rel = |m: &str| m.trim_start_matches("bundle/").to_string();
+    assert!(r.has_error(&rel(cr), "repetition limit exceeded"), "{:?}", r.errors());
+    assert!(r.has_error(&rel(deep), "recursion limit exceeded"), "{:?}", r.errors());
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
+
+#[test]
+fn yaml_alias_bomb_in_a_rules_file() {
+    // The rules schema is typed and closed (deny_unknown_fields), so aliases are refused at the
+    // first key or value of the wrong shape, before any expansion.
+    let bundle = Input::file("b.tgz", &gz(&Tar::with_base().finish()));
+    let rules = bundle.dir.path().join("bomb-rules.yaml");
+    let cases = [
+        ("alias bomb at top level of --rules", format!("{ALIAS_BOMB}signatures: []\n"), "unknown field `a`"),
+        (
+            "alias bomb inside a signature field",
+            format!(
+                "signatures:\n  - id: x\n    code: ZZZ001\n    pattern: boom\n    name: n\n    severity: error\n    title: t\n    fix: {}\n",
+                ALIAS_BOMB.lines().map(|l| l.split_once(": ").map(|x| x.1).unwrap_or("")).collect::<Vec<_>>().join(" ")
+            ),
+            "not a valid rules file",
+        ),
+        (
+            "repeated aliases of one signature",
+            format!(
+                "signatures: [&x {{id: a, code: ZZZ001, pattern: boom, name: n, severity: error, title: t}}{}]\n",
+                ", *x".repeat(200_000)
+            ),
+            "duplicate id",
+        ),
+    ];
+    for (label, text, cause) in cases {
+        std::fs::write(&rules, text).expect("write rules");
+        let run = run_in_fresh_cwd(
+            label,
+            &[
+                "analyze".into(),
+                bundle.path.clone().into(),
+                "--rules".into(),
+                rules.clone().into(),
+            ],
+        );
+        assert_eq!(run.code, 2, "{label}: {}", run.stderr);
+        assert!(
+            run.stderr.contains("bomb-rules.yaml") && run.stderr.contains(cause),
+            "{label}: {}",
+            run.stderr
+        );
+        run.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+    }
+}
+
+#[test]
+fn duplicate_member_names_are_read_once_and_reported() {
+    let mut t = Tar::with_base();
+    t.file(&p(PODS), &base_file(PODS));
+    let input = Input::file("dup.tgz", &gz(&t.finish()));
+    let r = input.analyze("duplicate member names", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p(PODS), "duplicate member name: 2 copies"),
+        "{:?}",
+        r.errors()
+    );
+    let n = r.json()["findings"].as_array().map(|a| a.len()).unwrap_or(0);
+    assert_eq!(n, 1, "the duplicated pod list was read twice");
+}
+
+#[test]
+fn manifest_pointing_at_missing_files() {
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        if n.ends_with("manifest.json") {
+            let mut m: serde_json::Value = serde_json::from_slice(&d).expect("fixture manifest");
+            m["steps"] = serde_json::json!([
+                {"id": "kubectl/cluster/nodes", "argv": ["kubectl", "get", "nodes", "-o", "json"],
+                 "output": "kubectl/cluster/nodes.json", "status": "ok", "exit_code": 0},
+                {"id": "escape", "argv": ["x"], "output": "../../etc/passwd", "status": "ok", "exit_code": 0}
+            ]);
+            t.file(&n, m.to_string().as_bytes());
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    let input = Input::file("manifest.tgz", &gz(&t.finish()));
+    let r = input.analyze("manifest lists missing files", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(
+            "manifest.json",
+            "lists output 'kubectl/cluster/nodes.json', which the bundle does not hold"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    assert!(r.has_error("manifest.json", "'../../etc/passwd'"), "{:?}", r.errors());
+    let skipped = r.json()["rules"]
+        .as_array()
+        .and_then(|a| a.iter().find(|x| x["code"] == "K8S006").cloned())
+        .expect("K8S006 result");
+    assert_eq!(skipped["outcome"], "skipped", "{skipped}");
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn json_amplification_is_bounded_by_the_value_count() {
+    // 90 MB of `{}` used to become ~20 GB of parsed values and objects.
+    let mut items = String::from("{\"kind\":\"List\",\"items\":[");
+    items.push_str(&"{},".repeat(30_000_000));
+    items.push_str("{}]}");
+    let mut t = Tar::with_base();
+    t.file(&p("kubectl/namespaces/x/pods.json"), items.as_bytes());
+    drop(items);
+    let input = Input::file("amp.tgz", &gz(&t.finish()));
+    let r = input.analyze("30M empty objects in one list", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("kubectl/namespaces/x/pods.json"), "parsed values per bundle"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(BIG_SECS, 512.0);
+}
+
+#[test]
+fn directory_bundle_with_fifo_and_outward_symlink() {
+    let dir = tempfile::tempdir().expect("temp");
+    let root = dir.path().join("b");
+    for (n, d) in base_files() {
+        let f = root.join(&n);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&f, d).expect("write");
+    }
+    let ns = root.join(ROOT).join("kubectl/namespaces/evil");
+    std::fs::create_dir_all(&ns).expect("mkdir");
+    std::os::unix::fs::symlink("/etc/passwd", ns.join("pods.json")).expect("symlink");
+    std::os::unix::fs::symlink("../..", ns.join("loop")).expect("symlink");
+    let fifo = std::ffi::CString::new(ns.join("events.json").to_string_lossy().as_bytes()).expect("path");
+    // SAFETY: a plain mkfifo on a path we own.
+    assert_eq!(unsafe { libc::mkfifo(fifo.as_ptr(), 0o644) }, 0);
+    let r = run_in_fresh_cwd(
+        "directory with fifo + outward symlink",
+        &["analyze".into(), root.clone().into(), "--format".into(), "json".into()],
+    );
+    assert_analyzed(&r);
+    let errs = r.errors();
+    assert!(
+        errs.iter().any(|e| e.contains("events.json") && e.contains("fifo")),
+        "{errs:?}"
+    );
+    assert!(
+        errs.iter()
+            .any(|e| e.contains("evil/pods.json") && e.contains("outside")),
+        "{errs:?}"
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+}
