@@ -23,6 +23,20 @@ fn main() -> ExitCode {
     }
 }
 
+/// The signatures (built-in and `--rules` files) and every rule; a bad rules file is exit 2.
+fn catalog(files: &[std::path::PathBuf]) -> Result<(arcdiag::signatures::SignatureSet, Vec<Box<dyn Rule>>), ExitCode> {
+    match load_signatures(files) {
+        Ok(sigs) => {
+            let rules = registry(&sigs);
+            Ok((sigs, rules))
+        }
+        Err(e) => {
+            eprintln!("arcdiag: rules file error: {e}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
 fn emit(out: &str, file: Option<&std::path::Path>) -> Result<(), String> {
     match file {
         Some(p) => std::fs::write(p, out).map_err(|e| format!("cannot write {}: {e}", p.display())),
@@ -40,14 +54,10 @@ fn emit(out: &str, file: Option<&std::path::Path>) -> Result<(), String> {
 }
 
 fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
-    let sigs = match load_signatures(&a.rules_files) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("arcdiag: rules file error: {e}");
-            return ExitCode::from(2);
-        }
+    let (sigs, rules) = match catalog(&a.rules_files) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let rules = registry(&sigs);
     let opts = Options {
         select: a.select.clone(),
         ignore: a.ignore.clone(),
@@ -128,14 +138,10 @@ fn opts_prefix_matches(r: &dyn Rule, code: &str) -> bool {
 }
 
 fn list_rules(a: arcdiag::cli::RulesArgs) -> ExitCode {
-    let sigs = match load_signatures(&a.rules_files) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("arcdiag: rules file error: {e}");
-            return ExitCode::from(2);
-        }
+    let (_, rules) = match catalog(&a.rules_files) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let rules = registry(&sigs);
     let out = match a.format {
         Format::Json => {
             let list: Vec<serde_json::Value> = rules
@@ -175,14 +181,10 @@ fn list_rules(a: arcdiag::cli::RulesArgs) -> ExitCode {
 }
 
 fn explain(a: arcdiag::cli::ExplainArgs) -> ExitCode {
-    let sigs = match load_signatures(&a.rules_files) {
-        Ok(s) => s,
-        Err(e) => {
-            eprintln!("arcdiag: rules file error: {e}");
-            return ExitCode::from(2);
-        }
+    let (_, rules) = match catalog(&a.rules_files) {
+        Ok(c) => c,
+        Err(code) => return code,
     };
-    let rules = registry(&sigs);
     let want = a.code.trim().to_ascii_uppercase();
     if let Some(r) = rules
         .iter()

@@ -422,13 +422,28 @@ fn healthy_cluster_has_no_findings() {
     let tgz = tmp.path().join("healthy.tar.gz");
     pack(&root().join(healthy), "arcdiag-contoso-arc-02-20261125T170000Z", &tgz);
     for p in [root().join(healthy), tgz] {
-        let o = arcdiag(&["analyze", p.to_str().unwrap(), "--format", "json", "--fail-on", "warning"]);
+        let o = arcdiag(&[
+            "analyze",
+            p.to_str().unwrap(),
+            "--format",
+            "json",
+            "--fail-on",
+            "warning",
+        ]);
         assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
         let r = json(&o);
         assert_eq!(r["findings"], serde_json::json!([]), "{}", r["findings"]);
         assert_eq!(r["bundle"]["partial"], false);
-        let outcomes: Vec<&str> = r["rules"].as_array().unwrap().iter().map(|x| x["outcome"].as_str().unwrap()).collect();
-        assert!(outcomes.iter().all(|o| *o == "clean" || *o == "not-applicable"), "{outcomes:?}");
+        let outcomes: Vec<&str> = r["rules"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x["outcome"].as_str().unwrap())
+            .collect();
+        assert!(
+            outcomes.iter().all(|o| *o == "clean" || *o == "not-applicable"),
+            "{outcomes:?}"
+        );
         assert_eq!(r["facts"]["flux_installed"], true);
         assert_eq!(r["facts"]["osm_installed"], true);
         assert_eq!(r["facts"]["container_insights_installed"], true);

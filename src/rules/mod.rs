@@ -163,6 +163,82 @@ pub fn log_evidence(path: &str, line: u64, text: &str) -> Evidence {
     }
 }
 
+/// Lines of a previous (or current) log quoted when citing a container.
+pub const CITED_LOG_LINES: usize = 5;
+
+/// Cite why a container is not healthy: its waiting state, its last termination (reason, exit
+/// code, restart count) and the last lines of its previous log (or current log) when the bundle
+/// has them. `field` is the status's field path (`status.containerStatuses[0]`).
+pub fn cite_container_status(
+    cx: &Context,
+    p: &crate::model::Obj<crate::model::k8s::Pod>,
+    field: &str,
+    cs: &crate::model::k8s::ContainerStatus,
+    f: &mut Finding,
+) {
+    let pref = crate::model::object_ref("Pod", Some(p.ns()), &p.metadata.name);
+    let container = cs.name.as_str();
+    if let Some(w) = &cs.state.waiting {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.state.waiting"),
+            format!(
+                "{}: {}",
+                w.reason.as_deref().unwrap_or(""),
+                w.message.as_deref().unwrap_or("")
+            )
+            .trim_end_matches([' ', ':']),
+        ));
+    }
+    if let Some(t) = &cs.last_state.terminated {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.lastState.terminated"),
+            &format!(
+                "reason {} exitCode {} restartCount {}{}",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code,
+                cs.restart_count,
+                t.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
+            ),
+        ));
+    } else if let Some(t) = &cs.state.terminated {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.state.terminated"),
+            &format!(
+                "reason {} exitCode {} restartCount {}",
+                t.reason.as_deref().unwrap_or("?"),
+                t.exit_code,
+                cs.restart_count
+            ),
+        ));
+    } else {
+        f.evidence.push(obj_evidence(
+            &p.src,
+            pref.clone(),
+            &format!("{field}.ready"),
+            &format!("ready {} restartCount {}", cs.ready, cs.restart_count),
+        ));
+    }
+    let log = cx
+        .snap
+        .log_of(p.ns(), &p.metadata.name, container, true)
+        .or_else(|| cx.snap.log_of(p.ns(), &p.metadata.name, container, false));
+    if let Some(log) = log {
+        let tail = &log.scan.tail;
+        let lines: Vec<(usize, &String)> = tail.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+        let skip = lines.len().saturating_sub(CITED_LOG_LINES);
+        for (i, line) in lines.into_iter().skip(skip) {
+            f.evidence
+                .push(log_evidence(&log.path, log.scan.tail_first_line + i as u64, line));
+        }
+    }
+}
+
 /// The `//!` lines at the top of a rule's source file, as plain text.
 pub fn doc_from_source(src: &str) -> String {
     let mut out = Vec::new();

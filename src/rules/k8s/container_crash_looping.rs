@@ -16,17 +16,14 @@
 //!
 //! Applies to every cluster. Pods that completed (`Succeeded`) are never failures.
 
-use super::pod_ref;
 use crate::finding::{Finding, Subject};
 use crate::model::Need;
-use crate::rules::{finding, log_evidence, obj_evidence, Context, Inputs, Rule};
+use crate::rules::{finding, Context, Inputs, Rule};
 
 pub struct ContainerCrashLooping;
 
 /// Restarts at or above which a not-ready container counts as crash-looping.
 const RESTARTS: i64 = 5;
-/// Lines of the previous log quoted as evidence.
-const LOG_LINES: usize = 5;
 
 impl Rule for ContainerCrashLooping {
     crate::rule_meta!("K8S001", "container-crash-looping", Error);
@@ -78,49 +75,7 @@ impl Rule for ContainerCrashLooping {
                     }
                 );
                 let mut f = finding(self, subject, title, message);
-                let state_text = match cs.state.waiting.as_ref() {
-                    Some(w) => format!(
-                        "{}: {}",
-                        w.reason.as_deref().unwrap_or(""),
-                        w.message.as_deref().unwrap_or("")
-                    ),
-                    None => format!("restartCount {} ready {}", cs.restart_count, cs.ready),
-                };
-                f.evidence.push(obj_evidence(
-                    &p.src,
-                    pod_ref(p),
-                    &format!("{field}.state.waiting"),
-                    state_text.trim_end_matches([' ', ':']),
-                ));
-                if let Some(t) = last {
-                    f.evidence.push(obj_evidence(
-                        &p.src,
-                        pod_ref(p),
-                        &format!("{field}.lastState.terminated"),
-                        &format!(
-                            "reason {} exitCode {} restartCount {}{}",
-                            t.reason.as_deref().unwrap_or("?"),
-                            t.exit_code,
-                            cs.restart_count,
-                            t.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-                        ),
-                    ));
-                }
-                let log = cx
-                    .snap
-                    .log_of(p.ns(), &p.metadata.name, &cs.name, true)
-                    .or_else(|| cx.snap.log_of(p.ns(), &p.metadata.name, &cs.name, false));
-                if let Some(log) = log {
-                    let tail = &log.scan.tail;
-                    let skip = tail.len().saturating_sub(LOG_LINES);
-                    for (i, line) in tail.iter().enumerate().skip(skip) {
-                        if line.trim().is_empty() {
-                            continue;
-                        }
-                        f.evidence
-                            .push(log_evidence(&log.path, log.scan.tail_first_line + i as u64, line));
-                    }
-                }
+                crate::rules::cite_container_status(cx, p, &field, cs, &mut f);
                 f.fix.push(format!(
                     "kubectl logs -n {} {} -c {} --previous",
                     p.ns(),

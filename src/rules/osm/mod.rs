@@ -23,7 +23,7 @@ mod osm_webhook_ca_bundle_missing;
 mod pods_missing_sidecar;
 mod smi_crds_missing;
 
-use super::{log_evidence, obj_evidence, Applies, Context, Rule};
+use super::{obj_evidence, Applies, Context, Rule};
 use crate::finding::Finding;
 use crate::model::k8s::{Pod, WebhookConfiguration};
 use crate::model::{object_ref, Need, Obj};
@@ -126,9 +126,6 @@ pub fn ready_text(p: &Pod) -> String {
     format!("READY {r}/{t} {status} restarts {}", p.restarts())
 }
 
-/// Lines of a previous log quoted as evidence.
-const LOG_LINES: usize = 5;
-
 /// Cite why a control-plane container is not ready: its state, last termination (reason, exit
 /// code, restart count) and the last lines of its previous log (or current log).
 pub fn cite_container(cx: &Context, p: &Obj<Pod>, container: &str, f: &mut Finding) {
@@ -156,65 +153,7 @@ pub fn cite_container(cx: &Context, p: &Obj<Pod>, container: &str, f: &mut Findi
         ));
         return;
     };
-    let field = format!("status.containerStatuses[{i}]");
-    if let Some(w) = &cs.state.waiting {
-        f.evidence.push(obj_evidence(
-            &p.src,
-            pref.clone(),
-            &format!("{field}.state.waiting"),
-            &format!(
-                "{} {}",
-                w.reason.as_deref().unwrap_or(""),
-                w.message.as_deref().unwrap_or("")
-            ),
-        ));
-    }
-    if let Some(t) = &cs.last_state.terminated {
-        f.evidence.push(obj_evidence(
-            &p.src,
-            pref.clone(),
-            &format!("{field}.lastState.terminated"),
-            &format!(
-                "reason {} exitCode {} restartCount {}{}",
-                t.reason.as_deref().unwrap_or("?"),
-                t.exit_code,
-                cs.restart_count,
-                t.message.as_deref().map(|m| format!(": {m}")).unwrap_or_default()
-            ),
-        ));
-    } else if let Some(t) = &cs.state.terminated {
-        f.evidence.push(obj_evidence(
-            &p.src,
-            pref.clone(),
-            &format!("{field}.state.terminated"),
-            &format!(
-                "reason {} exitCode {} restartCount {}",
-                t.reason.as_deref().unwrap_or("?"),
-                t.exit_code,
-                cs.restart_count
-            ),
-        ));
-    } else {
-        f.evidence.push(obj_evidence(
-            &p.src,
-            pref.clone(),
-            &format!("{field}.ready"),
-            &format!("ready {} restartCount {}", cs.ready, cs.restart_count),
-        ));
-    }
-    let log = cx
-        .snap
-        .log_of(p.ns(), &p.metadata.name, container, true)
-        .or_else(|| cx.snap.log_of(p.ns(), &p.metadata.name, container, false));
-    if let Some(log) = log {
-        let tail = &log.scan.tail;
-        let lines: Vec<(usize, &String)> = tail.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
-        let skip = lines.len().saturating_sub(LOG_LINES);
-        for (i, line) in lines.into_iter().skip(skip) {
-            f.evidence
-                .push(log_evidence(&log.path, log.scan.tail_first_line + i as u64, line));
-        }
-    }
+    crate::rules::cite_container_status(cx, p, &format!("status.containerStatuses[{i}]"), cs, f);
 }
 
 /// The OSM control-plane container of a pod: the one named like the component, else the first
