@@ -80,6 +80,8 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
     };
     let mut reports: Vec<Report> = Vec::new();
     let mut unreadable = false;
+    // (position among the readable reports, entry): unreadable bundles keep their place in JSON.
+    let mut unreadable_entries: Vec<(usize, json::Unreadable)> = Vec::new();
     for path in &a.bundles {
         match analyze_path(path, &limits, &sigs, &rules, &opts) {
             Ok(r) => {
@@ -97,11 +99,12 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
             }
             Err(e) => {
                 eprintln!("arcdiag: cannot analyze {}: {}", path.display(), e.message);
+                unreadable_entries.push((reports.len(), json::Unreadable::new(path, e)));
                 unreadable = true;
             }
         }
     }
-    if reports.is_empty() {
+    if reports.is_empty() && a.format != Format::Json {
         return ExitCode::from(2);
     }
     let color = match a.color {
@@ -110,7 +113,7 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         Color::Auto => a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let out = match a.format {
-        Format::Json => json::render(&reports),
+        Format::Json => json::render_entries(&reports, &unreadable_entries, a.bundles.len() > 1),
         Format::Text => text::render(&reports, color),
         Format::Markdown => markdown::render(&reports),
     };

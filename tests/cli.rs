@@ -449,3 +449,32 @@ fn healthy_cluster_has_no_findings() {
         assert_eq!(r["facts"]["container_insights_installed"], true);
     }
 }
+
+#[test]
+fn several_bundles_keep_their_place_when_one_is_unreadable() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let bad = tmp.path().join("bad.tar.gz");
+    std::fs::write(&bad, b"not a bundle at all").expect("write");
+    let o = arcdiag(&[
+        "analyze",
+        bad.to_str().unwrap(),
+        "fixtures/rules/K8S005/fires",
+        "--format",
+        "json",
+    ]);
+    assert_eq!(o.status.code(), Some(2), "an unreadable input is exit 2");
+    let r = json(&o);
+    let a = r.as_array().expect("an array in argument order");
+    assert_eq!(a.len(), 2);
+    assert_eq!(a[0]["bundle"]["source"], "bad.tar.gz");
+    assert_eq!(a[0]["bundle"]["unreadable"], true);
+    assert!(a[0]["bundle"]["errors"][0]["message"]
+        .as_str()
+        .unwrap()
+        .contains("not a bundle"));
+    assert_eq!(a[1]["bundle"]["source"], "fires");
+    // a single unreadable bundle in JSON still says why on stdout
+    let o = arcdiag(&["analyze", bad.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert_eq!(json(&o)["bundle"]["unreadable"], true);
+}

@@ -717,10 +717,12 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
         let rd = match std::fs::read_dir(&dir) {
             Ok(r) => r,
             Err(e) => {
-                errors.push(BundleError::new(
-                    path_display(&dir),
-                    format!("cannot list directory: {e}"),
-                ));
+                // Root-relative, so reports carry no absolute path.
+                let rel = match dir.strip_prefix(root) {
+                    Ok(r) if !r.as_os_str().is_empty() => r.to_string_lossy().replace('\\', "/"),
+                    _ => ".".to_string(),
+                };
+                errors.push(BundleError::new(rel, format!("cannot list directory: {e}")));
                 continue;
             }
         };

@@ -76,7 +76,7 @@ impl Quantity {
         } else {
             let d = 10i128.checked_pow((-e) as u32)?;
             // Kubernetes rounds up to the nearest nano-unit
-            v = (v + d - 1) / d;
+            v = v / d + i128::from(v % d != 0);
         }
         Some(Quantity(sign * v))
     }

@@ -75,16 +75,24 @@ pub fn render(reports: &[Report]) -> String {
                     out.push('\n');
                 }
                 if !f.fix.is_empty() {
-                    let (cmds, advice): (Vec<&String>, Vec<&String>) = f.fix.iter().partition(|l| is_command(l));
+                    // In the rule's order: runs of commands become code blocks between advice.
                     let _ = writeln!(out, "Fix:\n");
-                    for a in advice {
-                        let _ = writeln!(out, "- {a}");
-                    }
-                    if !cmds.is_empty() {
-                        let _ = writeln!(out, "\n```sh");
-                        for c in cmds {
-                            let _ = writeln!(out, "{c}");
+                    let mut in_block = false;
+                    for line in &f.fix {
+                        let cmd = is_command(line);
+                        if cmd && !in_block {
+                            let _ = writeln!(out, "```sh");
+                        } else if !cmd && in_block {
+                            let _ = writeln!(out, "```");
                         }
+                        in_block = cmd;
+                        if cmd {
+                            let _ = writeln!(out, "{line}");
+                        } else {
+                            let _ = writeln!(out, "- {}", line.replace('\n', " "));
+                        }
+                    }
+                    if in_block {
                         let _ = writeln!(out, "```");
                     }
                     out.push('\n');

@@ -45,6 +45,37 @@ pub fn render(reports: &[Report], color: bool) -> String {
         }
         render_one(&mut out, r, &Paint { on: color });
     }
+    sanitize_terminal(&out)
+}
+
+/// Text from a bundle is untrusted: escape every control character but newline and tab, and every
+/// escape sequence but colour (SGR, `ESC [ digits ; m`), so that an excerpt cannot move the cursor,
+/// clear the screen or retitle the user's terminal.
+pub fn sanitize_terminal(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut chars = s.char_indices().peekable();
+    while let Some((i, c)) = chars.next() {
+        if c == '\x1b' {
+            let rest = &s[i + 1..];
+            if let Some(body) = rest.strip_prefix('[') {
+                let n = body.chars().take_while(|ch| ch.is_ascii_digit() || *ch == ';').count();
+                if body[n..].starts_with('m') {
+                    out.push('\x1b');
+                    out.push('[');
+                    out.push_str(&body[..=n]);
+                    for _ in 0..n + 2 {
+                        chars.next();
+                    }
+                    continue;
+                }
+            }
+            out.push_str("\\x1b");
+        } else if c.is_control() && c != '\n' && c != '\t' {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
     out
 }
 
@@ -221,4 +252,16 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
         s.rules_not_applicable,
         s.rules_failed
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::sanitize_terminal;
+
+    #[test]
+    fn bundle_text_cannot_drive_the_terminal() {
+        let evil = "ok\x1b[2J\x1b]0;pwned\x07\r\x1b[1;31mred\x1b[0m\tend\n";
+        let s = sanitize_terminal(evil);
+        assert_eq!(s, "ok\\x1b[2J\\x1b]0;pwned\\u{7}\\r\x1b[1;31mred\x1b[0m\tend\n");
+    }
 }

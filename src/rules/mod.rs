@@ -359,10 +359,9 @@ pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = codes
         .iter()
         .map(|c| {
-            let family_bonus = if want.len() >= 3 && c.starts_with(&want[..3]) {
-                0
-            } else {
-                2
+            let family_bonus = match want.get(..3) {
+                Some(prefix) if c.starts_with(prefix) => 0,
+                _ => 2,
             };
             (edit_distance(want, c) + family_bonus, *c)
         })

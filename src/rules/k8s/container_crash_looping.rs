@@ -39,7 +39,9 @@ impl Rule for ContainerCrashLooping {
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let mut out = Vec::new();
         for p in &cx.snap.pods {
-            if p.is_succeeded() {
+            // Completed and failed (evicted, terminated) pods keep their last restart counts;
+            // they are not crash-looping.
+            if p.is_succeeded() || p.status.phase == "Failed" {
                 continue;
             }
             for (field, cs) in p.statuses() {

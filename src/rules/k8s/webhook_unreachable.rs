@@ -34,7 +34,7 @@ fn cause_of(text: &str) -> &'static str {
         "connection-refused"
     } else if t.contains("no such host") {
         "no-such-host"
-    } else if t.contains("deadline exceeded") || t.contains("i/o timeout") || t.contains("timeout") {
+    } else if t.contains("deadline exceeded") || t.contains("i/o timeout") || t.contains("client.timeout") {
         "timeout"
     } else {
         "other"
