@@ -174,12 +174,8 @@ impl Facts {
         if s.resources("meshconfigs.config.openservicemesh.io").next().is_some() {
             osm.add("a MeshConfig".into());
         }
-        if s.crds
-            .iter()
-            .any(|c| c.metadata.name == "meshconfigs.config.openservicemesh.io")
-        {
-            osm.add("CRD meshconfigs.config.openservicemesh.io".into());
-        }
+        // The MeshConfig CRD alone does not count: uninstalling the extension leaves CRDs behind,
+        // and a removed mesh must not read as a broken one (the OSM rules are then not-applicable).
 
         let mut ama = Presence::default();
         for e in &s.extensions {

@@ -433,9 +433,16 @@ impl SignatureSet {
     /// Escaped quotes (`\"`) from JSON nested in a string are matched as plain quotes too.
     pub fn match_text(&self, text: &str, place: Place) -> Vec<SigMatch> {
         let mut out = self.match_text_once(text, place);
-        if out.is_empty() && (text.contains("\\\"") || text.contains("\\u")) {
+        // Also the unescaped text, even when the raw text matched one signature: another may
+        // need the plain quotes. Each signature is reported once.
+        if text.contains("\\\"") || text.contains("\\u") {
             let unescaped = unescape_json_like(text);
-            out = self.match_text_once(&unescaped, place);
+            for m in self.match_text_once(&unescaped, place) {
+                if !out.iter().any(|o| o.sig == m.sig) {
+                    out.push(m);
+                }
+            }
+            out.sort_by_key(|m| m.sig);
         }
         out
     }

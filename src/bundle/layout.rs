@@ -549,6 +549,11 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                             output.clone(),
                             Some(reason("timed out")),
                         ),
+                        // A container with no previous instance (restarted long ago, or
+                        // garbage-collected) fails `logs --previous` routinely: nothing is lost.
+                        "failed" if id.starts_with("logs/") && id.ends_with(".previous") => {
+                            mp.set_input(id.to_string(), InputState::Absent, None, Some(reason("failed")))
+                        }
                         "failed" => mp.set_input(
                             id.to_string(),
                             InputState::Failed,

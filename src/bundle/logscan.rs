@@ -104,6 +104,20 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
     type Found = (usize, Vec<(usize, BTreeMap<String, String>)>, Option<String>);
     let mut found: BTreeMap<usize, Found> = BTreeMap::new();
     let mut dropped = 0u64;
+    // Lines kept per signature: a signature that matches everywhere (a retry loop) cannot crowd
+    // out another signature's lines later in the same log.
+    let mut per_sig: std::collections::HashMap<usize, usize> = std::collections::HashMap::new();
+    let mut keep = |sigs: &[(usize, BTreeMap<String, String>)]| {
+        let room = sigs
+            .iter()
+            .any(|(s, _)| per_sig.get(s).copied().unwrap_or(0) < MAX_HITS);
+        if room {
+            for (s, _) in sigs {
+                *per_sig.entry(*s).or_insert(0) += 1;
+            }
+        }
+        room
+    };
     if let Some(combined) = &m.combined {
         let mut pos = 0;
         while pos < data.len() {
@@ -112,7 +126,7 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
             let le = line_end(data, hit.start());
             let sigs = sig_matches(m, &data[ls..le]);
             if !sigs.is_empty() {
-                if found.len() < MAX_HITS {
+                if keep(&sigs) {
                     found.insert(ls, (le, sigs, None));
                 } else {
                     dropped += 1;
@@ -129,22 +143,37 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
             let ls = line_start(data, bs);
             let le = line_end(data, bs);
             next_allowed = le + 1;
-            if found.contains_key(&ls) {
-                continue;
-            }
             let line = &data[ls..le];
             let first = line.iter().position(|b| !b.is_ascii_whitespace());
             if first.map(|i| line[i]) != Some(b'{') {
                 continue;
             }
+            // Decoded even when the raw line matched one signature: another may need the
+            // unescaped quotes (`failed calling webhook \"x\"` beside a raw-matching x509 error).
             if let Some(dec) = decoded_strings(line) {
                 let sigs = sig_matches(m, dec.as_bytes());
-                if !sigs.is_empty() {
-                    if found.len() < MAX_HITS {
-                        found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&dec, LINE_CHARS * 2))));
-                    } else {
-                        dropped += 1;
+                match found.get_mut(&ls) {
+                    Some((_, have, decoded)) => {
+                        let mut added = false;
+                        for s in sigs {
+                            if !have.iter().any(|(h, _)| *h == s.0) {
+                                have.push(s);
+                                added = true;
+                            }
+                        }
+                        if added {
+                            have.sort_by_key(|(s, _)| *s);
+                            *decoded = Some(crate::finding::excerpt(&dec, LINE_CHARS * 2));
+                        }
                     }
+                    None if !sigs.is_empty() => {
+                        if keep(&sigs) {
+                            found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&dec, LINE_CHARS * 2))));
+                        } else {
+                            dropped += 1;
+                        }
+                    }
+                    None => {}
                 }
             }
         }
@@ -324,6 +353,56 @@ signatures:
         let s = scan_buffer(data, 1, &set.log);
         assert_eq!(s.hits.len(), 1);
         assert!(s.hits[0].decoded.as_deref().unwrap_or("").contains("exploded"));
+    }
+
+    fn two_signatures() -> SignatureSet {
+        let text = r#"
+signatures:
+  - id: quoted
+    code: ZZZ001
+    name: a
+    severity: error
+    title: a
+    pattern: 'failed calling webhook "(?P<w>[^"]+)"'
+  - id: plain
+    code: ZZZ002
+    name: b
+    severity: error
+    title: b
+    pattern: 'certificate has expired'
+"#;
+        SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_raw_match_does_not_hide_a_decoded_one() {
+        let set = two_signatures();
+        let data = br#"{"error":"failed calling webhook "w.example.io": x509: certificate has expired"}"#;
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1);
+        let sigs: Vec<usize> = s.hits[0].sigs.iter().map(|(i, _)| *i).collect();
+        assert_eq!(sigs, vec![0, 1]);
+        assert_eq!(s.hits[0].sigs[0].1.get("w").map(String::as_str), Some("w.example.io"));
+        let m = set.match_text(
+            r#"failed calling webhook "w.example.io": certificate has expired"#,
+            crate::signatures::Place::Events,
+        );
+        assert_eq!(m.iter().map(|m| m.sig).collect::<Vec<_>>(), vec![0, 1]);
+    }
+
+    #[test]
+    fn one_noisy_signature_cannot_crowd_out_another() {
+        let set = two_signatures();
+        let mut data = Vec::new();
+        for _ in 0..(MAX_HITS + 100) {
+            data.extend_from_slice(b"retry: certificate has expired\n");
+        }
+        data.extend_from_slice(b"failed calling webhook \"late.example.io\": EOF\n");
+        let s = scan_buffer(&data, 1, &set.log);
+        assert_eq!(s.hits_dropped, 100);
+        let last = s.hits.last().expect("hits");
+        assert_eq!(last.sigs[0].0, 0);
+        assert_eq!(last.line, (MAX_HITS + 101) as u64);
     }
 
     #[test]

@@ -78,7 +78,7 @@ pub fn applies(cx: &Context) -> Applies {
     ];
     if deciders.iter().any(|n| cx.snap.has(n)) {
         Applies::No(
-            "Open Service Mesh is not installed (no microsoft.openservicemesh extension, no osm-* deployment in arc-osm-system, no MeshConfig or its CRD)"
+            "Open Service Mesh is not installed (no microsoft.openservicemesh extension, no osm-* deployment in arc-osm-system, no MeshConfig; OSM CRDs alone are leftovers of an uninstall)"
                 .into(),
         )
     } else {
