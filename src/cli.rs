@@ -207,3 +207,14 @@ pub struct CollectArgs {
     #[arg(long)]
     pub plain: bool,
 }
+
+impl From<&LimitArgs> for crate::bundle::Limits {
+    fn from(a: &LimitArgs) -> crate::bundle::Limits {
+        crate::bundle::Limits {
+            max_member_bytes: a.max_member_bytes,
+            max_total_bytes: a.max_total_bytes,
+            max_members: a.max_members,
+            max_ratio: a.max_ratio,
+        }
+    }
+}

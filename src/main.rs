@@ -68,16 +68,15 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         },
     };
     for code in a.select.iter().chain(a.ignore.iter()) {
-        if !rules.iter().any(|r| opts_prefix_matches(r.as_ref(), code)) {
+        let one = Options {
+            select: vec![code.clone()],
+            ..Options::default()
+        };
+        if !rules.iter().any(|r| one.selects(r.code())) {
             eprintln!("arcdiag: warning: '{code}' matches no rule code (see `arcdiag rules`)");
         }
     }
-    let limits = Limits {
-        max_member_bytes: a.limits.max_member_bytes,
-        max_total_bytes: a.limits.max_total_bytes,
-        max_members: a.limits.max_members,
-        max_ratio: a.limits.max_ratio,
-    };
+    let limits = Limits::from(&a.limits);
     let mut reports: Vec<Report> = Vec::new();
     let mut unreadable = false;
     // (position among the readable reports, entry): unreadable bundles keep their place in JSON.
@@ -134,10 +133,6 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
     } else {
         ExitCode::SUCCESS
     }
-}
-
-fn opts_prefix_matches(r: &dyn Rule, code: &str) -> bool {
-    code.eq_ignore_ascii_case("ALL") || r.code().to_ascii_uppercase().starts_with(&code.to_ascii_uppercase())
 }
 
 fn list_rules(a: arcdiag::cli::RulesArgs) -> ExitCode {
@@ -206,12 +201,7 @@ fn explain(a: arcdiag::cli::ExplainArgs) -> ExitCode {
 }
 
 fn serve(a: arcdiag::cli::ServeArgs) -> ExitCode {
-    let limits = Limits {
-        max_member_bytes: a.limits.max_member_bytes,
-        max_total_bytes: a.limits.max_total_bytes,
-        max_members: a.limits.max_members,
-        max_ratio: a.limits.max_ratio,
-    };
+    let limits = Limits::from(&a.limits);
     match arcdiag::serve::run(&a.bundle, a.port, &a.kubeconfig, &limits) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -241,12 +241,18 @@ impl Snapshot {
         self.bundle.logs.iter().filter(move |l| l.namespace == ns)
     }
 
-    /// The previous (or, failing that, current) log of a container.
+    /// The current (`previous: false`) or previous log of a container.
     pub fn log_of(&self, ns: &str, pod: &str, container: &str, previous: bool) -> Option<&Log> {
         self.bundle
             .logs
             .iter()
             .find(|l| l.namespace == ns && l.pod == pod && l.container == container && l.previous == previous)
+    }
+
+    /// The previous log of a container, or failing that its current log.
+    pub fn last_log_of(&self, ns: &str, pod: &str, container: &str) -> Option<&Log> {
+        self.log_of(ns, pod, container, true)
+            .or_else(|| self.log_of(ns, pod, container, false))
     }
 
     pub fn node(&self, name: &str) -> Option<&Obj<k8s::Node>> {

@@ -224,11 +224,7 @@ pub fn cite_container_status(
             &format!("ready {} restartCount {}", cs.ready, cs.restart_count),
         ));
     }
-    let log = cx
-        .snap
-        .log_of(p.ns(), &p.metadata.name, container, true)
-        .or_else(|| cx.snap.log_of(p.ns(), &p.metadata.name, container, false));
-    if let Some(log) = log {
+    if let Some(log) = cx.snap.last_log_of(p.ns(), &p.metadata.name, container) {
         let tail = &log.scan.tail;
         let lines: Vec<(usize, &String)> = tail.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
         let skip = lines.len().saturating_sub(CITED_LOG_LINES);
