@@ -247,11 +247,22 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
             }
         }
     }
-    let stdout = red(&raw.stdout);
+    // Output that is neither stored nor parsed is dropped unread: redacting (copying) a
+    // capped 256 MiB list only to discard it doubled the memory of a hostile step.
+    let needed = keep_output || (!is_log && rec.status == Status::Ok);
+    let stdout = if needed { red(&raw.stdout) } else { Vec::new() };
+    drop(raw.stdout);
     let mut parsed = None;
     if !is_log && rec.status == Status::Ok {
-        match serde_json::from_slice::<Value>(&stdout) {
-            Ok(v) => parsed = Some(v),
+        // Only discovery reads the parsed value; every other output is validated without
+        // building one (a `serde_json::Value` of `[0,0,...]` takes 16 times the text's bytes).
+        let checked = if feeds_discovery(&step.id) {
+            serde_json::from_slice::<Value>(&stdout).map(|v| parsed = Some(v))
+        } else {
+            serde_json::from_slice::<serde::de::IgnoredAny>(&stdout).map(|_| ())
+        };
+        match checked {
+            Ok(()) => {}
             Err(e) => {
                 rec.status = Status::Failed;
                 stderr = format!(
@@ -283,6 +294,17 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
         parsed,
         stopped: matches!(raw.ended, Ended::Stopped { .. }),
     }
+}
+
+/// Steps whose parsed output the plan reads to find more to collect (see `collect`).
+fn feeds_discovery(id: &str) -> bool {
+    matches!(
+        id,
+        "kubectl/cluster/namespaces"
+            | "discovery/fluxconfigs"
+            | "az/k8s-extension-list"
+            | "az/k8s-configuration-flux-list"
+    ) || (id.starts_with("kubectl/namespaces/") && id.ends_with("/pods"))
 }
 
 fn env_for(tool: Tool) -> Vec<(String, String)> {
@@ -698,6 +720,14 @@ fn runner_stopped(l: &Limits) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_discovery_outputs_are_parsed_into_values() {
+        assert!(feeds_discovery("kubectl/namespaces/flux-system/pods"));
+        assert!(feeds_discovery("kubectl/cluster/namespaces"));
+        assert!(!feeds_discovery("kubectl/namespaces/kube-system/configmaps"));
+        assert!(!feeds_discovery("kubectl/cluster/nodes"));
+    }
 
     #[test]
     fn long_stderr_keeps_its_last_line() {

@@ -142,12 +142,22 @@ fn kill_group(child: &mut std::process::Child) {
 
 type Shared = Arc<Mutex<(Vec<u8>, bool)>>;
 
-fn reader(mut pipe: impl Read + Send + 'static, cap: usize, buf: Shared, done: mpsc::Sender<()>) {
+/// Read `pipe` into `buf` up to `cap`. Once `abandoned` is set (the step is over but something
+/// that left its process group still holds the pipe), the next read ends the thread and closes
+/// the pipe, so the straggler gets EPIPE instead of filling a buffer nobody reads.
+fn reader(
+    mut pipe: impl Read + Send + 'static,
+    cap: usize,
+    buf: Shared,
+    abandoned: Arc<AtomicBool>,
+    done: mpsc::Sender<()>,
+) {
     std::thread::spawn(move || {
         let mut chunk = vec![0u8; 64 << 10];
         loop {
             match pipe.read(&mut chunk) {
                 Ok(0) | Err(_) => break,
+                Ok(_) if abandoned.load(Ordering::SeqCst) => break,
                 Ok(n) => {
                     let Ok(mut g) = buf.lock() else { break };
                     let room = cap.saturating_sub(g.0.len());
@@ -197,18 +207,20 @@ pub fn run_one(job: &Job, limits: &Limits) -> RawOutcome {
     let out: Shared = Arc::new(Mutex::new((Vec::new(), false)));
     let err: Shared = Arc::new(Mutex::new((Vec::new(), false)));
     let (dtx, drx) = mpsc::channel();
+    let abandoned = Arc::new(AtomicBool::new(false));
     let mut pipes = 0;
     if let Some(p) = child.stdout.take() {
         reader(
             p,
             usize::try_from(job.cap).unwrap_or(usize::MAX),
             Arc::clone(&out),
+            Arc::clone(&abandoned),
             dtx.clone(),
         );
         pipes += 1;
     }
     if let Some(p) = child.stderr.take() {
-        reader(p, STDERR_CAP, Arc::clone(&err), dtx.clone());
+        reader(p, STDERR_CAP, Arc::clone(&err), Arc::clone(&abandoned), dtx.clone());
         pipes += 1;
     }
     drop(dtx);
@@ -261,6 +273,7 @@ pub fn run_one(job: &Job, limits: &Limits) -> RawOutcome {
         let left = until.saturating_duration_since(Instant::now());
         if drx.recv_timeout(left).is_err() {
             kill_group(&mut child);
+            abandoned.store(true, Ordering::SeqCst);
             break;
         }
     }

@@ -3,10 +3,11 @@
 //!
 //! The bundle is read and indexed once at start (logs kept whole, in memory); each request reads
 //! only the index. Writes answer 405, unknown paths 404, bad selectors 400, each with a `Status`.
-//! The HTTP layer is `tiny_http` (a small, dependency-light, maintained server that handles
-//! keep-alive, chunked bodies and `Expect: 100-continue`, which kubectl's Go client uses).
+//! The HTTP layer is `http`, a small bounded HTTP/1.1 server (one thread per connection, at most
+//! `http::MAX_CONNS`; heads bounded; idle and stalled clients dropped).
 
 pub mod api;
+pub mod http;
 pub mod index;
 pub mod select;
 pub mod table;
@@ -17,9 +18,6 @@ use index::Index;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-
-/// Worker threads answering requests.
-const WORKERS: usize = 4;
 
 fn kubeconfig_text(port: u16) -> String {
     format!(
@@ -52,13 +50,12 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Index, String> {
 /// Serve until the process is killed.
 pub fn run(path: &Path, port: u16, kubeconfig: &Path, limits: &Limits) -> Result<(), String> {
     let ix = Arc::new(load(path, limits)?);
-    let server =
-        tiny_http::Server::http(("127.0.0.1", port)).map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
-    let port = server
-        .server_addr()
-        .to_ip()
+    let listener = std::net::TcpListener::bind(("127.0.0.1", port))
+        .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
+    let port = listener
+        .local_addr()
         .map(|a| a.port())
-        .ok_or_else(|| "the listener has no IP address".to_string())?;
+        .map_err(|e| format!("the listener has no address: {e}"))?;
     let kc = absolute(kubeconfig)?;
     std::fs::write(&kc, kubeconfig_text(port)).map_err(|e| format!("cannot write {}: {e}", kc.display()))?;
     {
@@ -76,36 +73,13 @@ pub fn run(path: &Path, port: u16, kubeconfig: &Path, limits: &Limits) -> Result
             .map(|s| s.to_string_lossy().into_owned())
             .unwrap_or_default()
     );
-    let server = Arc::new(server);
     let trace = std::env::var_os("ARCDIAG_SERVE_TRACE").is_some();
-    let mut workers = Vec::new();
-    for _ in 0..WORKERS {
-        let (server, ix) = (server.clone(), ix.clone());
-        workers.push(std::thread::spawn(move || loop {
-            let req = match server.recv() {
-                Ok(r) => r,
-                Err(_) => continue,
-            };
-            let accept = req
-                .headers()
-                .iter()
-                .find(|h| h.field.equiv("Accept"))
-                .map(|h| h.value.as_str().to_string())
-                .unwrap_or_default();
-            let method = req.method().as_str().to_ascii_uppercase();
-            let reply = api::handle(&ix, &method, req.url(), &accept, port);
-            if trace {
-                eprintln!("arcdiag: {method} {} -> {}", req.url(), reply.code);
-            }
-            let mut resp = tiny_http::Response::from_data(reply.body).with_status_code(reply.code);
-            if let Ok(h) = tiny_http::Header::from_bytes("Content-Type", reply.content_type) {
-                resp.add_header(h);
-            }
-            let _ = req.respond(resp);
-        }));
-    }
-    for w in workers {
-        let _ = w.join();
-    }
+    http::serve(listener, move |req: &http::Request| {
+        let reply = api::handle(&ix, &req.method, &req.target, &req.accept, port);
+        if trace {
+            eprintln!("arcdiag: {} {} -> {}", req.method, req.target, reply.code);
+        }
+        reply
+    });
     Ok(())
 }
