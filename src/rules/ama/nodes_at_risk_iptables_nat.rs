@@ -4,7 +4,10 @@
 //! which the bundle holds no `addon-token-adapter` log of an AMA pod on that node. On these
 //! systems `iptable_nat` is not loaded by default, so AMA's token adapter may fail there
 //! (AMA002). A node whose adapter log was collected is not listed: a clean log shows no risk,
-//! and a failing one is AMA002's.
+//! and a failing one is AMA002's. Only the token adapter (deployed with `useAADAuth`) sets
+//! iptables rules: a node whose AMA pods run no `addon-token-adapter` container is not listed,
+//! nor is any node when the cluster's AMA pods run none (a node without AMA pods then gets one
+//! without it too).
 //!
 //! Why it matters: the AMA install, or a pod rescheduled onto such a node later, fails with
 //! `can't initialize iptables table `nat'` until the module is loaded.
@@ -39,6 +42,11 @@ impl Rule for NodesAtRiskIptablesNat {
 
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let pods = ama_pods(cx);
+        let adapter = |p: &&crate::model::Obj<crate::model::k8s::Pod>| p.container(TOKEN_ADAPTER).is_some();
+        // With AMA pods but no token adapter anywhere, useAADAuth is off: nothing uses iptables.
+        if !pods.is_empty() && !pods.iter().any(adapter) {
+            return Vec::new();
+        }
         let mut at_risk = Vec::new();
         let mut nodes: Vec<_> = cx
             .snap
@@ -49,7 +57,12 @@ impl Rule for NodesAtRiskIptablesNat {
         nodes.sort_by(|a, b| a.metadata.name.cmp(&b.metadata.name));
         for n in nodes {
             let name = n.metadata.name.as_str();
-            let logged = pods.iter().filter(|p| p.node() == Some(name)).any(|p| {
+            let here: Vec<_> = pods.iter().filter(|p| p.node() == Some(name)).collect();
+            // The node's AMA pods run no token adapter: nothing there touches iptables.
+            if !here.is_empty() && !here.iter().any(|p| adapter(p)) {
+                continue;
+            }
+            let logged = here.iter().any(|p| {
                 cx.snap.log_of(NS, &p.metadata.name, TOKEN_ADAPTER, false).is_some()
                     || cx.snap.log_of(NS, &p.metadata.name, TOKEN_ADAPTER, true).is_some()
             });

@@ -3,7 +3,11 @@
 //! What it detects: pods of an installed extension that are not all ready. An extension's pods
 //! are those in its release namespace (`scope.cluster.releaseNamespace` or
 //! `scope.namespace.targetNamespace`), plus where a known extension runs elsewhere (Container
-//! Insights: `ama-logs*` in `kube-system`). Completed (`Succeeded`) and `Evicted` pods do not count.
+//! Insights: `ama-logs*` in `kube-system`). In a shared namespace (`kube-system`, `default`, or
+//! one holding another extension's release) only pods of the extension's Helm release count:
+//! labeled `app.kubernetes.io/instance` or `release` with the extension's name, or owned by a
+//! workload with `app.kubernetes.io/managed-by: Helm` and `meta.helm.sh/release-name` naming
+//! it. Completed (`Succeeded`) and `Evicted` pods do not count.
 //!
 //! Why it matters: the extension may report `Succeeded` in Azure while its workload is down:
 //! containers crash, images do not pull, or pods are not scheduled.
@@ -23,6 +27,64 @@ use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 pub struct ExtensionPodsUnhealthy;
 
 const POD_RULES: &[&str] = &["K8S001", "K8S002", "K8S003", "K8S004", "K8S005"];
+
+/// Namespaces other workloads share, where a pod is the release's only when it says so.
+const SHARED: &[&str] = &["kube-system", "default"];
+
+/// Whether an object's metadata marks it as part of Helm release `release`.
+fn helm_owned(meta: &serde_json::Value, release: &str) -> bool {
+    let label = |k: &str| {
+        meta.pointer(&format!("/labels/{}", k.replace('/', "~1")))
+            .and_then(serde_json::Value::as_str)
+    };
+    let annotation = meta
+        .pointer("/annotations/meta.helm.sh~1release-name")
+        .and_then(serde_json::Value::as_str);
+    label("app.kubernetes.io/managed-by") == Some("Helm") && annotation == Some(release)
+}
+
+/// Whether a pod belongs to Helm release `release`: by its own labels, or by the Helm marks of
+/// its owner or its owner's owner (Pod -> ReplicaSet -> Deployment).
+fn pod_of_release(cx: &Context, p: &Obj<Pod>, release: &str) -> bool {
+    let labels = &p.metadata.labels;
+    if labels.get("app.kubernetes.io/instance").map(String::as_str) == Some(release)
+        || labels.get("release").map(String::as_str) == Some(release)
+    {
+        return true;
+    }
+    let mut owners: Vec<(String, String)> = p
+        .metadata
+        .owner_references
+        .iter()
+        .map(|o| (o.kind.clone(), o.name.clone()))
+        .collect();
+    for _ in 0..2 {
+        let mut next = Vec::new();
+        for (kind, name) in &owners {
+            let Some(o) = cx
+                .snap
+                .bundle
+                .objects
+                .iter()
+                .find(|o| o.kind() == kind && o.name() == name && o.namespace() == Some(p.ns()))
+            else {
+                continue;
+            };
+            let meta = o.value.get("metadata").cloned().unwrap_or_default();
+            if helm_owned(&meta, release) {
+                return true;
+            }
+            if let Some(refs) = meta.get("ownerReferences").and_then(serde_json::Value::as_array) {
+                for r in refs {
+                    let f = |k: &str| r.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
+                    next.push((f("kind"), f("name")));
+                }
+            }
+        }
+        owners = next;
+    }
+    false
+}
 
 /// Why a pod is not ready, in a few words.
 fn why(p: &Pod) -> String {
@@ -89,9 +151,17 @@ impl Rule for ExtensionPodsUnhealthy {
                 }
             });
             let ama = e.is_type("microsoft.azuremonitor.containers");
+            let shared = ns.as_deref().is_some_and(|n| {
+                SHARED.contains(&n)
+                    || cx
+                        .snap
+                        .extensions
+                        .iter()
+                        .any(|o| o.name != e.name && o.release_namespace().is_some_and(|r| r == n))
+            });
             let belongs = |p: &Obj<Pod>| {
-                Some(p.ns()) == ns.as_deref()
-                    || (ama && p.ns() == "kube-system" && p.metadata.name.starts_with("ama-logs"))
+                (ama && p.ns() == "kube-system" && p.metadata.name.starts_with("ama-logs"))
+                    || (Some(p.ns()) == ns.as_deref() && (!shared || pod_of_release(cx, p, &e.name)))
             };
             let bad: Vec<&Obj<Pod>> = cx
                 .snap

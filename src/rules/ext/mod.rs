@@ -15,7 +15,8 @@ pub fn all() -> Vec<Box<dyn Rule>> {
 }
 
 /// EXT rules apply when `az k8s-extension list/show` output is in the bundle. When it was
-/// attempted but failed, the rule runs and its required input makes it `skipped`.
+/// attempted but failed, the rule runs and its required input makes it `skipped`; when it was
+/// not collected at all, whether any extension is installed cannot be told (`skipped` too).
 pub fn ext_applies(cx: &Context) -> Applies {
     if !cx.snap.extensions.is_empty() {
         return Applies::Yes;
@@ -25,8 +26,8 @@ pub fn ext_applies(cx: &Context) -> Applies {
             Applies::No("no cluster extension is installed (az k8s-extension list is empty)".into())
         }
         crate::model::NeedState::Failed(_) => Applies::Yes,
-        crate::model::NeedState::Absent(_) => {
-            Applies::No("the bundle holds no az k8s-extension list/show output".into())
+        crate::model::NeedState::Absent(why) => {
+            Applies::Unknown(format!("cannot tell whether any cluster extension is installed: {why}"))
         }
     }
 }

@@ -8,7 +8,10 @@
 //! controllers; 20m-100m CPU / 150Mi for the agents and fluent-bit); or denials and audit
 //! violations about CPU or memory limits that name `flux-system` pods. Quantities compare exactly
 //! (`1000m` = `1`, `1Gi` = `1024Mi`, `1G` < `1Gi`). Audit-only constraints (`dryrun`, `warn`)
-//! block nothing and are not reported.
+//! block nothing and are not reported. Containers the constraint exempts are left out:
+//! `excludedContainers` by container name (the controllers' container is `manager`; the agents'
+//! are `fluxconfig-agent` and `fluent-bit`) and `excludedImages` by image (exact, or a prefix
+//! when the entry ends in `*`, as the Gatekeeper library matches).
 //!
 //! Why it matters: the extension's pods carry limits up to the table's maxima; a policy with a
 //! lower ceiling refuses them, so the controllers are never created and the install fails.
@@ -98,12 +101,87 @@ struct Case {
     mem: Option<String>,
 }
 
-/// `[name]` right after `denied the request:`.
-fn constraint_named(text: &str) -> Option<String> {
-    let i = text.find("denied the request:")?;
-    let rest = text[i + "denied the request:".len()..].trim_start();
-    let rest = rest.strip_prefix('[')?;
-    Some(rest[..rest.find(']')?].to_string())
+/// Whether an image is exempted by an `excludedImages` entry, as the Gatekeeper library does:
+/// an entry ending in `*` is a prefix, any other entry must equal the image.
+fn image_exempt(entry: &str, image: &str) -> bool {
+    match entry.strip_suffix('*') {
+        Some(prefix) => image.starts_with(prefix),
+        None => entry == image,
+    }
+}
+
+/// The container a pod spec runs for a table row: the one named like the row
+/// (`fluxconfig-agent`, `fluent-bit`), else the controllers' `manager`, else the only one.
+fn row_container<'a>(fc: &FluxContainer, containers: &'a [(String, String)]) -> Option<&'a (String, String)> {
+    containers
+        .iter()
+        .find(|(n, _)| n == fc.name)
+        .or_else(|| containers.iter().find(|(n, _)| n == "manager"))
+        .or_else(|| {
+            if containers.len() == 1 {
+                containers.first()
+            } else {
+                None
+            }
+        })
+}
+
+/// The containers (name, image) that run a row of the table in flux-system: from the pods,
+/// else from the deployments' templates, else the extension's container name with no image.
+fn row_instances(cx: &Context, fc: &FluxContainer) -> Vec<(String, Option<String>)> {
+    let mut out: Vec<(String, Option<String>)> = Vec::new();
+    let image = |i: &str| if i.is_empty() { None } else { Some(i.to_string()) };
+    for p in cx.snap.pods.iter().filter(|p| p.ns() == "flux-system") {
+        if !super::containers_of_pod(p).iter().any(|c| c.name == fc.name) {
+            continue;
+        }
+        let cs: Vec<(String, String)> = p
+            .spec
+            .containers
+            .iter()
+            .map(|c| (c.name.clone(), c.image.clone()))
+            .collect();
+        if let Some((n, i)) = row_container(fc, &cs) {
+            out.push((n.clone(), image(i)));
+        }
+    }
+    if out.is_empty() {
+        for d in cx
+            .snap
+            .deployments
+            .iter()
+            .filter(|d| d.metadata.namespace.as_deref() == Some("flux-system"))
+        {
+            let runs = d.metadata.name == fc.name || (fc.name == "fluent-bit" && d.metadata.name == "fluxconfig-agent");
+            if !runs {
+                continue;
+            }
+            let cs: Vec<(String, String)> = d
+                .spec
+                .template
+                .as_ref()
+                .and_then(|t| t.pointer("/spec/containers"))
+                .and_then(Value::as_array)
+                .map(|a| {
+                    a.iter()
+                        .map(|c| {
+                            let f = |k: &str| c.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+                            (f("name"), f("image"))
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            if let Some((n, i)) = row_container(fc, &cs) {
+                out.push((n.clone(), image(i)));
+            }
+        }
+    }
+    if out.is_empty() {
+        out.push((super::container_name(fc).to_string(), None));
+    }
+    out.sort();
+    out.dedup();
+    out
 }
 
 impl Rule for ContainerLimitsPolicyBlocksFlux {
@@ -145,9 +223,21 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             let cpu = cpu_raw.as_deref().and_then(Quantity::parse);
             let mem = mem_raw.as_deref().and_then(Quantity::parse);
             let excluded = strs(c.value.pointer("/spec/parameters/excludedContainers"));
+            let excluded_images = strs(c.value.pointer("/spec/parameters/excludedImages"));
+            // A row is exempt when every container running it is: by name (the controllers'
+            // container is `manager`) or by image.
+            let exempt = |fc: &FluxContainer| {
+                row_instances(cx, fc).iter().all(|(name, image)| {
+                    excluded.iter().any(|e| e == name)
+                        || image
+                            .as_deref()
+                            .map(|i| excluded_images.iter().any(|e| image_exempt(e, i)))
+                            .unwrap_or(false)
+                })
+            };
             let mut over = Vec::new();
             let (in_use, _) = super::flux_containers_in_use(cx);
-            for fc in in_use.into_iter().filter(|fc| !excluded.iter().any(|e| e == fc.name)) {
+            for fc in in_use.into_iter().filter(|fc| !exempt(fc)) {
                 let mut why = Vec::new();
                 if let Some(cpu) = cpu {
                     if FluxContainer::q(fc.max_cpu) > cpu {
@@ -230,20 +320,13 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
                         && !resource.ends_with("constraints.gatekeeper.sh")
                         && resource != "constraints"
                 }
-                Origin::Az { slug, name } => {
-                    slug.starts_with("k8s-extension")
-                        && cx
-                            .snap
-                            .extensions
-                            .iter()
-                            .any(|e| &e.name == name && e.is_type("microsoft.flux"))
-                }
+                Origin::Az { .. } => super::is_flux_extension_status(cx, h),
                 Origin::Log { .. } => false,
             };
             if !about_flux || !h.text.contains("denied") {
                 continue;
             }
-            let name = constraint_named(&h.text).unwrap_or_else(|| "<unnamed container-limits policy>".into());
+            let name = super::denying_constraint(&h.text).unwrap_or_else(|| "<unnamed container-limits policy>".into());
             let case = cases.entry(name).or_default();
             case.evidence.push(h.evidence.clone());
             if case.reasons.iter().all(|r| !r.starts_with("denials")) {
@@ -312,6 +395,17 @@ mod tests {
     use super::matches_flux_system;
     use crate::model::quantity::Quantity as Q;
     use serde_json::json;
+
+    #[test]
+    fn excluded_images_as_gatekeeper() {
+        use super::image_exempt;
+        let img = "mcr.microsoft.com/oss/fluxcd/helm-controller:v1.0.1";
+        assert!(image_exempt("mcr.microsoft.com/oss/fluxcd/*", img));
+        assert!(image_exempt(img, img));
+        assert!(!image_exempt("mcr.microsoft.com/oss/fluxcd/helm-controller", img));
+        assert!(!image_exempt("docker.io/*", img));
+        assert!(image_exempt("*", img));
+    }
 
     #[test]
     fn match_scope() {

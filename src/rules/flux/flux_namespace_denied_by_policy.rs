@@ -16,7 +16,7 @@
 //! Fix: exclude `flux-system` from the policy assignment (`excludedNamespaces`) or relax the
 //! policy. Guide: "Errors installing the microsoft.flux extension".
 
-use super::flux_applies;
+use super::{denying_constraint, flux_applies, is_flux_extension_status};
 use crate::finding::{Evidence, Finding, Subject};
 use crate::model::{object_ref, Need};
 use crate::rules::{finding, Applies, Context, Hit, Inputs, Origin, Rule};
@@ -40,16 +40,6 @@ pub fn is_limits_denial(text: &str) -> bool {
     .unwrap_or(false)
 }
 
-/// `[azurepolicy-...]` or another `[constraint-name]` right after `denied the request:`.
-fn constraint_in(text: &str) -> Option<String> {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| Regex::new(r"denied the request:\s*\[([A-Za-z0-9][A-Za-z0-9.\-]*)\]").ok())
-        .as_ref()
-        .and_then(|r| r.captures(text))
-        .and_then(|c| c.get(1))
-        .map(|m| m.as_str().to_string())
-}
-
 /// Whether a hit concerns `flux-system`. A Kustomization or HelmRelease in `flux-system` whose
 /// applied object was denied elsewhere is about that object's namespace, not `flux-system`.
 fn about_flux_system(cx: &Context, h: &Hit) -> bool {
@@ -66,14 +56,7 @@ fn about_flux_system(cx: &Context, h: &Hit) -> bool {
         Origin::Object {
             namespace, name, kind, ..
         } => namespace.as_deref() == Some("flux-system") || (kind == "Namespace" && name == "flux-system"),
-        Origin::Az { slug, name } => {
-            slug.starts_with("k8s-extension")
-                && cx
-                    .snap
-                    .extensions
-                    .iter()
-                    .any(|e| &e.name == name && e.is_type("microsoft.flux"))
-        }
+        Origin::Az { .. } => is_flux_extension_status(cx, h),
         // Agent logs only: a controller's log names the namespace of the object it reconciles.
         Origin::Log { namespace, pod, .. } => {
             let agent = namespace == "azure-arc"
@@ -110,7 +93,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
             if is_limits_denial(&h.text) || !about_flux_system(cx, h) {
                 continue;
             }
-            let key = constraint_in(&h.text)
+            let key = denying_constraint(&h.text)
                 .or_else(|| h.captures.get("denying_webhook").map(|w| format!("webhook {w}")))
                 .unwrap_or_else(|| "PodSecurity admission".to_string());
             by_policy.entry(key).or_default().push(h);

@@ -7,6 +7,8 @@
 //! `*.azurecr.io`), while the `microsoft.flux` extension's `useKubeletIdentity` setting is not
 //! `"true"`. A source that authenticates with its own secret (`secretRef`, no `provider: azure`)
 //! is not this rule: its credentials are at fault. Git repositories are not this rule either.
+//! Flux installed without the extension (`flux bootstrap`) is not this rule: there is no
+//! `useKubeletIdentity` setting to change.
 //!
 //! Why it matters: without `useKubeletIdentity=true` Flux does not use the cluster's kubelet
 //! identity to pull from Azure Container Registry, so OCI and Helm sources stay unauthorized.
@@ -103,8 +105,11 @@ impl Rule for FluxNeedsKubeletIdentity {
         else {
             return Vec::new();
         };
-        let ext = flux_extension(cx);
-        let setting = ext.and_then(|e| e.setting("useKubeletIdentity"));
+        // Flux installed by `flux bootstrap` has no extension, so no setting to recommend.
+        let Some(ext) = flux_extension(cx) else {
+            return Vec::new();
+        };
+        let setting = ext.setting("useKubeletIdentity");
         if setting
             .as_deref()
             .map(|s| s.eq_ignore_ascii_case("true"))
@@ -116,7 +121,7 @@ impl Rule for FluxNeedsKubeletIdentity {
         if hits.is_empty() {
             return Vec::new();
         }
-        let ext_name = ext.map(|e| e.name.as_str()).unwrap_or("flux");
+        let ext_name = ext.name.as_str();
         let mut sources: Vec<String> = hits
             .iter()
             .filter_map(|h| match &h.origin {
@@ -145,14 +150,12 @@ impl Rule for FluxNeedsKubeletIdentity {
             "identityProfile.kubeletidentity.clientId",
             client_id,
         ));
-        if let Some(e) = ext {
-            f.evidence.push(obj_evidence(
-                &e.src,
-                format!("extension {}", e.name),
-                "configurationSettings.useKubeletIdentity",
-                setting.as_deref().unwrap_or("<not set>"),
-            ));
-        }
+        f.evidence.push(obj_evidence(
+            &ext.src,
+            format!("extension {}", ext.name),
+            "configurationSettings.useKubeletIdentity",
+            setting.as_deref().unwrap_or("<not set>"),
+        ));
         f.evidence.extend(hits.iter().map(|h| h.evidence.clone()));
         let (rg, cl) = (cx.facts.rg(), cx.facts.cluster());
         f.fix.push(format!(

@@ -159,6 +159,15 @@ impl FluxContainer {
     }
 }
 
+/// The name of the container that runs a row of the table: the agents' containers carry the
+/// row's name, the controllers' (fluxconfig-controller included) are called `manager`.
+pub fn container_name(c: &FluxContainer) -> &'static str {
+    match c.name {
+        "fluxconfig-agent" | "fluent-bit" => c.name,
+        _ => "manager",
+    }
+}
+
 /// The table's rows a flux-system pod runs: by container name (`fluxconfig-agent`, `fluent-bit`)
 /// or by the pod's name (the controllers' container is called `manager`).
 pub fn containers_of_pod(p: &crate::model::k8s::Pod) -> Vec<&'static FluxContainer> {
@@ -228,19 +237,100 @@ pub fn hit_object(cx: &Context, h: &Hit) -> Option<String> {
         Origin::Az { slug, name } if slug.starts_with("k8s-configuration-flux") => {
             let field = h.evidence.field.as_deref()?;
             let i: usize = field.strip_prefix("statuses[")?.split(']').next()?.parse().ok()?;
-            let cfg = cx.snap.flux_configs.iter().find(|c| &c.name == name)?;
-            let st = cfg.statuses.get(i)?;
-            Some(crate::model::object_ref(
-                &st.kind,
-                st.namespace.as_deref().or(cfg.namespace.as_deref()),
-                &st.name,
-            ))
+            // The hit names the configuration only; two configurations may share a name in
+            // different namespaces. Take those read from the hit's file whose field holds the
+            // hit's text; when they point at different objects, the hit's object is unknown.
+            let mut objects: Vec<String> = cx
+                .snap
+                .flux_configs
+                .iter()
+                .filter(|c| &c.name == name && c.src.path == h.evidence.path)
+                .filter(|c| config_text_at(c, field) == Some(h.text.as_str()))
+                .filter_map(|cfg| {
+                    let st = cfg.statuses.get(i)?;
+                    Some(crate::model::object_ref(
+                        &st.kind,
+                        st.namespace.as_deref().or(cfg.namespace.as_deref()),
+                        &st.name,
+                    ))
+                })
+                .collect();
+            objects.sort();
+            objects.dedup();
+            match objects.len() {
+                1 => objects.pop(),
+                _ => None,
+            }
         }
         _ => None,
     }
 }
 
+/// The text of a flux configuration at a hit's field (`statuses[i].statusConditions[j].message`).
+fn config_text_at<'a>(c: &'a crate::model::az::FluxConfiguration, field: &str) -> Option<&'a str> {
+    let rest = field.strip_prefix("statuses[")?;
+    let (i, rest) = rest.split_once(']')?;
+    let rest = rest.strip_prefix(".statusConditions[")?;
+    let (j, rest) = rest.split_once(']')?;
+    if rest != ".message" {
+        return None;
+    }
+    let st = c.statuses.get(i.parse::<usize>().ok()?)?;
+    st.status_conditions.get(j.parse::<usize>().ok()?)?.message.as_deref()
+}
+
+/// Whether a hit is a status message of the `microsoft.flux` extension in `az k8s-extension`
+/// output.
+pub fn is_flux_extension_status(cx: &Context, h: &Hit) -> bool {
+    match &h.origin {
+        crate::rules::Origin::Az { slug, name } => {
+            slug.starts_with("k8s-extension")
+                && cx
+                    .snap
+                    .extensions
+                    .iter()
+                    .any(|e| &e.name == name && e.is_type("microsoft.flux"))
+        }
+        _ => false,
+    }
+}
+
+/// The Gatekeeper constraint a denial names: `[name]` right after `denied the request:`
+/// (`admission webhook "validation.gatekeeper.sh" denied the request: [azurepolicy-...] ...`).
+pub fn denying_constraint(text: &str) -> Option<String> {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| regex::Regex::new(r"denied the request:\s*\[([A-Za-z0-9][A-Za-z0-9.\-]*)\]").ok())
+        .as_ref()
+        .and_then(|r| r.captures(text))
+        .and_then(|c| c.get(1))
+        .map(|m| m.as_str().to_string())
+}
+
 /// The `microsoft.flux` extension's `useKubeletIdentity` etc. live in its settings; this finds it.
 pub fn flux_extension<'a>(cx: &'a Context) -> Option<&'a crate::model::Obj<crate::model::az::Extension>> {
     cx.snap.extensions.iter().find(|e| e.is_type("microsoft.flux"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::denying_constraint;
+
+    #[test]
+    fn constraint_of_a_denial() {
+        let gk = "admission webhook \"validation.gatekeeper.sh\" denied the request: [azurepolicy-k8sazurev3containerlimits-8d3f] container <manager> cpu limit <1> is higher than the maximum allowed of <500m>";
+        assert_eq!(
+            denying_constraint(gk).as_deref(),
+            Some("azurepolicy-k8sazurev3containerlimits-8d3f")
+        );
+        assert_eq!(
+            denying_constraint("denied the request:[ns-must-have-owner.v2] x").as_deref(),
+            Some("ns-must-have-owner.v2")
+        );
+        // Kyverno and PodSecurity messages name no constraint.
+        assert_eq!(
+            denying_constraint("admission webhook \"validate.kyverno.svc-fail\" denied the request: \n\nresource Pod/flux-system/x was blocked"),
+            None
+        );
+        assert_eq!(denying_constraint("denied the request: [] empty"), None);
+    }
 }

@@ -25,6 +25,7 @@ use crate::finding::{Finding, Subject};
 use crate::model::Need;
 use crate::rules::{finding, Applies, Context, Hit, Inputs, Origin, Rule};
 use regex::Regex;
+use serde_json::Value;
 use std::collections::BTreeSet;
 use std::sync::OnceLock;
 
@@ -56,17 +57,45 @@ fn raw_line<'a>(cx: &'a Context, h: &Hit) -> Option<&'a str> {
     log.scan.hits.iter().find(|x| x.line == line).map(|x| x.text.as_str())
 }
 
+/// Whether a hit is about Flux's extension: its status in `az`, or a `clusterconfig.azure.com`
+/// object that is Flux's: a FluxConfig, an ExtensionConfig of type `microsoft.flux` (or named
+/// like a `microsoft.flux` extension), or any such object in `flux-system`.
 fn is_flux_extension_hit(cx: &Context, h: &Hit) -> bool {
     match &h.origin {
-        Origin::Az { slug, name } => {
-            slug.starts_with("k8s-extension")
-                && cx
-                    .snap
-                    .extensions
-                    .iter()
-                    .any(|e| &e.name == name && e.is_type("microsoft.flux"))
+        Origin::Az { .. } => super::is_flux_extension_status(cx, h),
+        Origin::Object {
+            resource,
+            namespace,
+            name,
+            ..
+        } if resource.ends_with(".clusterconfig.azure.com") => {
+            if namespace.as_deref() == Some("flux-system") || resource.starts_with("fluxconfigs.") {
+                return true;
+            }
+            let flux_named = |n: &str| {
+                n.eq_ignore_ascii_case("flux")
+                    || n.eq_ignore_ascii_case("microsoft.flux")
+                    || cx
+                        .snap
+                        .extensions
+                        .iter()
+                        .any(|e| e.name == n && e.is_type("microsoft.flux"))
+            };
+            let ext_type = cx
+                .snap
+                .resources(resource)
+                .find(|o| o.name() == name && o.namespace() == namespace.as_deref())
+                .and_then(|o| {
+                    o.value
+                        .pointer("/spec/extensionType")
+                        .and_then(Value::as_str)
+                        .map(str::to_string)
+                });
+            match ext_type {
+                Some(t) => t.eq_ignore_ascii_case("microsoft.flux"),
+                None => flux_named(name),
+            }
         }
-        Origin::Object { resource, .. } => resource.ends_with(".clusterconfig.azure.com"),
         _ => false,
     }
 }
@@ -81,6 +110,7 @@ impl Rule for PodIdentityInterceptsAgentToken {
                 Need::Logs("azure-arc"),
                 Need::Logs("flux-system"),
                 Need::Az("k8s-extension-*"),
+                Need::Resource("extensionconfigs.clusterconfig.azure.com"),
             ],
             optional: vec![
                 Need::Resource("customresourcedefinitions"),
