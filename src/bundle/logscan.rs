@@ -79,6 +79,60 @@ fn decoded_strings(line: &[u8]) -> Option<String> {
     Some(out)
 }
 
+/// Undo one level of string escaping (`\"`, `\\`, `\/`, `\n`, `\t`, `\r`, `\uXXXX`) of a line,
+/// byte for byte; anything that is not a known escape is copied as it is.
+fn unescape_into(line: &[u8], out: &mut Vec<u8>) {
+    out.reserve(line.len());
+    let mut i = 0;
+    while i < line.len() {
+        let Some(off) = memchr(b'\\', &line[i..]) else {
+            out.extend_from_slice(&line[i..]);
+            return;
+        };
+        out.extend_from_slice(&line[i..i + off]);
+        i += off;
+        match line.get(i + 1) {
+            Some(b'"') | Some(b'\\') | Some(b'/') => {
+                out.push(line[i + 1]);
+                i += 2;
+            }
+            Some(b'n') => {
+                out.push(b'\n');
+                i += 2;
+            }
+            Some(b't') => {
+                out.push(b'\t');
+                i += 2;
+            }
+            Some(b'r') => {
+                out.push(b'\r');
+                i += 2;
+            }
+            Some(b'u') => {
+                let hex = line.get(i + 2..i + 6).and_then(|h| std::str::from_utf8(h).ok());
+                match hex
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+                {
+                    Some(c) => {
+                        let mut b = [0u8; 4];
+                        out.extend_from_slice(c.encode_utf8(&mut b).as_bytes());
+                        i += 6;
+                    }
+                    None => {
+                        out.push(b'\\');
+                        i += 1;
+                    }
+                }
+            }
+            _ => {
+                out.push(b'\\');
+                i += 1;
+            }
+        }
+    }
+}
+
 fn sig_matches(m: &LogMatcher, text: &[u8]) -> Vec<(usize, BTreeMap<String, String>)> {
     let mut out = Vec::new();
     for si in m.set.matches(text).iter() {
@@ -118,31 +172,43 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
             }
             pos = le + 1;
         }
-        // JSON lines with escapes: match their decoded values.
-        let mut next_allowed = 0usize;
-        for bs in memchr_iter(b'\\', data) {
-            if bs < next_allowed {
-                continue;
-            }
+        // Lines with escapes (`\"` in JSON lines and in klog's quoted values): unescape the line
+        // into a scratch buffer and run the combined matcher on it; only a line that matches
+        // there is decoded for real (a JSON line into its string values).
+        let mut scratch: Vec<u8> = Vec::new();
+        let mut pos = 0usize;
+        while let Some(off) = memchr(b'\\', &data[pos..]) {
+            let bs = pos + off;
             let ls = line_start(data, bs);
             let le = line_end(data, bs);
-            next_allowed = le + 1;
+            pos = le + 1;
+            if pos > data.len() {
+                pos = data.len();
+            }
             if found.contains_key(&ls) {
                 continue;
             }
             let line = &data[ls..le];
-            let first = line.iter().position(|b| !b.is_ascii_whitespace());
-            if first.map(|i| line[i]) != Some(b'{') {
+            scratch.clear();
+            unescape_into(line, &mut scratch);
+            if !combined.is_match(&scratch) {
                 continue;
             }
-            if let Some(dec) = decoded_strings(line) {
-                let sigs = sig_matches(m, dec.as_bytes());
-                if !sigs.is_empty() {
-                    if found.len() < MAX_HITS {
-                        found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&dec, LINE_CHARS * 2))));
-                    } else {
-                        dropped += 1;
-                    }
+            let first = line.iter().position(|b| !b.is_ascii_whitespace());
+            let decoded = if first.map(|i| line[i]) == Some(b'{') {
+                decoded_strings(line)
+            } else {
+                None
+            };
+            let (sigs, text) = match decoded {
+                Some(dec) => (sig_matches(m, dec.as_bytes()), dec),
+                None => (sig_matches(m, &scratch), String::from_utf8_lossy(&scratch).into_owned()),
+            };
+            if !sigs.is_empty() {
+                if found.len() < MAX_HITS {
+                    found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&text, LINE_CHARS * 2))));
+                } else {
+                    dropped += 1;
                 }
             }
         }
@@ -321,6 +387,25 @@ signatures:
         let s = scan_buffer(data, 1, &set.log);
         assert_eq!(s.hits.len(), 1);
         assert!(s.hits[0].decoded.as_deref().unwrap_or("").contains("exploded"));
+    }
+
+    #[test]
+    fn klog_quoted_values_are_unescaped() {
+        let text = r#"
+signatures:
+  - id: said
+    code: ZZZ002
+    name: said
+    severity: error
+    title: said
+    pattern: 'webhook "(?P<who>[^"]+)"'
+"#;
+        let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
+        let data = b"I1 ok\nE1125 1 c.go:1] \"Reconciler error\" err=\"failed calling webhook \\\"a.b\\\": no endpoints\"\nI1 x \\\"unrelated\\\"\n";
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1, "{s:?}");
+        assert_eq!(s.hits[0].line, 2);
+        assert_eq!(s.hits[0].sigs[0].1.get("who").map(String::as_str), Some("a.b"));
     }
 
     #[test]
