@@ -36,7 +36,7 @@ run() {
     # analyze exits 1 when it has findings; anything else is a failure
     if [[ $label != b || $rc -ne 1 ]]; then echo "$label failed ($rc): $(cat "$tmp/err.$label")" >&2; exit 1; fi
   }
-  read -r t m < "$tmp/one"
+  read -r t m < <(tail -n 1 "$tmp/one")
   echo "$t" >> "$tmp/$label.t"; echo "$m" >> "$tmp/$label.m"
 }
 median() { sort -g "$1" | awk '{a[NR]=$1} END {print (NR%2) ? a[(NR+1)/2] : (a[NR/2]+a[NR/2+1])/2}'; }

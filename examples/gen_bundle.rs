@@ -36,6 +36,10 @@ pub struct Options {
     pub seed: u64,
     /// gzip level (0-9); 6 is what `gzip` and Go's `compress/gzip` use by default.
     pub level: u32,
+    /// Main-container logs made `long_log_size` bytes each (the first two carry planted lines),
+    /// for the "few huge logs" shape; the rest of `size` is spread over the other logs.
+    pub long_logs: usize,
+    pub long_log_size: u64,
 }
 
 /// What was generated.
@@ -680,8 +684,6 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
     };
 
     // Which logs get planted lines: (pod index, container) → lines to plant.
-    let wh_logs = [healthy[3], healthy[healthy.len() / 2]];
-    let x509_logs = [healthy[4], healthy[healthy.len() - 1]];
     let mut n_logs = 0usize;
     let mut log_lines_of: BTreeMap<usize, u64> = BTreeMap::new();
 
@@ -752,10 +754,21 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
         )?;
     }
 
+    let wh_logs = [healthy[3], healthy[healthy.len() / 2]];
+    let x509_logs = [healthy[4], healthy[healthy.len() - 1]];
     // Logs: choose which logs carry planted lines, then size them to fill the bundle.
     // (the manifest, written last, holds one step of ~330 bytes per member)
     let manifest_estimate = (pods.len() as u64 * 6 / 5 + namespaces.len() as u64 * 3) * 850;
-    let log_budget = opts.size.saturating_sub(w.bytes + manifest_estimate);
+    let mut log_budget = opts.size.saturating_sub(w.bytes + manifest_estimate);
+    // The long logs: the two that carry planted lines first, then healthy pods from the 10th on.
+    let mut long: Vec<usize> = [wh_logs[0], x509_logs[0]]
+        .into_iter()
+        .chain(healthy.iter().copied().skip(10))
+        .take(opts.long_logs)
+        .collect();
+    long.sort_unstable();
+    long.dedup();
+    log_budget = log_budget.saturating_sub(long.len() as u64 * opts.long_log_size);
     let mut log_specs: Vec<(usize, String, u64)> = Vec::new(); // (pod index, container, bytes)
     let mut total_weight = 0u64;
     let mut weights = Vec::new();
@@ -776,7 +789,12 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
     }
     for (k, c, wgt) in weights {
         let bytes = (log_budget as u128 * wgt as u128 / total_weight.max(1) as u128) as u64;
-        log_specs.push((k, c, bytes.clamp(200, MAX_LOG_BYTES * 4)));
+        let bytes = if c == "main" && long.binary_search(&k).is_ok() {
+            opts.long_log_size
+        } else {
+            bytes.clamp(200, MAX_LOG_BYTES * 4)
+        };
+        log_specs.push((k, c, bytes));
     }
     let mut wh_locs: Vec<String> = Vec::new();
     let mut x509_locs: BTreeMap<String, Vec<String>> = BTreeMap::new();
@@ -804,7 +822,7 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
             } else {
                 "kyverno"
             };
-            for _ in 0..3 {
+            for _ in 0..4 {
                 plants.push(plant_webhook(p.json_logs, ns, wh, svc));
             }
         }
@@ -1014,10 +1032,12 @@ fn main() {
         events: 2000,
         seed: 1,
         level: 6,
+        long_logs: 0,
+        long_log_size: 64 << 20,
     };
     let mut out: Option<PathBuf> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: gen_bundle --out DIR [--size 1GiB] [--pods N] [--events N] [--seed N] [--level 0-9]";
+    let usage = "usage: gen_bundle --out DIR [--size 1GiB] [--pods N] [--events N] [--seed N] [--level 0-9] [--long-logs N] [--long-log-size 64MiB]";
     let mut i = 0;
     while i < args.len() {
         let val = args.get(i + 1).cloned().unwrap_or_default();
@@ -1038,6 +1058,13 @@ fn main() {
             "--events" => opts.events = num(&val),
             "--seed" => opts.seed = num(&val) as u64,
             "--level" => opts.level = num(&val) as u32,
+            "--long-logs" => opts.long_logs = num(&val),
+            "--long-log-size" => {
+                opts.long_log_size = parse_size(&val).unwrap_or_else(|| {
+                    eprintln!("not a size: {val}\n{usage}");
+                    std::process::exit(2)
+                })
+            }
             "--out" => out = Some(PathBuf::from(&val)),
             _ => {
                 eprintln!("{usage}");

@@ -33,14 +33,17 @@ fn location(e: &Value) -> String {
 fn analyze_reports_exactly_the_planted_findings() {
     let dir = tempfile::tempdir().unwrap();
     let opts = gen_bundle::Options {
-        size: 4 << 20,
+        size: 7 << 20,
         pods: 200,
         events: 300,
         seed: 7,
         level: 1,
+        // one 5.8 MB log with planted lines on both sides of the reader's 4 MiB region cut
+        long_logs: 1,
+        long_log_size: 5_800_000,
     };
     let g = gen_bundle::generate(&opts, dir.path()).unwrap();
-    assert!(g.uncompressed_bytes > 2 << 20, "{} bytes", g.uncompressed_bytes);
+    assert!(g.uncompressed_bytes > 6 << 20, "{} bytes", g.uncompressed_bytes);
     let out = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
         .args(["analyze", "--format", "json"])
         .arg(&g.bundle)
@@ -88,6 +91,8 @@ fn the_generator_is_deterministic() {
         events: 50,
         seed: 3,
         level: 1,
+        long_logs: 0,
+        long_log_size: 0,
     };
     let ga = gen_bundle::generate(&opts, a.path()).unwrap();
     let gb = gen_bundle::generate(&opts, b.path()).unwrap();

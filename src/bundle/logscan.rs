@@ -152,16 +152,28 @@ fn sig_matches(m: &LogMatcher, text: &[u8]) -> Vec<(usize, BTreeMap<String, Stri
 
 /// Scan one log buffer. `first_line` is the file line number of `data`'s first line.
 pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
-    // Candidate lines: line start offset → (line end, matches, decoded text)
+    let mut scan = scan_region(data, 0, data.len(), m);
+    scan.shift(first_line - 1);
+    scan
+}
+
+/// Scan the lines of `data[start..end]` (`start` is at a line start), numbering them from 1. Lines
+/// outside the region are only read as context of a match, so a long log can be cut into regions
+/// that overlap by [`CONTEXT`] lines and scanned in parallel, then put together with [`merge`].
+pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> LogScan {
+    let first_line = 1u64;
+    let region = &data[start..end];
+    // Matching lines: line start offset → (line end, matches, decoded text)
     type Found = (usize, Vec<(usize, BTreeMap<String, String>)>, Option<String>);
     let mut found: BTreeMap<usize, Found> = BTreeMap::new();
     let mut dropped = 0u64;
-    if let Some(combined) = &m.combined {
-        let mut pos = 0;
-        while pos < data.len() {
-            let Some(hit) = combined.find_at(data, pos) else { break };
-            let ls = line_start(data, hit.start());
-            let le = line_end(data, hit.start());
+    if m.prefilter.is_some() || m.residual.is_some() {
+        // Candidate lines: those holding a prefilter literal, then those the residual regex
+        // (signatures without a literal prefix) finds; the full set runs on each candidate once.
+        let mut check = |ls: usize, le: usize, found: &mut BTreeMap<usize, Found>| {
+            if found.contains_key(&ls) {
+                return;
+            }
             let sigs = sig_matches(m, &data[ls..le]);
             if !sigs.is_empty() {
                 if found.len() < MAX_HITS {
@@ -170,28 +182,43 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
                     dropped += 1;
                 }
             }
-            pos = le + 1;
+        };
+        if let Some(pf) = &m.prefilter {
+            let mut pos = start;
+            while let Some(at) = pf.find(&data[..end], pos) {
+                let (ls, le) = (line_start(data, at), line_end(data, at));
+                check(ls, le, &mut found);
+                pos = le + 1;
+            }
+        }
+        if let Some(residual) = &m.residual {
+            let mut pos = start;
+            while pos < end {
+                let Some(hit) = residual.find_at(&data[..end], pos) else {
+                    break;
+                };
+                let (ls, le) = (line_start(data, hit.start()), line_end(data, hit.start()));
+                check(ls, le, &mut found);
+                pos = le + 1;
+            }
         }
         // Lines with escapes (`\"` in JSON lines and in klog's quoted values): unescape the line
         // into a scratch buffer and run the combined matcher on it; only a line that matches
         // there is decoded for real (a JSON line into its string values).
         let mut scratch: Vec<u8> = Vec::new();
-        let mut pos = 0usize;
-        while let Some(off) = memchr(b'\\', &data[pos..]) {
+        let mut pos = start;
+        while let Some(off) = memchr(b'\\', &data[pos..end]) {
             let bs = pos + off;
             let ls = line_start(data, bs);
             let le = line_end(data, bs);
-            pos = le + 1;
-            if pos > data.len() {
-                pos = data.len();
-            }
+            pos = (le + 1).min(end);
             if found.contains_key(&ls) {
                 continue;
             }
             let line = &data[ls..le];
             scratch.clear();
             unescape_into(line, &mut scratch);
-            if !combined.is_match(&scratch) {
+            if !m.candidate(&scratch) {
                 continue;
             }
             let first = line.iter().position(|b| !b.is_ascii_whitespace());
@@ -215,7 +242,7 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
     }
     // Line numbers, counted incrementally between hits.
     let mut hits = Vec::with_capacity(found.len());
-    let mut counted_to = 0usize;
+    let mut counted_to = start;
     let mut line_no = first_line;
     for (ls, (le, sigs, decoded)) in found {
         line_no += memchr_iter(b'\n', &data[counted_to..ls]).count() as u64;
@@ -253,13 +280,31 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
             after,
         });
     }
-    let newlines = memchr_iter(b'\n', data).count() as u64;
-    let lines = if data.is_empty() {
+    let newlines = memchr_iter(b'\n', region).count() as u64;
+    let lines = if region.is_empty() {
         0
     } else {
-        newlines + u64::from(data.last() != Some(&b'\n'))
+        newlines + u64::from(region.last() != Some(&b'\n'))
     };
-    // Tail: the last TAIL non-empty-at-end lines.
+    let tail = tail_of(region);
+    let tail_first_line = if lines == 0 {
+        0
+    } else {
+        first_line + lines - tail.len() as u64
+    };
+    LogScan {
+        segment: None,
+        lines,
+        bytes: region.len() as u64,
+        hits,
+        hits_dropped: dropped,
+        tail_first_line,
+        tail,
+    }
+}
+
+/// The last [`TAIL`] lines of a buffer.
+fn tail_of(data: &[u8]) -> Vec<String> {
     let mut end = data.len();
     if end > 0 && data[end - 1] == b'\n' {
         end -= 1;
@@ -270,30 +315,67 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
         let ls = line_start(data, cursor);
         tail.push(line_text(&data[ls..cursor]));
         if ls == 0 {
-            cursor = 0;
             break;
         }
         cursor = ls - 1;
     }
-    let _ = cursor;
     tail.reverse();
     while tail.len() == 1 && tail[0].trim().is_empty() {
         tail.clear();
     }
-    let tail_first_line = if lines == 0 {
-        0
-    } else {
-        first_line + lines - tail.len() as u64
-    };
-    LogScan {
-        segment: None,
-        lines,
-        bytes: data.len() as u64,
-        hits,
-        hits_dropped: dropped,
-        tail_first_line,
-        tail,
+    tail
+}
+
+impl LogScan {
+    /// Renumber every line by `by` (a region that starts at line `by + 1` of the file).
+    fn shift(&mut self, by: u64) {
+        for h in &mut self.hits {
+            h.line += by;
+        }
+        if self.tail_first_line > 0 {
+            self.tail_first_line += by;
+        }
     }
+}
+
+/// Put the scans of consecutive regions of one log (each numbered from 1) together, as if the
+/// whole log had been scanned at once.
+pub fn merge(parts: Vec<LogScan>) -> LogScan {
+    let mut out = LogScan::default();
+    let mut tails: Vec<(u64, Vec<String>)> = Vec::new();
+    for mut p in parts {
+        p.shift(out.lines);
+        out.bytes += p.bytes;
+        out.hits_dropped += p.hits_dropped;
+        for h in p.hits {
+            if out.hits.len() < MAX_HITS {
+                out.hits.push(h);
+            } else {
+                out.hits_dropped += 1;
+            }
+        }
+        if !p.tail.is_empty() {
+            tails.push((p.tail_first_line, p.tail));
+        }
+        out.lines += p.lines;
+    }
+    // The tail: the last TAIL lines, which may span several regions.
+    let mut tail: Vec<String> = Vec::new();
+    let mut first = 0;
+    for (f, t) in tails.into_iter().rev() {
+        let want = TAIL - tail.len();
+        let skip = t.len().saturating_sub(want);
+        let mut t: Vec<String> = t.into_iter().skip(skip).collect();
+        first = f + skip as u64;
+        t.append(&mut tail);
+        tail = t;
+        if tail.len() >= TAIL {
+            break;
+        }
+    }
+    out.tail_first_line = if tail.is_empty() { 0 } else { first };
+    out.tail = tail;
+    out
 }
 
 const START_MARK: &[u8] = b"==== START logs for container ";
@@ -406,6 +488,45 @@ signatures:
         assert_eq!(s.hits.len(), 1, "{s:?}");
         assert_eq!(s.hits[0].line, 2);
         assert_eq!(s.hits[0].sigs[0].1.get("who").map(String::as_str), Some("a.b"));
+    }
+
+    #[test]
+    fn regions_merge_to_the_whole_scan() {
+        let set = matcher();
+        let mut data = Vec::new();
+        for i in 1..=200 {
+            if i % 37 == 0 {
+                data.extend_from_slice(format!("line {i} exploded\n").as_bytes());
+            } else if i % 53 == 0 {
+                data.extend_from_slice(format!("{{\"msg\":\"line {i} \\\"explosion\\\"\"}}\n").as_bytes());
+            } else {
+                data.extend_from_slice(format!("line {i}\n").as_bytes());
+            }
+        }
+        data.extend_from_slice(b"last, no newline");
+        let whole = scan_buffer(&data, 1, &set.log);
+        assert_eq!(whole.hits.len(), 8);
+        // Cut after lines 36, 37 and 147: line 37 (a match) is a region of its own, and line 148
+        // (a match) starts one, so their context comes from the neighbouring regions.
+        let cuts: Vec<usize> = [36usize, 37, 147]
+            .iter()
+            .map(|n| memchr_iter(b'\n', &data).nth(n - 1).unwrap() + 1)
+            .collect();
+        let mut bounds = vec![0];
+        bounds.extend(cuts);
+        bounds.push(data.len());
+        let parts = bounds
+            .windows(2)
+            .map(|w| scan_region(&data, w[0], w[1], &set.log))
+            .collect();
+        assert_eq!(merge(parts), whole);
+        // Few lines in the last region: the tail reaches back into the ones before.
+        let cut = memchr_iter(b'\n', &data).nth(194).unwrap() + 1;
+        let parts = vec![
+            scan_region(&data, 0, cut, &set.log),
+            scan_region(&data, cut, data.len(), &set.log),
+        ];
+        assert_eq!(merge(parts), whole);
     }
 
     #[test]
