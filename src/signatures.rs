@@ -352,8 +352,10 @@ impl Prefilter {
     }
 }
 
-/// The literals every match of `pattern` starts with, when they are few and long enough to be a
-/// good prefilter (at least 3 bytes each); `None` otherwise.
+/// The literals every match of `pattern` starts with (case-insensitive parts give their case
+/// variants, cut short by the extractor's limits), when they are few and long enough to be a
+/// good prefilter (at least 3 bytes each, at most 64: past that aho-corasick cannot use Teddy and a
+/// residual regex is as fast); `None` otherwise.
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
@@ -361,6 +363,7 @@ fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     ex.kind(ExtractKind::Prefix);
     let seq = ex.extract(&hir);
     let lits = seq.literals()?;
+    // Inexact (cut short) literals are still prefixes of every match: fine for a prefilter.
     if lits.is_empty() || lits.len() > 64 || lits.iter().any(|l| l.as_bytes().len() < 3) {
         return None;
     }
@@ -581,6 +584,8 @@ mod tests {
             prefix_literals(r"(?:dial|lookup) tcp"),
             Some(vec![b"dial tcp".to_vec(), b"lookup tcp".to_vec()])
         );
+        // case-insensitive words expand past 64 variants: left to the residual regex
+        assert_eq!(prefix_literals(r"(?i)unauthorized|\b401\b"), None);
         // nothing to anchor on: scanned by the residual regex
         assert_eq!(prefix_literals(r"\d+ restarts"), None);
         assert_eq!(prefix_literals(r"a?b"), None);

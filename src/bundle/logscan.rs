@@ -13,8 +13,21 @@ use std::collections::BTreeMap;
 pub const CONTEXT: usize = 2;
 /// Lines kept from the end of each log.
 pub const TAIL: usize = 20;
-/// Matching lines kept per log at most; the rest are only counted.
+/// Matching lines kept per log and signature at most; the rest are only counted. Per signature,
+/// so a noisy one (matching thousands of lines) never hides another's rare match.
 pub const MAX_HITS: usize = 500;
+
+/// Whether a line matching `sigs` is kept, given how many lines each signature has kept so far
+/// (`kept`, updated): yes while one of them is under [`MAX_HITS`].
+fn keep(kept: &mut BTreeMap<usize, usize>, sigs: &[(usize, BTreeMap<String, String>)]) -> bool {
+    if !sigs.iter().any(|(s, _)| kept.get(s).copied().unwrap_or(0) < MAX_HITS) {
+        return false;
+    }
+    for (s, _) in sigs {
+        *kept.entry(*s).or_insert(0) += 1;
+    }
+    true
+}
 /// Characters kept of one line.
 pub const LINE_CHARS: usize = 600;
 
@@ -38,7 +51,7 @@ pub struct LogScan {
     pub lines: u64,
     pub bytes: u64,
     pub hits: Vec<LogHit>,
-    /// Matching lines beyond `MAX_HITS`, counted only.
+    /// Matching lines beyond `MAX_HITS` (per signature), counted only.
     pub hits_dropped: u64,
     /// The last lines of the log (or segment), with the line number of the first one.
     pub tail_first_line: u64,
@@ -167,6 +180,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
     type Found = (usize, Vec<(usize, BTreeMap<String, String>)>, Option<String>);
     let mut found: BTreeMap<usize, Found> = BTreeMap::new();
     let mut dropped = 0u64;
+    let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
     if m.prefilter.is_some() || m.residual.is_some() {
         // Candidate lines: those holding a prefilter literal, then those the residual regex
         // (signatures without a literal prefix) finds; the full set runs on each candidate once.
@@ -176,7 +190,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
             }
             let sigs = sig_matches(m, &data[ls..le]);
             if !sigs.is_empty() {
-                if found.len() < MAX_HITS {
+                if keep(&mut kept, &sigs) {
                     found.insert(ls, (le, sigs, None));
                 } else {
                     dropped += 1;
@@ -232,7 +246,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
                 None => (sig_matches(m, &scratch), String::from_utf8_lossy(&scratch).into_owned()),
             };
             if !sigs.is_empty() {
-                if found.len() < MAX_HITS {
+                if keep(&mut kept, &sigs) {
                     found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&text, LINE_CHARS * 2))));
                 } else {
                     dropped += 1;
@@ -342,13 +356,14 @@ impl LogScan {
 /// whole log had been scanned at once.
 pub fn merge(parts: Vec<LogScan>) -> LogScan {
     let mut out = LogScan::default();
+    let mut kept: BTreeMap<usize, usize> = BTreeMap::new();
     let mut tails: Vec<(u64, Vec<String>)> = Vec::new();
     for mut p in parts {
         p.shift(out.lines);
         out.bytes += p.bytes;
         out.hits_dropped += p.hits_dropped;
         for h in p.hits {
-            if out.hits.len() < MAX_HITS {
+            if keep(&mut kept, &h.sigs) {
                 out.hits.push(h);
             } else {
                 out.hits_dropped += 1;
@@ -525,6 +540,38 @@ signatures:
         let parts = vec![
             scan_region(&data, 0, cut, &set.log),
             scan_region(&data, cut, data.len(), &set.log),
+        ];
+        assert_eq!(merge(parts), whole);
+    }
+
+    #[test]
+    fn a_noisy_signature_does_not_hide_another() {
+        let text = r#"
+signatures:
+  - id: noisy
+    code: ZZZ001
+    name: n
+    severity: info
+    title: n
+    pattern: 'tick'
+  - id: rare
+    code: ZZZ002
+    name: r
+    severity: error
+    title: r
+    pattern: 'boom'
+"#;
+        let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
+        let mut data = "tick\n".repeat(MAX_HITS + 100);
+        data.push_str("boom\n");
+        let whole = scan_buffer(data.as_bytes(), 1, &set.log);
+        assert_eq!(whole.hits.len(), MAX_HITS + 1);
+        assert_eq!(whole.hits_dropped, 100);
+        assert_eq!(whole.hits.last().map(|h| h.line), Some(MAX_HITS as u64 + 101));
+        let cut = 300 * 5;
+        let parts = vec![
+            scan_region(data.as_bytes(), 0, cut, &set.log),
+            scan_region(data.as_bytes(), cut, data.len(), &set.log),
         ];
         assert_eq!(merge(parts), whole);
     }
