@@ -1,9 +1,11 @@
 //! Declarative signatures: regexes over log lines and over message fields (events, conditions,
 //! `az` statuses), loaded from the embedded `rules/signatures.yaml` and from `--rules FILE.yaml`.
 //!
-//! All log signatures compile into one combined matcher ([`LogMatcher`]): a single regex finds
-//! candidate lines across a whole log buffer, then a `RegexSet` says which signatures matched that
-//! line. Signatures whose `code` is a Rust rule feed that rule; any other code defines a rule of its
+//! All log signatures compile into one combined matcher ([`LogMatcher`]): a literal prefilter
+//! (the prefix literals every match must start with, extracted by `regex-syntax`, searched with
+//! aho-corasick's Teddy) finds candidate lines across a whole log buffer, signatures without such
+//! literals are run as one residual regex, and a `RegexSet` says which signatures matched each
+//! candidate line. Signatures whose `code` is a Rust rule feed that rule; any other code defines a rule of its
 //! own (see `rules::declarative`).
 
 use crate::finding::Severity;
@@ -286,6 +288,12 @@ pub struct LogMatcher {
     pub ids: Vec<usize>,
     /// Keep each log's whole bytes in its scan (`arcdiag serve` answers `kubectl logs` from them).
     pub keep_text: bool,
+    /// The literal prefilter: every match of a signature that has them starts with one of its
+    /// prefix literals (from `regex-syntax`'s extractor), so only lines holding one of these are
+    /// given to `set`.
+    pub prefilter: Option<Prefilter>,
+    /// The signatures without a usable literal prefix, as one regex run over the whole buffer.
+    pub residual: Option<regex::bytes::Regex>,
 }
 
 impl LogMatcher {
@@ -296,8 +304,72 @@ impl LogMatcher {
             regexes: Vec::new(),
             ids: Vec::new(),
             keep_text: false,
+            prefilter: None,
+            residual: None,
         }
     }
+
+    /// Whether `text` may hold a match: a prefilter literal or a residual match is in it.
+    pub fn candidate(&self, text: &[u8]) -> bool {
+        self.prefilter.as_ref().is_some_and(|p| p.find(text, 0).is_some())
+            || self.residual.as_ref().is_some_and(|r| r.is_match(text))
+    }
+}
+/// A set of literals found with aho-corasick's vectorized Teddy searcher (tens of GB/s on
+/// ordinary log text); an automaton when Teddy is not available (too many literals, no SIMD).
+#[derive(Debug, Clone)]
+pub struct Prefilter {
+    packed: Option<aho_corasick::packed::Searcher>,
+    ac: aho_corasick::AhoCorasick,
+}
+
+impl Prefilter {
+    fn new(literals: &[Vec<u8>]) -> Result<Prefilter, String> {
+        let packed = aho_corasick::packed::Config::new()
+            .match_kind(aho_corasick::packed::MatchKind::LeftmostFirst)
+            .builder()
+            .extend(literals)
+            .build();
+        let ac = aho_corasick::AhoCorasick::builder()
+            .match_kind(aho_corasick::MatchKind::LeftmostFirst)
+            .build(literals)
+            .map_err(|e| format!("combining log signatures: {e}"))?;
+        Ok(Prefilter { packed, ac })
+    }
+
+    /// The offset of the first literal occurrence in `hay[from..]`.
+    pub fn find(&self, hay: &[u8], from: usize) -> Option<usize> {
+        if from >= hay.len() {
+            return None;
+        }
+        match &self.packed {
+            Some(p) => p
+                .find_in(hay, aho_corasick::Span::from(from..hay.len()))
+                .map(|m| m.start()),
+            None => self
+                .ac
+                .find(aho_corasick::Input::new(hay).span(from..hay.len()))
+                .map(|m| m.start()),
+        }
+    }
+}
+
+/// The literals every match of `pattern` starts with (case-insensitive parts give their case
+/// variants, cut short by the extractor's limits), when they are few and long enough to be a
+/// good prefilter (at least 3 bytes each, at most 64: past that aho-corasick cannot use Teddy and a
+/// residual regex is as fast); `None` otherwise.
+fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
+    let mut ex = Extractor::new();
+    ex.kind(ExtractKind::Prefix);
+    let seq = ex.extract(&hir);
+    let lits = seq.literals()?;
+    // Inexact (cut short) literals are still prefixes of every match: fine for a prefilter.
+    if lits.is_empty() || lits.len() > 64 || lits.iter().any(|l| l.as_bytes().len() < 3) {
+        return None;
+    }
+    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
 }
 
 /// The pattern with its named groups made non-capturing, so that signatures can be combined into
@@ -380,6 +452,34 @@ impl SignatureSet {
             .iter()
             .map(|p| regex::bytes::Regex::new(p).map_err(|e| format!("{e}")))
             .collect::<Result<Vec<_>, _>>()?;
+        let mut literals: Vec<Vec<u8>> = Vec::new();
+        let mut residual_pats: Vec<&String> = Vec::new();
+        for p in &log_pats {
+            match prefix_literals(p) {
+                Some(l) => literals.extend(l),
+                None => residual_pats.push(p),
+            }
+        }
+        let prefilter = if literals.is_empty() {
+            None
+        } else {
+            Some(Prefilter::new(&literals)?)
+        };
+        let residual = if residual_pats.is_empty() {
+            None
+        } else {
+            let alt = residual_pats
+                .iter()
+                .map(|p| format!("(?:{})", without_names(p)))
+                .collect::<Vec<_>>()
+                .join("|");
+            Some(
+                regex::bytes::RegexBuilder::new(&alt)
+                    .size_limit(REGEX_SIZE_LIMIT * 4)
+                    .build()
+                    .map_err(|e| format!("combining log signatures: {e}"))?,
+            )
+        };
         let text_set = regex::RegexSetBuilder::new(&text_pats)
             .size_limit(REGEX_SIZE_LIMIT * 4)
             .build()
@@ -391,6 +491,8 @@ impl SignatureSet {
                 regexes,
                 ids: log_ids,
                 keep_text: false,
+                prefilter,
+                residual,
             },
             sigs,
             text_set,
@@ -527,6 +629,27 @@ mod tests {
             without_names(r"a(?P<x>b)\(?P<c(?<=d)(?<y>e)"),
             r"a(?:b)\(?P<c(?<=d)(?:e)"
         );
+    }
+
+    #[test]
+    fn prefilter_literals() {
+        assert_eq!(
+            prefix_literals(r#"failed calling webhook "(?P<w>[^"]+)"(?P<c>.*)"#),
+            Some(vec![b"failed calling webhook \"".to_vec()])
+        );
+        assert_eq!(
+            prefix_literals(r"(?:dial|lookup) tcp"),
+            Some(vec![b"dial tcp".to_vec(), b"lookup tcp".to_vec()])
+        );
+        // case-insensitive words expand past 64 variants: left to the residual regex
+        assert_eq!(prefix_literals(r"(?i)unauthorized|\b401\b"), None);
+        // nothing to anchor on: scanned by the residual regex
+        assert_eq!(prefix_literals(r"\d+ restarts"), None);
+        assert_eq!(prefix_literals(r"a?b"), None);
+        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'boom (?P<x>\\d+)'\n    name: a\n    severity: error\n    title: t\n  - id: b\n    code: ZZZ002\n    pattern: '[0-9]+ fell'\n    name: b\n    severity: error\n    title: t\n";
+        let set = SignatureSet::new(parse_rules_file("f", text, &[]).unwrap()).unwrap();
+        assert!(set.log.prefilter.is_some() && set.log.residual.is_some());
+        assert!(set.log.candidate(b"x boom 1") && set.log.candidate(b"12 fell") && !set.log.candidate(b"calm"));
     }
 
     #[test]

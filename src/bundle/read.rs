@@ -6,10 +6,30 @@
 //! Nothing is ever written to disk. Bounds on member size, total size, member count and
 //! compression ratio stop the read with an error naming the member and the bound; what was read
 //! before the fault is kept.
+//!
+//! How an archive is read fast, with bounded memory (figures in BENCHMARKS.md):
+//! - One streaming pass. The calling thread only decompresses and walks the tar; everything else
+//!   runs on the rayon pool at the same time, so on two cores analysis hides behind gzip, which
+//!   is sequential and the floor no reader can go under.
+//! - The calling thread copies member bytes straight from the decoder into pooled buffers
+//!   ([`Pool`]) and hands over a task per [`CHUNK`] bytes ([`Feeder`]): small members are
+//!   batched back to back into one buffer (one task, not one per file, for bundles of many tiny
+//!   files); a log longer than `CHUNK` is cut into regions after a line, each region handed over
+//!   with the [`CONTEXT`] lines before it and after it, and scanned in parallel with the rest of
+//!   the stream; the regions' scans are merged after the stream ends (`logscan::merge`), so a
+//!   log of any size costs `CHUNK` bytes at a time and its scan finishes with the stream.
+//! - Logs are scanned, not stored: one combined matcher (`signatures::LogMatcher`): a literal
+//!   prefilter (aho-corasick's vectorized Teddy) finds the few lines that can match, and only
+//!   those see the full regexes; lines with escapes are unescaped first (see `logscan`). Only
+//!   the matching lines, their context and each log's last lines are kept.
+//! - Memory: bytes read but not yet processed are bounded by [`IN_FLIGHT_BYTES`] (the reader
+//!   waits for the pool beyond it), so peak memory is that, plus the largest JSON/YAML member
+//!   (parsed whole), plus the parsed resources, whatever the bundle's size.
 
-use super::logscan::{scan_log, LogScan};
+use super::logscan::{merge, scan_log, scan_region, LogScan, CONTEXT};
 use super::{BundleError, Limits};
 use crate::signatures::LogMatcher;
+use memchr::memrchr;
 use serde_json::Value;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
@@ -325,11 +345,11 @@ impl Shared {
     }
 }
 
-fn process(path: String, size: u64, data: Vec<u8>, class: Class, matcher: &LogMatcher) -> Member {
+fn process(path: String, size: u64, data: &[u8], class: Class, matcher: &LogMatcher) -> Member {
     let content = match class {
-        Class::Json => Content::Json(parse_json(&data)),
-        Class::Yaml => Content::Yaml(parse_yaml(&data)),
-        Class::Log => Content::Log(scan_log(&path, &data, matcher)),
+        Class::Json => Content::Json(parse_json(data)),
+        Class::Yaml => Content::Yaml(parse_yaml(data)),
+        Class::Log => Content::Log(scan_log(&path, data, matcher)),
         Class::Text => Content::Text(String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]).into_owned()),
         Class::Other => Content::Other,
     };
@@ -402,8 +422,262 @@ fn parse_yaml_docs(text: &str) -> Result<Value, String> {
     }
 }
 
-/// Bytes of one member we hold at most for parsing; longer logs are scanned up to the member bound.
-const BUDGET_BYTES: u64 = 192 << 20;
+/// Bytes handed to one task: a run of small members read back to back, or one region of a long log.
+const CHUNK: usize = 4 << 20;
+/// Bytes read but not yet processed, at most (a JSON or YAML member larger than this is still read
+/// whole, so the bound is then that member).
+const IN_FLIGHT_BYTES: u64 = 48 << 20;
+/// Buffers kept for reuse.
+const POOL_BUFFERS: usize = 16;
+
+/// Reusable read buffers, so the stream does not allocate (and fault in) a fresh buffer per member.
+struct Pool {
+    bufs: Mutex<Vec<Vec<u8>>>,
+}
+
+impl Pool {
+    fn get(&self) -> Vec<u8> {
+        let mut g = match self.bufs.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        g.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK + (CHUNK >> 2)))
+    }
+    fn put(&self, mut b: Vec<u8>) {
+        if b.capacity() > 2 * CHUNK {
+            return;
+        }
+        b.clear();
+        let mut g = match self.bufs.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        if g.len() < POOL_BUFFERS {
+            g.push(b);
+        }
+    }
+}
+
+enum ReadFail {
+    Io(io::Error),
+    /// The member ended early: this many bytes of it were read.
+    Short(u64),
+}
+
+/// A member (or the part of one) in a batch buffer.
+struct Piece {
+    idx: usize,
+    path: String,
+    size: u64,
+    class: Class,
+    start: usize,
+    end: usize,
+}
+
+/// Hands what the decompressor produces to the rayon pool: small members batched into one buffer
+/// per task, long logs cut into regions at line boundaries (overlapping by the context lines)
+/// and scanned in parallel, everything else whole.
+struct Feeder<'a> {
+    matcher: &'a LogMatcher,
+    shared: &'a Shared,
+    /// Scans of regions of long logs: (member index, region number, scan).
+    parts: &'a Mutex<Vec<(usize, u32, LogScan)>>,
+    budget: &'a Budget,
+    pool: &'a Pool,
+    batch: Vec<u8>,
+    pieces: Vec<Piece>,
+    /// Long logs read in regions: (member index, path, size).
+    chunked: Vec<(usize, String, u64)>,
+}
+
+/// Read up to `n` bytes of `r` onto the end of `buf`; how many were read.
+fn read_more(r: &mut dyn Read, buf: &mut Vec<u8>, n: u64) -> Result<u64, ReadFail> {
+    let before = buf.len();
+    r.take(n).read_to_end(buf).map_err(ReadFail::Io)?;
+    Ok((buf.len() - before) as u64)
+}
+
+impl<'a> Feeder<'a> {
+    fn member<'s>(
+        &mut self,
+        scope: &rayon::Scope<'s>,
+        entry: &mut dyn Read,
+        idx: usize,
+        name: &str,
+        size: u64,
+        class: Class,
+    ) -> Result<(), ReadFail>
+    where
+        'a: 's,
+    {
+        let is_dump_log = name.rsplit('/').next() == Some("logs.txt");
+        if size > CHUNK as u64 && class == Class::Log && !is_dump_log {
+            return self.chunked(scope, entry, idx, name, size);
+        }
+        // Anything else is read whole into the batch (a member over CHUNK, alone), so that it
+        // can still be checked (`last_data`) and dropped (`discard`) before it is handed over.
+        if !self.pieces.is_empty() && self.batch.len() as u64 + size > CHUNK as u64 {
+            self.flush(scope);
+        }
+        if self.batch.capacity() == 0 {
+            self.batch = if size > CHUNK as u64 {
+                Vec::with_capacity(size as usize)
+            } else {
+                self.pool.get()
+            };
+        }
+        let start = self.batch.len();
+        let got = read_more(entry, &mut self.batch, size)?;
+        if got < size {
+            self.batch.truncate(start);
+            return Err(ReadFail::Short(got));
+        }
+        self.pieces.push(Piece {
+            idx,
+            path: name.to_string(),
+            size,
+            class,
+            start,
+            end: self.batch.len(),
+        });
+        Ok(())
+    }
+
+    /// The bytes of member `idx` when it is the last one read whole and not yet handed over.
+    fn last_data(&self, idx: usize) -> Option<&[u8]> {
+        let p = self.pieces.last().filter(|p| p.idx == idx)?;
+        Some(&self.batch[p.start..p.end])
+    }
+
+    /// A long log: regions of about `CHUNK` bytes cut after a line, each handed over with the
+    /// `CONTEXT` lines before it (copied from the previous region) and after it (the start of the
+    /// next one), so every match keeps its context; the scans are merged after the stream ends.
+    fn chunked<'s>(
+        &mut self,
+        scope: &rayon::Scope<'s>,
+        entry: &mut dyn Read,
+        idx: usize,
+        name: &str,
+        size: u64,
+    ) -> Result<(), ReadFail>
+    where
+        'a: 's,
+    {
+        let mut remaining = size;
+        let mut part = 0u32;
+        let mut buf = self.pool.get();
+        let mut region_start = 0usize;
+        loop {
+            let want = if buf.len() < region_start + CHUNK {
+                region_start + CHUNK - buf.len()
+            } else {
+                CHUNK
+            } as u64;
+            let want = want.min(remaining);
+            let got = read_more(entry, &mut buf, want)?;
+            remaining -= got;
+            if got < want {
+                return Err(ReadFail::Short(size - remaining));
+            }
+            if remaining == 0 {
+                let end = buf.len();
+                self.region(scope, buf, region_start, end, idx, part);
+                break;
+            }
+            // Cut before the last CONTEXT whole lines, which stay in this buffer as context and
+            // start the next region; a line longer than the buffer makes it grow instead.
+            let Some(mut cut) = memrchr(b'\n', &buf[region_start..]).map(|p| region_start + p + 1) else {
+                continue;
+            };
+            for _ in 0..CONTEXT {
+                cut = match memrchr(b'\n', &buf[region_start..cut - 1]) {
+                    Some(p) => region_start + p + 1,
+                    None => region_start,
+                };
+                if cut == region_start {
+                    break;
+                }
+            }
+            if cut == region_start {
+                continue;
+            }
+            // The next buffer: CONTEXT lines before its region, then the rest of this one.
+            let mut prefix = cut;
+            for _ in 0..CONTEXT {
+                if prefix > 0 {
+                    prefix = memrchr(b'\n', &buf[..prefix - 1]).map(|p| p + 1).unwrap_or(0);
+                }
+            }
+            let mut next = self.pool.get();
+            next.extend_from_slice(&buf[prefix..]);
+            self.region(scope, buf, region_start, cut, idx, part);
+            part += 1;
+            region_start = cut - prefix;
+            buf = next;
+        }
+        self.chunked.push((idx, name.to_string(), size));
+        Ok(())
+    }
+
+    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Vec<u8>, start: usize, end: usize, idx: usize, part: u32)
+    where
+        'a: 's,
+    {
+        let len = buf.len() as u64;
+        self.budget.acquire(len);
+        let (matcher, parts, budget, pool) = (self.matcher, self.parts, self.budget, self.pool);
+        scope.spawn(move |_| {
+            let scan = scan_region(&buf, start, end, matcher);
+            match parts.lock() {
+                Ok(mut g) => g.push((idx, part, scan)),
+                Err(p) => p.into_inner().push((idx, part, scan)),
+            }
+            pool.put(buf);
+            budget.release(len);
+        });
+    }
+
+    /// Hand the batch of small members to the pool.
+    fn flush<'s>(&mut self, scope: &rayon::Scope<'s>)
+    where
+        'a: 's,
+    {
+        if self.pieces.is_empty() {
+            return;
+        }
+        let buf = std::mem::take(&mut self.batch);
+        let pieces = std::mem::take(&mut self.pieces);
+        self.dispatch(scope, buf, pieces);
+    }
+
+    fn dispatch<'s>(&self, scope: &rayon::Scope<'s>, buf: Vec<u8>, pieces: Vec<Piece>)
+    where
+        'a: 's,
+    {
+        let len = buf.len() as u64;
+        self.budget.acquire(len);
+        let (matcher, shared, budget, pool) = (self.matcher, self.shared, self.budget, self.pool);
+        scope.spawn(move |_| {
+            for p in pieces {
+                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, matcher);
+                shared.push(p.idx, m);
+            }
+            pool.put(buf);
+            budget.release(len);
+        });
+    }
+
+    /// Forget a member that was read but must not count (it broke a bound).
+    fn discard(&mut self, idx: usize) {
+        if let Some(p) = self.pieces.last() {
+            if p.idx == idx {
+                self.batch.truncate(p.start);
+                self.pieces.pop();
+            }
+        }
+        self.chunked.retain(|(i, _, _)| *i != idx);
+    }
+}
 
 fn read_tar(
     reader: Box<dyn Read>,
@@ -418,7 +692,21 @@ fn read_tar(
     let budget = Budget {
         in_flight: Mutex::new(0),
         cv: Condvar::new(),
-        cap: BUDGET_BYTES,
+        cap: IN_FLIGHT_BYTES,
+    };
+    let pool = Pool {
+        bufs: Mutex::new(Vec::new()),
+    };
+    let parts: Mutex<Vec<(usize, u32, LogScan)>> = Mutex::new(Vec::new());
+    let mut feeder = Feeder {
+        matcher,
+        shared: &shared,
+        parts: &parts,
+        budget: &budget,
+        pool: &pool,
+        batch: Vec::new(),
+        pieces: Vec::new(),
+        chunked: Vec::new(),
     };
     let mut errors: Vec<BundleError> = Vec::new();
     let mut stopped_early = false;
@@ -591,37 +879,25 @@ fn read_tar(
                 );
                 continue;
             }
-            let mut data = Vec::with_capacity(size.min(64 << 20) as usize);
-            if let Err(e) = (&mut entry).take(size).read_to_end(&mut data) {
+            if let Err(fail) = feeder.member(scope, &mut entry, idx, &name, size, class) {
                 errors.push(BundleError::new(
                     name,
-                    format!("{}; while reading this member", cause(&e)),
+                    match fail {
+                        ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
+                        ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
+                    },
                 ));
                 stopped_early = true;
                 break;
             }
-            if (data.len() as u64) < size {
-                errors.push(BundleError::new(
-                    name,
-                    format!("truncated archive: member holds {} of {size} bytes", data.len()),
-                ));
-                stopped_early = true;
-                break;
+            if let Some(data) = feeder.last_data(idx) {
+                if let Some(refused) = over_value_bound(&name, data, class, &mut values_used) {
+                    feeder.discard(idx);
+                    shared.push(idx, refused);
+                }
             }
-            if let Some(refused) = over_value_bound(&name, &data, class, &mut values_used) {
-                shared.push(idx, refused);
-                continue;
-            }
-            let len = data.len() as u64;
-            budget.acquire(len);
-            let shared = &shared;
-            let budget = &budget;
-            scope.spawn(move |_| {
-                let m = process(name, size, data, class, matcher);
-                shared.push(idx, m);
-                budget.release(len);
-            });
         }
+        feeder.flush(scope);
     });
     if !any_entry && errors.is_empty() {
         errors.push(BundleError::new(
@@ -629,10 +905,37 @@ fn read_tar(
             "the archive holds no members".into(),
         ));
     }
+    let chunked = std::mem::take(&mut feeder.chunked);
+    drop(feeder);
     let mut results = match shared.results.into_inner() {
         Ok(r) => r,
         Err(p) => p.into_inner(),
     };
+    // Long logs were scanned in regions: put each one's regions back together, in order.
+    let mut parts = match parts.into_inner() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    parts.sort_by_key(|(i, n, _)| (*i, *n));
+    let mut parts = parts.into_iter().peekable();
+    for (idx, path, size) in chunked {
+        while parts.peek().is_some_and(|(i, _, _)| *i < idx) {
+            parts.next();
+        }
+        let mut scans = Vec::new();
+        while let Some((_, _, scan)) = parts.next_if(|(i, _, _)| *i == idx) {
+            scans.push(scan);
+        }
+        results.push((
+            idx,
+            Member {
+                path,
+                size,
+                content: Content::Log(vec![merge(scans)]),
+            },
+        ));
+    }
+
     results.sort_by_key(|(i, _)| *i);
     Ok(RawBundle {
         members: results.into_iter().map(|(_, m)| m).collect(),
@@ -827,7 +1130,7 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
     let results: Vec<Result<Member, BundleError>> = work
         .into_par_iter()
         .map(|(rel, p, size, class)| match std::fs::read(&p) {
-            Ok(data) => Ok(process(rel, size, data, class, matcher)),
+            Ok(data) => Ok(process(rel, size, &data, class, matcher)),
             Err(e) => Err(BundleError::new(rel, format!("cannot read: {e}"))),
         })
         .collect();

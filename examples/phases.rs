@@ -1,0 +1,34 @@
+//! Times each phase of `analyze` on one bundle (a profiling aid for `bench/run.sh`).
+use std::time::Instant;
+fn main() {
+    let path = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_default());
+    let sigs = arcdiag::analyze::load_signatures(&[]).unwrap_or_else(|e| panic!("{e}"));
+    let limits = arcdiag::bundle::Limits::default();
+    let t = Instant::now();
+    let raw = arcdiag::bundle::read::read_path(&path, &limits, &sigs.log).unwrap_or_else(|e| panic!("{e}"));
+    eprintln!("read      {:?} ({} members) {}", t.elapsed(), raw.members.len(), hwm());
+    let t = Instant::now();
+    let b = arcdiag::bundle::layout::map(raw, "b".into());
+    eprintln!("layout    {:?} {}", t.elapsed(), hwm());
+    let t = Instant::now();
+    let snap = arcdiag::model::Snapshot::build(b);
+    eprintln!("snapshot  {:?} {}", t.elapsed(), hwm());
+    let t = Instant::now();
+    let rules = arcdiag::rules::registry(&sigs);
+    let a = arcdiag::engine::run(&snap, &sigs, &rules, &Default::default());
+    eprintln!("engine    {:?} ({} findings)", t.elapsed(), a.findings.len());
+    let t = Instant::now();
+    drop(snap);
+    eprintln!("drop      {:?}", t.elapsed());
+}
+
+fn hwm() -> String {
+    let s = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    s.lines()
+        .filter(|l| l.starts_with("VmHWM") || l.starts_with("VmRSS"))
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[global_allocator]
+static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;

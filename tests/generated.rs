@@ -1,0 +1,101 @@
+//! A small synthetic bundle from `examples/gen_bundle.rs`: `arcdiag analyze` must report exactly
+//! the planted findings, with the planted log lines as evidence (`path:line`).
+
+#[path = "../examples/gen_bundle.rs"]
+#[allow(dead_code)]
+mod gen_bundle;
+
+use serde_json::Value;
+use std::collections::{BTreeMap, BTreeSet};
+use std::process::Command;
+
+fn subject(s: &Value) -> String {
+    ["kind", "namespace", "name"]
+        .iter()
+        .filter_map(|k| s.get(*k).and_then(Value::as_str))
+        .collect::<Vec<_>>()
+        .join("/")
+}
+
+fn location(e: &Value) -> String {
+    let path = e["path"].as_str().unwrap_or("");
+    match e.get("line").and_then(Value::as_u64) {
+        Some(l) => format!("{path}:{l}"),
+        None => format!(
+            "{path} ({} {})",
+            e["object"].as_str().unwrap_or(""),
+            e["field"].as_str().unwrap_or("")
+        ),
+    }
+}
+
+#[test]
+fn analyze_reports_exactly_the_planted_findings() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = gen_bundle::Options {
+        size: 7 << 20,
+        pods: 200,
+        events: 300,
+        seed: 7,
+        level: 1,
+        // one 5.8 MB log with planted lines on both sides of the reader's 4 MiB region cut
+        long_logs: 1,
+        long_log_size: 5_800_000,
+    };
+    let g = gen_bundle::generate(&opts, dir.path()).unwrap();
+    assert!(g.uncompressed_bytes > 6 << 20, "{} bytes", g.uncompressed_bytes);
+    let out = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["analyze", "--format", "json"])
+        .arg(&g.bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["bundle"]["partial"], Value::Bool(false), "{}", report["bundle"]);
+
+    let mut got: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for f in report["findings"].as_array().unwrap() {
+        let key = (f["code"].as_str().unwrap().to_string(), subject(&f["subject"]));
+        let locs = f["evidence"].as_array().unwrap().iter().map(location).collect();
+        assert!(got.insert(key.clone(), locs).is_none(), "two findings for {key:?}");
+    }
+    let want: BTreeSet<&(String, String)> = g.expected.keys().collect();
+    assert_eq!(
+        got.keys().collect::<BTreeSet<_>>(),
+        want,
+        "findings differ from the planted ones"
+    );
+    for (key, expected) in &g.expected {
+        let actual = &got[key];
+        // Every planted piece of evidence is cited...
+        for e in expected {
+            assert!(actual.contains(e), "{key:?}: missing evidence {e}; got {actual:#?}");
+        }
+        // ...and no log line other than the planted ones.
+        let lines =
+            |s: &BTreeSet<String>| -> BTreeSet<String> { s.iter().filter(|l| !l.ends_with(')')).cloned().collect() };
+        let expected: BTreeSet<String> = expected.iter().cloned().collect();
+        assert_eq!(lines(actual), lines(&expected), "{key:?}: log evidence");
+    }
+    // The planted log signatures are all there: two webhooks, and K8S008 from logs and an event.
+    assert_eq!(g.expected.keys().filter(|k| k.0 == "K8S007").count(), 2);
+    assert_eq!(g.expected.keys().filter(|k| k.0 == "K8S008").count(), 3);
+}
+
+#[test]
+fn the_generator_is_deterministic() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let opts = gen_bundle::Options {
+        size: 1 << 20,
+        pods: 60,
+        events: 50,
+        seed: 3,
+        level: 1,
+        long_logs: 0,
+        long_log_size: 0,
+    };
+    let ga = gen_bundle::generate(&opts, a.path()).unwrap();
+    let gb = gen_bundle::generate(&opts, b.path()).unwrap();
+    assert_eq!(std::fs::read(&ga.bundle).unwrap(), std::fs::read(&gb.bundle).unwrap());
+    assert_eq!(ga.expected, gb.expected);
+}
