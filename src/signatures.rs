@@ -361,15 +361,21 @@ impl Prefilter {
 fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     use regex_syntax::hir::literal::{ExtractKind, Extractor};
     let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok()?;
-    let mut ex = Extractor::new();
-    ex.kind(ExtractKind::Prefix);
-    let seq = ex.extract(&hir);
-    let lits = seq.literals()?;
-    // Inexact (cut short) literals are still prefixes of every match: fine for a prefilter.
-    if lits.is_empty() || lits.len() > 64 || lits.iter().any(|l| l.as_bytes().len() < 3) {
-        return None;
+    // Candidates are whole lines, so a literal every match ends with serves as well as one it
+    // starts with: try prefixes, then suffixes (an optional leading group such as FLX001's
+    // `(?:<Kind/ns/name> )?dry-run failed ...` has no usable prefix but a long suffix).
+    for kind in [ExtractKind::Prefix, ExtractKind::Suffix] {
+        let mut ex = Extractor::new();
+        ex.kind(kind);
+        let seq = ex.extract(&hir);
+        let Some(lits) = seq.literals() else { continue };
+        // Inexact (cut short) literals are still in every match: fine for a prefilter.
+        if lits.is_empty() || lits.len() > 64 || lits.iter().any(|l| l.as_bytes().len() < 3) {
+            continue;
+        }
+        return Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect());
     }
-    Some(lits.iter().map(|l| l.as_bytes().to_vec()).collect())
+    None
 }
 
 /// The pattern with its named groups made non-capturing, so that signatures can be combined into
@@ -643,10 +649,13 @@ mod tests {
         );
         // case-insensitive words expand past 64 variants: left to the residual regex
         assert_eq!(prefix_literals(r"(?i)unauthorized|\b401\b"), None);
+        // no usable prefix but a literal every match ends with
+        assert_eq!(prefix_literals(r"\d+ restarts"), Some(vec![b" restarts".to_vec()]));
+        assert!(prefix_literals(r#"(?:(?P<t>[A-Za-z]\w*/\S+) )?dry-run failed"#).is_some());
         // nothing to anchor on: scanned by the residual regex
-        assert_eq!(prefix_literals(r"\d+ restarts"), None);
+        assert_eq!(prefix_literals(r"[0-9]{2} [a-z]+"), None);
         assert_eq!(prefix_literals(r"a?b"), None);
-        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'boom (?P<x>\\d+)'\n    name: a\n    severity: error\n    title: t\n  - id: b\n    code: ZZZ002\n    pattern: '[0-9]+ fell'\n    name: b\n    severity: error\n    title: t\n";
+        let text = "signatures:\n  - id: a\n    code: ZZZ001\n    pattern: 'boom (?P<x>\\d+)'\n    name: a\n    severity: error\n    title: t\n  - id: b\n    code: ZZZ002\n    pattern: '[0-9]{2} [a-z]+'\n    name: b\n    severity: error\n    title: t\n";
         let set = SignatureSet::new(parse_rules_file("f", text, &[]).unwrap()).unwrap();
         assert!(set.log.prefilter.is_some() && set.log.residual.is_some());
         assert!(set.log.candidate(b"x boom 1") && set.log.candidate(b"12 fell") && !set.log.candidate(b"calm"));
