@@ -821,3 +821,21 @@ fn ctrl_c_writes_a_partial_bundle() {
     assert!(stopped >= 1, "no step says it was interrupted");
     analyze(&bundle);
 }
+
+#[test]
+fn a_discovery_list_of_an_unserved_type_is_not_found_not_failed() {
+    // A cluster without Flux serves no fluxconfigs: discovering their namespaces found nothing,
+    // and the report must not show that as a failed input.
+    let fake = Fake::new();
+    let out = fake.collect(&["--jobs", "8"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let m = manifest(&members(&fake.bundle()));
+    let step = m["steps"]
+        .as_array()
+        .expect("steps")
+        .iter()
+        .find(|s| s["id"] == "discovery/fluxconfigs")
+        .cloned()
+        .expect("the fluxconfigs discovery step");
+    assert_eq!(step["status"], "not-found", "{step}");
+}

@@ -242,7 +242,12 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
             if *code == 0 {
                 rec.status = Status::Ok;
                 keep_output = step.kind != StepKind::Discovery;
-            } else if step.tool == Tool::Kubectl && step.kind == StepKind::List && stderr.contains(NOT_SERVED) {
+            } else if step.tool == Tool::Kubectl
+                && matches!(step.kind, StepKind::List | StepKind::Discovery)
+                && stderr.contains(NOT_SERVED)
+            {
+                // A discovery list of a type the cluster does not serve (no Flux: no
+                // fluxconfigs) found nothing to discover: not a failure either.
                 rec.status = Status::NotFound;
             }
         }
