@@ -103,6 +103,33 @@ fn typed<T: DeserializeOwned>(objs: &[&RawObject], errors: &mut Vec<BundleError>
     out
 }
 
+/// Like [`typed`], consuming the raw objects.
+fn typed_owned<T: DeserializeOwned>(objs: Vec<RawObject>, errors: &mut Vec<BundleError>) -> Vec<Obj<T>> {
+    let mut out = Vec::with_capacity(objs.len());
+    for o in objs {
+        let RawObject { resource, value, src } = o;
+        // The name is needed only to report a bad shape, after the value is gone.
+        let name = value
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        match serde_json::from_value::<T>(value) {
+            Ok(item) => out.push(Obj { item, src }),
+            Err(e) => errors.push(BundleError::new(
+                match src.index {
+                    Some(i) => format!("{}[{i}]", src.path),
+                    None => src.path.clone(),
+                },
+                format!(
+                    "{resource} '{}' has an unexpected shape ({e}); left out",
+                    name.unwrap_or_default()
+                ),
+            )),
+        }
+    }
+    out
+}
+
 fn az_items(v: &Value) -> Vec<(Option<usize>, &Value)> {
     match v {
         Value::Array(a) => a.iter().enumerate().map(|(i, x)| (Some(i), x)).collect(),
@@ -112,8 +139,16 @@ fn az_items(v: &Value) -> Vec<(Option<usize>, &Value)> {
 }
 
 impl Snapshot {
-    pub fn build(bundle: Bundle) -> Snapshot {
+    pub fn build(mut bundle: Bundle) -> Snapshot {
         let mut errors = Vec::new();
+        // Events are read only through their typed view (the most numerous objects of a large
+        // bundle): move them out of the raw list and deserialize from the owned values, so their
+        // strings move instead of being copied and the raw trees are freed as they go.
+        let (raw_events, rest): (Vec<RawObject>, Vec<RawObject>) = std::mem::take(&mut bundle.objects)
+            .into_iter()
+            .partition(|o| o.resource == "events");
+        bundle.objects = rest;
+        let events = typed_owned(raw_events, &mut errors);
         let of = |r: &str| -> Vec<&RawObject> { bundle.objects.iter().filter(|o| o.resource == r).collect() };
         let mut webhooks: Vec<Obj<k8s::WebhookConfiguration>> = Vec::new();
         for (res, kind) in [
@@ -128,7 +163,6 @@ impl Snapshot {
         }
         let pods = typed(&of("pods"), &mut errors);
         let nodes = typed(&of("nodes"), &mut errors);
-        let events = typed(&of("events"), &mut errors);
         let deployments = typed(&of("deployments"), &mut errors);
         let daemonsets = typed(&of("daemonsets"), &mut errors);
         let replicasets = typed(&of("replicasets"), &mut errors);
