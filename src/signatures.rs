@@ -279,8 +279,6 @@ pub struct SignatureSet {
 /// The combined matcher over log buffers.
 #[derive(Debug, Clone)]
 pub struct LogMatcher {
-    /// One regex: the alternation of every log signature.
-    pub combined: Option<regex::bytes::Regex>,
     pub set: regex::bytes::RegexSet,
     /// Per set index, the signature's own regex (for captures).
     pub regexes: Vec<regex::bytes::Regex>,
@@ -288,8 +286,8 @@ pub struct LogMatcher {
     pub ids: Vec<usize>,
     /// Keep each log's whole bytes in its scan (`arcdiag serve` answers `kubectl logs` from them).
     pub keep_text: bool,
-    /// The literal prefilter: every match of a signature that has them starts with one of its
-    /// prefix literals (from `regex-syntax`'s extractor), so only lines holding one of these are
+    /// The literal prefilter: every match of a signature that has them starts (or ends) with one
+    /// of its literals (from `regex-syntax`'s extractor), so only lines holding one of these are
     /// given to `set`.
     pub prefilter: Option<Prefilter>,
     /// The signatures without a usable literal prefix, as one regex run over the whole buffer.
@@ -299,7 +297,6 @@ pub struct LogMatcher {
 impl LogMatcher {
     pub fn empty() -> LogMatcher {
         LogMatcher {
-            combined: None,
             set: regex::bytes::RegexSet::empty(),
             regexes: Vec::new(),
             ids: Vec::new(),
@@ -435,21 +432,6 @@ impl SignatureSet {
                 text_ids.push(i);
             }
         }
-        let combined = if log_pats.is_empty() {
-            None
-        } else {
-            let alt = log_pats
-                .iter()
-                .map(|p| format!("(?:{})", without_names(p)))
-                .collect::<Vec<_>>()
-                .join("|");
-            Some(
-                regex::bytes::RegexBuilder::new(&alt)
-                    .size_limit(REGEX_SIZE_LIMIT * 4)
-                    .build()
-                    .map_err(|e| format!("combining log signatures: {e}"))?,
-            )
-        };
         let set = regex::bytes::RegexSetBuilder::new(log_pats.iter().map(|p| without_names(p)))
             .size_limit(REGEX_SIZE_LIMIT * 4)
             .build()
@@ -471,6 +453,7 @@ impl SignatureSet {
         } else {
             Some(Prefilter::new(&literals)?)
         };
+        // The signatures without literals, as one alternation run over the whole buffer.
         let residual = if residual_pats.is_empty() {
             None
         } else {
@@ -492,7 +475,6 @@ impl SignatureSet {
             .map_err(|e| format!("combining message signatures: {e}"))?;
         Ok(SignatureSet {
             log: LogMatcher {
-                combined,
                 set,
                 regexes,
                 ids: log_ids,
