@@ -199,7 +199,7 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
         match name.as_str() {
             "accept" => accept = value,
             "content-length" => match value.parse::<u64>() {
-                Ok(n) if framing.length.map_or(true, |l| l == n) => framing.length = Some(n),
+                Ok(n) if framing.length.is_none_or(|l| l == n) => framing.length = Some(n),
                 _ => {
                     return Head::Error(bad("Content-Length is not one non-negative integer"));
                 }

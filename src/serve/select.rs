@@ -163,7 +163,7 @@ impl LabelSelector {
                 Op::Eq(x) => v == Some(x.as_str()),
                 Op::Ne(x) => v != Some(x.as_str()),
                 Op::In(xs) => v.is_some_and(|v| xs.iter().any(|x| x == v)),
-                Op::NotIn(xs) => v.map_or(true, |v| !xs.iter().any(|x| x == v)),
+                Op::NotIn(xs) => v.is_none_or(|v| !xs.iter().any(|x| x == v)),
                 Op::Exists => v.is_some(),
                 Op::NotExists => v.is_none(),
                 Op::Gt(n) => v.and_then(|v| v.parse::<i64>().ok()).is_some_and(|v| v > *n),
