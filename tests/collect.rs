@@ -4,14 +4,14 @@
 //! a huge output, a missing or logged-out `az`. Each test collects with the real binary and
 //! reads the bundle back, by hand and with `arcdiag analyze`.
 
-use flate2::read::GzDecoder;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
+
+mod common;
 
 const BIN: &str = env!("CARGO_BIN_EXE_arcdiag");
 
@@ -167,21 +167,6 @@ impl Fake {
     }
 }
 
-/// Every member of a tar.gz: path → bytes.
-fn members(bundle: &Path) -> BTreeMap<String, Vec<u8>> {
-    let f = fs::File::open(bundle).expect("open bundle");
-    let mut ar = tar::Archive::new(GzDecoder::new(f));
-    let mut out = BTreeMap::new();
-    for e in ar.entries().expect("tar entries") {
-        let mut e = e.expect("tar entry");
-        let p = e.path().expect("member path").to_string_lossy().into_owned();
-        let mut b = Vec::new();
-        e.read_to_end(&mut b).expect("read member");
-        out.insert(p, b);
-    }
-    out
-}
-
 fn manifest(m: &BTreeMap<String, Vec<u8>>) -> Value {
     let (_, bytes) = m
         .iter()
@@ -306,7 +291,7 @@ fn bundle_name_mode_layout_and_summary() {
     let mode = fs::metadata(&bundle).expect("stat").permissions().mode() & 0o777;
     assert_eq!(mode, 0o600);
     let stem = name.trim_end_matches(".tar.gz");
-    let m = members(&bundle);
+    let m = common::bundle_members(&bundle);
     assert!(m.keys().all(|k| k.starts_with(&format!("{stem}/"))), "{:?}", m.keys());
     let man = manifest(&m);
     assert_eq!(man["format"], "arcdiag-bundle/v1");
@@ -381,7 +366,7 @@ fn forbidden_hung_and_broken_steps_do_not_stop_collection() {
     );
 
     let bundle = fake.bundle();
-    let man = manifest(&members(&bundle));
+    let man = manifest(&common::bundle_members(&bundle));
     let pods = step(&man, "kubectl/namespaces/flux-system/pods");
     assert_eq!(pods["status"], "failed");
     assert_eq!(pods["exit_code"], 1);
@@ -434,7 +419,7 @@ fn garbage_and_restarted_container_logs() {
     // No previous log: kubectl fails, the step is failed, collection goes on.
     let out = fake.collect(&["--max-log-bytes", "1000"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let m = members(&fake.bundle());
+    let m = common::bundle_members(&fake.bundle());
     let man = manifest(&m);
     let cur = step(&man, "logs/flux-system/source-controller-1/manager");
     assert_eq!(cur["status"], "ok");
@@ -472,7 +457,7 @@ fn missing_az_skips_azure_steps_and_collection_goes_on() {
     assert!(out.status.success(), "{}", stderr(&out));
     let bundle = fake.bundle();
     assert!(bundle.to_string_lossy().contains("arcdiag-c1-"), "{}", bundle.display());
-    let man = manifest(&members(&bundle));
+    let man = manifest(&common::bundle_members(&bundle));
     for id in [
         "az/cluster-show",
         "az/k8s-extension-list",
@@ -499,7 +484,7 @@ fn logged_out_az_and_missing_cli_extension() {
     fake.put("az-logged-out", "");
     let out = fake.collect(&["-g", "rg1", "-c", "c1", "-t", "connectedClusters"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let man = manifest(&members(&fake.bundle()));
+    let man = manifest(&common::bundle_members(&fake.bundle()));
     let s = step(&man, "az/cluster-show");
     assert_eq!(s["status"], "skipped");
     assert!(s["stderr"].as_str().unwrap_or("").contains("az login"), "{s}");
@@ -528,7 +513,7 @@ fn logged_out_az_and_missing_cli_extension() {
     );
     let out = fake.collect(&["-g", "rg1", "-c", "c1", "-t", "connectedClusters"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let m = members(&fake.bundle());
+    let m = common::bundle_members(&fake.bundle());
     let man = manifest(&m);
     assert_eq!(step(&man, "az/k8s-extension-show-flux")["status"], "ok");
     assert_eq!(
@@ -564,7 +549,7 @@ fn discovered_namespaces_are_collected() {
     );
     let out = fake.collect(&["-n", "extra-ns"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let man = manifest(&members(&fake.bundle()));
+    let man = manifest(&common::bundle_members(&fake.bundle()));
     for ns in ["bookstore", "gitops-apps", "extra-ns", "azure-arc", "gatekeeper-system"] {
         assert_eq!(
             step(&man, &format!("kubectl/namespaces/{ns}/pods"))["status"],
@@ -679,7 +664,7 @@ fn planted_secrets_never_reach_the_bundle() {
     let out = fake.collect(&["-g", "rg1", "-c", "c1", "-t", "connectedClusters"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let bundle = fake.bundle();
-    let m = members(&bundle);
+    let m = common::bundle_members(&bundle);
     let all: Vec<u8> = m.values().flat_map(|v| v.iter().copied()).collect();
     for s in &secrets {
         assert!(
@@ -759,7 +744,7 @@ fn no_redact_warns_and_keeps_values() {
     let out = fake.collect(&["--no-redact"]);
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(stderr(&out).contains("--no-redact"), "{}", stderr(&out));
-    let m = members(&fake.bundle());
+    let m = common::bundle_members(&fake.bundle());
     let all: Vec<u8> = m.values().flat_map(|v| v.iter().copied()).collect();
     assert!(memchr::memmem::find(&all, secrets[5].as_bytes()).is_some());
     assert_eq!(manifest(&m)["redaction"]["enabled"], false);
@@ -774,7 +759,7 @@ fn deadline_writes_a_partial_bundle() {
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
     assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
     let bundle = fake.bundle();
-    let man = manifest(&members(&bundle));
+    let man = manifest(&common::bundle_members(&bundle));
     assert_eq!(man["complete"], false);
     assert_eq!(step(&man, "kubectl/cluster/nodes")["status"], "ok");
     let report = analyze(&bundle);
@@ -808,7 +793,7 @@ fn ctrl_c_writes_a_partial_bundle() {
     assert_eq!(out.status.code(), Some(130), "{}", stderr(&out));
     assert!(t0.elapsed().as_secs() < 30);
     let bundle = fake.bundle();
-    let man = manifest(&members(&bundle));
+    let man = manifest(&common::bundle_members(&bundle));
     assert_eq!(man["complete"], false);
     let stopped = man["steps"]
         .as_array()
@@ -829,7 +814,7 @@ fn a_discovery_list_of_an_unserved_type_is_not_found_not_failed() {
     let fake = Fake::new();
     let out = fake.collect(&["--jobs", "8"]);
     assert!(out.status.success(), "{}", stderr(&out));
-    let m = manifest(&members(&fake.bundle()));
+    let m = manifest(&common::bundle_members(&fake.bundle()));
     let step = m["steps"]
         .as_array()
         .expect("steps")

@@ -13,14 +13,10 @@
 
 mod common;
 
-use flate2::read::GzDecoder;
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::ffi::OsString;
 use std::fs;
-use std::io::Read;
 use std::os::unix::fs::PermissionsExt;
-use std::path::Path;
 
 const HOSTILE_KUBECTL: &str = r#"#!/bin/sh
 D="@DIR@"
@@ -58,20 +54,6 @@ const PODS: &str = r#"{"apiVersion":"v1","kind":"List","items":[{"apiVersion":"v
 "metadata":{"name":"source-controller-1","namespace":"flux-system"},
 "spec":{"containers":[{"name":"manager"},{"name":"garbage"}]},
 "status":{"phase":"Running","containerStatuses":[{"name":"manager","restartCount":0,"ready":true},{"name":"garbage","restartCount":0,"ready":true}]}}]}"#;
-
-fn members(bundle: &Path) -> BTreeMap<String, Vec<u8>> {
-    let f = fs::File::open(bundle).expect("open bundle");
-    let mut ar = tar::Archive::new(GzDecoder::new(f));
-    let mut out = BTreeMap::new();
-    for e in ar.entries().expect("tar entries") {
-        let mut e = e.expect("tar entry");
-        let p = e.path().expect("member path").to_string_lossy().into_owned();
-        let mut b = Vec::new();
-        e.read_to_end(&mut b).expect("read member");
-        out.insert(p, b);
-    }
-    out
-}
 
 fn alive(pid: &str) -> bool {
     let stat = fs::read_to_string(format!("/proc/{}/stat", pid.trim())).unwrap_or_default();
@@ -165,7 +147,7 @@ fn hostile_run(label: &str, bounds: &[&str], max_secs: f64, max_rss_mib: f64, st
     assert!(!alive(&esc), "{label}: the escaped writer {esc} still runs");
 
     let bundle = out.join(&files[0]);
-    let m = members(&bundle);
+    let m = common::bundle_members(&bundle);
     let (_, mbytes) = m
         .iter()
         .find(|(k, _)| k.ends_with("/manifest.json"))

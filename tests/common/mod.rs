@@ -336,3 +336,18 @@ pub fn run_in_fresh_cwd(label: &str, args: &[OsString]) -> Run {
         peak_rss_mib,
     }
 }
+
+/// Every member of a .tar.gz bundle: path → bytes.
+pub fn bundle_members(bundle: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let f = std::fs::File::open(bundle).expect("open bundle");
+    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut out = std::collections::BTreeMap::new();
+    for e in ar.entries().expect("tar entries") {
+        let mut e = e.expect("tar entry");
+        let p = e.path().expect("member path").to_string_lossy().into_owned();
+        let mut b = Vec::new();
+        e.read_to_end(&mut b).expect("read member");
+        out.insert(p, b);
+    }
+    out
+}
