@@ -5,7 +5,7 @@ fn main() {
     let sigs = arcdiag::analyze::load_signatures(&[]).unwrap_or_else(|e| panic!("{e}"));
     let limits = arcdiag::bundle::Limits::default();
     let t = Instant::now();
-    let raw = arcdiag::bundle::read::read_path(&path, &limits, &sigs.log).unwrap_or_else(|e| panic!("{e}"));
+    let raw = arcdiag::bundle::read::read_path(&path, &limits, &sigs.log, true).unwrap_or_else(|e| panic!("{e}"));
     eprintln!("read      {:?} ({} members) {}", t.elapsed(), raw.members.len(), hwm());
     let t = Instant::now();
     let b = arcdiag::bundle::layout::map(raw, "b".into());

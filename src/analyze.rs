@@ -44,7 +44,7 @@ pub fn analyze_path(
     rules: &[Box<dyn Rule>],
     opts: &Options,
 ) -> Result<Report, BundleError> {
-    let b = bundle::open(path, limits, &sigs.log)?;
+    let b = bundle::open(path, limits, &sigs.log, true)?;
     let snap = Snapshot::build(b);
     let analysis = engine::run(&snap, sigs, rules, opts);
     let report = Report::new(&snap.bundle, &snap.model_errors, analysis);

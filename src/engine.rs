@@ -77,6 +77,47 @@ pub struct Analysis {
 }
 
 /// Every signature hit in the snapshot, in a stable order.
+fn condition_texts(conds: &[crate::model::k8s::Condition]) -> Vec<(String, &str)> {
+    conds
+        .iter()
+        .enumerate()
+        .filter_map(|(i, c)| Some((format!("status.conditions[{i}].message"), c.message.as_deref()?)))
+        .collect()
+}
+
+/// Signature hits in the status texts of one object.
+fn object_hits(
+    sigs: &SignatureSet,
+    resource: &str,
+    kind: &str,
+    namespace: Option<&str>,
+    name: &str,
+    src: &crate::bundle::Src,
+    texts: Vec<(String, &str)>,
+) -> Vec<Hit> {
+    let mut out = Vec::new();
+    for (field, text) in texts {
+        for m in sigs.match_text(text, Place::Conditions) {
+            let s = &sigs.sigs[m.sig];
+            out.push(Hit {
+                sig: m.sig,
+                sig_id: s.id.clone(),
+                code: s.code.clone(),
+                captures: m.captures,
+                text: text.to_string(),
+                origin: Origin::Object {
+                    resource: resource.to_string(),
+                    kind: kind.to_string(),
+                    namespace: namespace.map(str::to_string),
+                    name: name.to_string(),
+                },
+                evidence: obj_evidence(src, object_ref(kind, namespace, name), &field, text),
+            });
+        }
+    }
+    out
+}
+
 pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
     let mut hits = Vec::new();
     for log in snap.logs() {
@@ -139,52 +180,41 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
         .par_iter()
         .filter(|o| o.resource != "events")
         .flat_map_iter(|o| {
-            let mut texts: Vec<(String, String)> = Vec::new();
+            let mut texts: Vec<(String, &str)> = Vec::new();
             if let Some(conds) = o.value.pointer("/status/conditions").and_then(Value::as_array) {
                 for (i, c) in conds.iter().enumerate() {
                     if let Some(m) = c.get("message").and_then(Value::as_str) {
-                        texts.push((format!("status.conditions[{i}].message"), m.to_string()));
+                        texts.push((format!("status.conditions[{i}].message"), m));
                     }
                 }
             }
             if let Some(m) = o.value.pointer("/status/message").and_then(Value::as_str) {
-                texts.push(("status.message".into(), m.to_string()));
+                texts.push(("status.message".into(), m));
             }
             if let Some(v) = o.value.pointer("/status/violations").and_then(Value::as_array) {
                 for (i, c) in v.iter().enumerate() {
                     if let Some(m) = c.get("message").and_then(Value::as_str) {
-                        texts.push((format!("status.violations[{i}].message"), m.to_string()));
+                        texts.push((format!("status.violations[{i}].message"), m));
                     }
                 }
             }
-            let kind = if o.kind().is_empty() {
-                o.resource.clone()
-            } else {
-                o.kind().to_string()
-            };
-            let mut out = Vec::new();
-            for (field, text) in texts {
-                for m in sigs.match_text(&text, Place::Conditions) {
-                    let s = &sigs.sigs[m.sig];
-                    out.push(Hit {
-                        sig: m.sig,
-                        sig_id: s.id.clone(),
-                        code: s.code.clone(),
-                        captures: m.captures,
-                        text: text.clone(),
-                        origin: Origin::Object {
-                            resource: o.resource.clone(),
-                            kind: kind.clone(),
-                            namespace: o.namespace().map(str::to_string),
-                            name: o.name().to_string(),
-                        },
-                        evidence: obj_evidence(&o.src, object_ref(&kind, o.namespace(), o.name()), &field, &text),
-                    });
-                }
-            }
-            out
+            let kind = if o.kind().is_empty() { &o.resource } else { o.kind() };
+            object_hits(sigs, &o.resource, kind, o.namespace(), o.name(), &o.src, texts)
         })
         .collect();
+    // Pods and nodes are typed (never raw): the same fields, from their models.
+    obj_hits.par_extend(snap.pods.par_iter().flat_map_iter(|p| {
+        let mut texts = condition_texts(&p.status.conditions);
+        if let Some(m) = p.status.message.as_deref() {
+            texts.push(("status.message".into(), m));
+        }
+        let m = &p.metadata;
+        object_hits(sigs, "pods", "Pod", m.namespace.as_deref(), &m.name, &p.src, texts)
+    }));
+    obj_hits.par_extend(snap.nodes.par_iter().flat_map_iter(|n| {
+        let texts = condition_texts(&n.status.conditions);
+        object_hits(sigs, "nodes", "Node", None, &n.metadata.name, &n.src, texts)
+    }));
     hits.append(&mut obj_hits);
     // az: extension statuses and flux configuration statuses
     let mut az_texts: Vec<(String, String, crate::bundle::Src, String, String)> = Vec::new();

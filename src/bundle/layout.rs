@@ -5,7 +5,9 @@
 //! `logs/<ns>/<pod>/<container>[.previous]`.
 
 use super::read::{Content, Member, RawBundle};
-use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src};
+use super::typed::TypedDoc;
+use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src, TypedObjects};
+use crate::model::Obj;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
 
@@ -258,6 +260,8 @@ pub fn items_of(v: &Value) -> Option<Vec<&Value>> {
 struct Mapper {
     inputs: BTreeMap<String, Input>,
     objects: Vec<RawObject>,
+    typed: TypedObjects,
+    typed_count: usize,
     az: BTreeMap<String, (Value, Src)>,
     logs: Vec<Log>,
     errors: Vec<BundleError>,
@@ -286,6 +290,7 @@ impl Mapper {
     fn add_resource_file(&mut self, id: String, resource: &str, path: &str, content: Content) {
         let value = match content {
             Content::Json(r) | Content::Yaml(r) => r,
+            Content::Typed(r) => return self.add_typed_file(id, resource, path, r),
             _ => return,
         };
         match value {
@@ -305,7 +310,7 @@ impl Mapper {
                         if !item.is_object() {
                             continue;
                         }
-                        if self.objects.len() >= MAX_OBJECTS {
+                        if self.objects.len() + self.typed_count >= MAX_OBJECTS {
                             let why = format!(
                                 "the bundle holds more than {MAX_OBJECTS} objects (bound on objects analyzed); items {i}..{total} of this file were not read"
                             );
@@ -339,6 +344,90 @@ impl Mapper {
                 }
             },
         }
+    }
+
+    /// Add a list the reader parsed straight into typed models.
+    fn add_typed_file(&mut self, id: String, resource: &str, path: &str, doc: Result<TypedDoc, String>) {
+        let doc = match doc {
+            Ok(d) if d.kind().resource() == resource => d,
+            Ok(d) => {
+                // The reader types by file name; a layout that maps the name elsewhere is a bug.
+                let why = format!(
+                    "read as {} but this layout holds {resource} here; left out",
+                    d.kind().resource()
+                );
+                self.errors.push(BundleError::new(path.to_string(), why.clone()));
+                self.set_input(
+                    id,
+                    InputState::Failed,
+                    Some(path.to_string()),
+                    Some(format!("{path}: {why}")),
+                );
+                return;
+            }
+            Err(e) => {
+                self.errors.push(BundleError::new(path.to_string(), e.clone()));
+                self.set_input(
+                    id,
+                    InputState::Failed,
+                    Some(path.to_string()),
+                    Some(format!("{path}: {e}")),
+                );
+                return;
+            }
+        };
+        let (bad, more_bad) = doc.bad();
+        for b in bad {
+            // The same words as `Snapshot::build` uses for an object typed later.
+            self.errors.push(BundleError::new(
+                match b.index {
+                    Some(i) => format!("{path}[{i}]"),
+                    None => path.to_string(),
+                },
+                format!("{resource} '{}' has an unexpected shape ({}); left out", b.name, b.why),
+            ));
+        }
+        if more_bad > 0 {
+            self.errors.push(BundleError::new(
+                path.to_string(),
+                format!("{more_bad} more {resource} have an unexpected shape; left out"),
+            ));
+        }
+        let room = MAX_OBJECTS.saturating_sub(self.objects.len() + self.typed_count);
+        let total = doc.len();
+        let src = |i: Option<usize>| Src {
+            path: path.to_string(),
+            index: i,
+        };
+        fn keep<T>(
+            out: &mut Vec<Obj<T>>,
+            items: Vec<(Option<usize>, T)>,
+            room: usize,
+            src: impl Fn(Option<usize>) -> Src,
+        ) {
+            out.extend(items.into_iter().take(room).map(|(i, item)| Obj { item, src: src(i) }));
+        }
+        match doc {
+            TypedDoc::Pods(p) => keep(&mut self.typed.pods, p.items, room, src),
+            TypedDoc::Events(p) => keep(&mut self.typed.events, p.items, room, src),
+            TypedDoc::Nodes(p) => keep(&mut self.typed.nodes, p.items, room, src),
+        }
+        self.typed_count += total.min(room);
+        if total > room {
+            let why = format!(
+                "the bundle holds more than {MAX_OBJECTS} objects (bound on objects analyzed); {} items of this file were not read",
+                total - room
+            );
+            self.errors.push(BundleError::new(path.to_string(), why.clone()));
+            self.set_input(
+                id,
+                InputState::Failed,
+                Some(path.to_string()),
+                Some(format!("{path}: {why}")),
+            );
+            return;
+        }
+        self.set_input(id, InputState::Present, Some(path.to_string()), None);
     }
 
     fn add_log(&mut self, ns: &str, pod: &str, container: &str, previous: bool, path: &str, content: Content) {
@@ -381,6 +470,8 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     let mut mapper = Mapper {
         inputs: BTreeMap::new(),
         objects: Vec::new(),
+        typed: TypedObjects::default(),
+        typed_count: 0,
         az: BTreeMap::new(),
         logs: Vec::new(),
         errors,
@@ -405,6 +496,9 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     }
     mapper.az.remove("__kubectl-version");
     mapper.objects.sort_by(|a, b| a.src.cmp(&b.src));
+    mapper.typed.pods.sort_by(|a, b| a.src.cmp(&b.src));
+    mapper.typed.events.sort_by(|a, b| a.src.cmp(&b.src));
+    mapper.typed.nodes.sort_by(|a, b| a.src.cmp(&b.src));
     mapper
         .logs
         .sort_by(|a, b| (&a.path, a.scan.tail_first_line).cmp(&(&b.path, b.scan.tail_first_line)));
@@ -420,6 +514,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         errors: mapper.errors,
         inputs: mapper.inputs,
         objects: mapper.objects,
+        typed: mapper.typed,
         az: mapper.az,
         logs: mapper.logs,
         read_stopped_early: stopped_early,

@@ -11,8 +11,11 @@ use std::collections::BTreeMap;
 
 /// Lines of context kept on each side of a match.
 pub const CONTEXT: usize = 2;
-/// Lines kept from the end of each log.
-pub const TAIL: usize = 20;
+/// Lines kept from the end of each log: rules cite the last 5 that are not blank
+/// (`rules::CITED_LOG_LINES`); twice that leaves room for blank lines. Every log keeps them,
+/// so this is most of what a bundle of thousands of logs holds after reading (10 lines of
+/// 24,000 logs: ~45 MB).
+pub const TAIL: usize = 10;
 /// Matching lines kept per log and signature at most; the rest are only counted. Per signature,
 /// so a noisy one (matching thousands of lines) never hides another's rare match.
 pub const MAX_HITS: usize = 500;

@@ -6,7 +6,10 @@
 pub mod layout;
 pub mod logscan;
 pub mod read;
+pub mod typed;
 
+use crate::model::k8s::{Event, Node, Pod};
+use crate::model::Obj;
 use crate::signatures::LogMatcher;
 use logscan::LogScan;
 use serde::Serialize;
@@ -168,6 +171,20 @@ pub struct ClusterMeta {
     pub kubernetes_version: Option<String>,
 }
 
+/// Objects read straight into their typed models, each with its source.
+#[derive(Debug, Clone, Default)]
+pub struct TypedObjects {
+    pub pods: Vec<Obj<Pod>>,
+    pub events: Vec<Obj<Event>>,
+    pub nodes: Vec<Obj<Node>>,
+}
+
+impl TypedObjects {
+    pub fn is_empty(&self) -> bool {
+        self.pods.is_empty() && self.events.is_empty() && self.nodes.is_empty()
+    }
+}
+
 /// A bundle, read and mapped onto logical inputs.
 #[derive(Debug, Clone)]
 pub struct Bundle {
@@ -183,6 +200,8 @@ pub struct Bundle {
     pub errors: Vec<BundleError>,
     pub inputs: BTreeMap<String, Input>,
     pub objects: Vec<RawObject>,
+    /// Pods, events and nodes read straight into their typed models (see `typed`), in `Src` order.
+    pub typed: TypedObjects,
     /// Parsed `az` outputs by slug (`cluster-show`, `k8s-extension-list`, ...).
     pub az: BTreeMap<String, (Value, Src)>,
     pub logs: Vec<Log>,
@@ -197,7 +216,11 @@ impl Bundle {
 
     /// True when the bundle holds nothing a rule could read.
     pub fn is_empty(&self) -> bool {
-        self.objects.is_empty() && self.az.is_empty() && self.logs.is_empty() && self.inputs.is_empty()
+        self.objects.is_empty()
+            && self.typed.is_empty()
+            && self.az.is_empty()
+            && self.logs.is_empty()
+            && self.inputs.is_empty()
     }
 
     pub fn objects_of<'a>(&'a self, resource: &'a str) -> impl Iterator<Item = &'a RawObject> + 'a {
@@ -206,8 +229,11 @@ impl Bundle {
 }
 
 /// Open and map a bundle. `Err` only when nothing at all could be read.
-pub fn open(path: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<Bundle, BundleError> {
-    let raw = read::read_path(path, limits, matcher)?;
+///
+/// `typed`: pods, events and nodes are read straight into [`Bundle::typed`] (what `analyze`
+/// wants) rather than kept as [`RawObject`]s (what `serve` wants).
+pub fn open(path: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool) -> Result<Bundle, BundleError> {
+    let raw = read::read_path(path, limits, matcher, typed)?;
     let source = path
         .file_name()
         .map(|s| s.to_string_lossy().into_owned())

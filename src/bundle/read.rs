@@ -27,6 +27,7 @@
 //!   (parsed whole), plus the parsed resources, whatever the bundle's size.
 
 use super::logscan::{merge, scan_log, scan_region, LogScan, CONTEXT};
+use super::typed::{self, TypedDoc, TypedKind, MAX_TYPED_OBJECTS};
 use super::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
@@ -42,6 +43,8 @@ use std::sync::{Arc, Condvar, Mutex};
 pub enum Content {
     Json(Result<Value, String>),
     Yaml(Result<Value, String>),
+    /// A JSON list of pods, events or nodes parsed straight into typed models (see `typed`).
+    Typed(Result<TypedDoc, String>),
     /// A log, scanned; a cluster-info `logs.txt` yields one scan per container segment.
     Log(Vec<LogScan>),
     Symlink(String),
@@ -80,6 +83,8 @@ enum Kind {
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Class {
     Json,
+    /// JSON of a kind parsed straight into its typed model (`analyze` only).
+    Typed(TypedKind),
     Yaml,
     Log,
     Text,
@@ -103,11 +108,14 @@ pub fn classify(path: &str) -> Class {
 }
 
 /// Read a bundle from a path: a directory, or an archive recognized by its content.
-pub fn read_path(path: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBundle, BundleError> {
+///
+/// `typed`: parse JSON lists of pods, events and nodes straight into their typed models
+/// (`Content::Typed`; what `analyze` wants) instead of into `Value`s (what `serve` wants).
+pub fn read_path(path: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool) -> Result<RawBundle, BundleError> {
     let meta =
         std::fs::metadata(path).map_err(|e| BundleError::new(path_display(path), format!("cannot open: {e}")))?;
     if meta.is_dir() {
-        return read_dir(path, limits, matcher);
+        return read_dir(path, limits, matcher, typed);
     }
     let mut f = File::open(path).map_err(|e| BundleError::new(path_display(path), format!("cannot open: {e}")))?;
     let mut head = [0u8; 512];
@@ -150,7 +158,7 @@ pub fn read_path(path: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<R
         inner: decoded,
         state: guard.clone(),
     });
-    let mut raw = read_tar(reader, limits, matcher, &guard)?;
+    let mut raw = read_tar(reader, limits, matcher, typed, &guard)?;
     raw.container = match kind {
         Kind::Gzip => "tar.gz",
         Kind::Tar => "tar",
@@ -345,9 +353,10 @@ impl Shared {
     }
 }
 
-fn process(path: String, size: u64, data: &[u8], class: Class, matcher: &LogMatcher) -> Member {
+fn process(path: String, size: u64, data: &[u8], class: Class, limit: u64, matcher: &LogMatcher) -> Member {
     let content = match class {
         Class::Json => Content::Json(parse_json(data)),
+        Class::Typed(kind) => Content::Typed(typed::parse(kind, data, limit)),
         Class::Yaml => Content::Yaml(parse_yaml(data)),
         Class::Log => Content::Log(scan_log(&path, data, matcher)),
         Class::Text => Content::Text(String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]).into_owned()),
@@ -470,6 +479,8 @@ struct Piece {
     path: String,
     size: u64,
     class: Class,
+    /// Items a typed member may hold (its charge; see `typed`).
+    limit: u64,
     start: usize,
     end: usize,
 }
@@ -537,10 +548,18 @@ impl<'a> Feeder<'a> {
             path: name.to_string(),
             size,
             class,
+            limit: 0,
             start,
             end: self.batch.len(),
         });
         Ok(())
+    }
+
+    /// Set the item limit of member `idx`, the last one read whole.
+    fn set_limit(&mut self, idx: usize, limit: u64) {
+        if let Some(p) = self.pieces.last_mut().filter(|p| p.idx == idx) {
+            p.limit = limit;
+        }
     }
 
     /// The bytes of member `idx` when it is the last one read whole and not yet handed over.
@@ -659,7 +678,7 @@ impl<'a> Feeder<'a> {
         let (matcher, shared, budget, pool) = (self.matcher, self.shared, self.budget, self.pool);
         scope.spawn(move |_| {
             for p in pieces {
-                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, matcher);
+                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher);
                 shared.push(p.idx, m);
             }
             pool.put(buf);
@@ -683,6 +702,7 @@ fn read_tar(
     reader: Box<dyn Read>,
     limits: &Limits,
     matcher: &LogMatcher,
+    typed: bool,
     guard: &GuardState,
 ) -> Result<RawBundle, BundleError> {
     let mut archive = tar::Archive::new(reader);
@@ -713,7 +733,7 @@ fn read_tar(
     let mut total: u64 = 0;
     let mut count: u64 = 0;
     let mut any_entry = false;
-    let mut values_used: u64 = 0;
+    let mut used = Used::default();
     let mut last_member = String::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
@@ -867,7 +887,7 @@ fn read_tar(
                 stopped_early = true;
                 break;
             }
-            let class = classify(&name);
+            let class = classify_for(&name, typed);
             if class == Class::Other {
                 shared.push(
                     idx,
@@ -891,9 +911,12 @@ fn read_tar(
                 break;
             }
             if let Some(data) = feeder.last_data(idx) {
-                if let Some(refused) = over_value_bound(&name, data, class, &mut values_used) {
-                    feeder.discard(idx);
-                    shared.push(idx, refused);
+                match charge_member(&name, data, class, &mut used) {
+                    Ok(limit) => feeder.set_limit(idx, limit),
+                    Err(refused) => {
+                        feeder.discard(idx);
+                        shared.push(idx, refused);
+                    }
                 }
             }
         }
@@ -985,32 +1008,68 @@ pub fn estimate_values(data: &[u8], class: Class) -> u64 {
     n
 }
 
-/// Charge a JSON/YAML member against [`MAX_VALUES`]; the refused member when it does not fit.
-fn over_value_bound(name: &str, data: &[u8], class: Class, used: &mut u64) -> Option<Member> {
-    if !matches!(class, Class::Json | Class::Yaml) {
-        return None;
-    }
-    let est = estimate_values(data, class);
-    if used.saturating_add(est) <= MAX_VALUES {
-        *used += est;
-        return None;
-    }
-    let why = format!(
-        "holds about {est} values; with the {used} already read that passes the bound of {MAX_VALUES} parsed values per bundle (memory); not parsed"
-    );
-    let content = if class == Class::Json {
-        Content::Json(Err(why))
-    } else {
-        Content::Yaml(Err(why))
+/// What the members read so far were charged against the parse bounds.
+#[derive(Default)]
+struct Used {
+    values: u64,
+    typed: u64,
+}
+
+/// Charge a JSON/YAML member against [`MAX_VALUES`], or a typed one against
+/// [`MAX_TYPED_OBJECTS`], in archive order; `Ok(items a typed member may hold)` or the refused
+/// member when it does not fit.
+fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Result<u64, Member> {
+    let (why, content): (String, fn(String) -> Content) = match class {
+        Class::Typed(_) => {
+            let est = typed::charge(data);
+            if used.typed.saturating_add(est) <= MAX_TYPED_OBJECTS {
+                used.typed += est;
+                return Ok(est);
+            }
+            (
+                format!(
+                    "holds up to {est} objects; with the {} already read that passes the bound of {MAX_TYPED_OBJECTS} parsed objects per bundle (memory); not parsed",
+                    used.typed
+                ),
+                |w| Content::Typed(Err(w)),
+            )
+        }
+        Class::Json | Class::Yaml => {
+            let est = estimate_values(data, class);
+            if used.values.saturating_add(est) <= MAX_VALUES {
+                used.values += est;
+                return Ok(0);
+            }
+            (
+                format!(
+                    "holds about {est} values; with the {} already read that passes the bound of {MAX_VALUES} parsed values per bundle (memory); not parsed",
+                    used.values
+                ),
+                if class == Class::Json {
+                    |w| Content::Json(Err(w))
+                } else {
+                    |w| Content::Yaml(Err(w))
+                },
+            )
+        }
+        _ => return Ok(0),
     };
-    Some(Member {
+    Err(Member {
         path: name.to_string(),
         size: data.len() as u64,
-        content,
+        content: content(why),
     })
 }
 
-fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBundle, BundleError> {
+/// [`classify`], with JSON lists of pods, events and nodes typed when `typed` is asked for.
+pub fn classify_for(path: &str, typed: bool) -> Class {
+    match classify(path) {
+        Class::Json if typed => TypedKind::of_path(path).map_or(Class::Json, Class::Typed),
+        c => c,
+    }
+}
+
+fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool) -> Result<RawBundle, BundleError> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     let mut errors = Vec::new();
     let mut members = Vec::new();
@@ -1081,7 +1140,7 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
     files.sort();
     let mut total = 0u64;
     let mut work = Vec::new();
-    let mut values_used = 0u64;
+    let mut used = Used::default();
     for (rel, p) in files {
         let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
         if size > limits.max_member_bytes {
@@ -1106,7 +1165,7 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
             stopped_early = true;
             break;
         }
-        let class = classify(&rel);
+        let class = classify_for(&rel, typed);
         if class == Class::Other {
             members.push(Member {
                 path: rel,
@@ -1114,23 +1173,27 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher) -> Result<RawBun
                 content: Content::Other,
             });
         } else {
-            if matches!(class, Class::Json | Class::Yaml) {
+            let mut limit = 0;
+            if matches!(class, Class::Json | Class::Yaml | Class::Typed(_)) {
                 // Charged in name order (deterministic), reading the file once more to parse it.
                 if let Ok(data) = std::fs::read(&p) {
-                    if let Some(refused) = over_value_bound(&rel, &data, class, &mut values_used) {
-                        members.push(refused);
-                        continue;
+                    match charge_member(&rel, &data, class, &mut used) {
+                        Ok(l) => limit = l,
+                        Err(refused) => {
+                            members.push(refused);
+                            continue;
+                        }
                     }
                 }
             }
-            work.push((rel, p, size, class));
+            work.push((rel, p, size, class, limit));
         }
     }
     use rayon::prelude::*;
     let results: Vec<Result<Member, BundleError>> = work
         .into_par_iter()
-        .map(|(rel, p, size, class)| match std::fs::read(&p) {
-            Ok(data) => Ok(process(rel, size, &data, class, matcher)),
+        .map(|(rel, p, size, class, limit)| match std::fs::read(&p) {
+            Ok(data) => Ok(process(rel, size, &data, class, limit, matcher)),
             Err(e) => Err(BundleError::new(rel, format!("cannot read: {e}"))),
         })
         .collect();

@@ -130,6 +130,18 @@ fn typed_owned<T: DeserializeOwned>(objs: Vec<RawObject>, errors: &mut Vec<Bundl
     out
 }
 
+/// Typed objects from both sources, in `Src` order.
+fn merge<T>(mut a: Vec<Obj<T>>, b: Vec<Obj<T>>) -> Vec<Obj<T>> {
+    if a.is_empty() {
+        return b;
+    }
+    if !b.is_empty() {
+        a.extend(b);
+        a.sort_by(|x, y| x.src.cmp(&y.src));
+    }
+    a
+}
+
 fn az_items(v: &Value) -> Vec<(Option<usize>, &Value)> {
     match v {
         Value::Array(a) => a.iter().enumerate().map(|(i, x)| (Some(i), x)).collect(),
@@ -141,14 +153,37 @@ fn az_items(v: &Value) -> Vec<(Option<usize>, &Value)> {
 impl Snapshot {
     pub fn build(mut bundle: Bundle) -> Snapshot {
         let mut errors = Vec::new();
-        // Events are read only through their typed view (the most numerous objects of a large
-        // bundle): move them out of the raw list and deserialize from the owned values, so their
-        // strings move instead of being copied and the raw trees are freed as they go.
-        let (raw_events, rest): (Vec<RawObject>, Vec<RawObject>) = std::mem::take(&mut bundle.objects)
+        // Pods, events and nodes are read only through their typed views (the most numerous
+        // objects of a large bundle). `analyze` reads them typed already (`Bundle::typed`);
+        // any still raw (read as `Value`s: YAML, or a bundle opened for `serve`) move out of the
+        // raw list and are deserialized from the owned values, so their strings move instead of
+        // being copied and the raw trees are freed as they go.
+        let mut raw: BTreeMap<&str, Vec<RawObject>> = BTreeMap::new();
+        let (typed_raw, rest): (Vec<RawObject>, Vec<RawObject>) = std::mem::take(&mut bundle.objects)
             .into_iter()
-            .partition(|o| o.resource == "events");
+            .partition(|o| matches!(o.resource.as_str(), "pods" | "events" | "nodes"));
         bundle.objects = rest;
-        let events = typed_owned(raw_events, &mut errors);
+        for o in typed_raw {
+            let key = match o.resource.as_str() {
+                "pods" => "pods",
+                "events" => "events",
+                _ => "nodes",
+            };
+            raw.entry(key).or_default().push(o);
+        }
+        let pre = std::mem::take(&mut bundle.typed);
+        let events = merge(
+            pre.events,
+            typed_owned(raw.remove("events").unwrap_or_default(), &mut errors),
+        );
+        let pods = merge(
+            pre.pods,
+            typed_owned(raw.remove("pods").unwrap_or_default(), &mut errors),
+        );
+        let nodes = merge(
+            pre.nodes,
+            typed_owned(raw.remove("nodes").unwrap_or_default(), &mut errors),
+        );
         let of = |r: &str| -> Vec<&RawObject> { bundle.objects.iter().filter(|o| o.resource == r).collect() };
         let mut webhooks: Vec<Obj<k8s::WebhookConfiguration>> = Vec::new();
         for (res, kind) in [
@@ -161,8 +196,6 @@ impl Snapshot {
             }
             webhooks.extend(list);
         }
-        let pods = typed(&of("pods"), &mut errors);
-        let nodes = typed(&of("nodes"), &mut errors);
         let deployments = typed(&of("deployments"), &mut errors);
         let daemonsets = typed(&of("daemonsets"), &mut errors);
         let replicasets = typed(&of("replicasets"), &mut errors);

@@ -33,7 +33,7 @@ fn absolute(p: &Path) -> Result<PathBuf, String> {
 pub fn load(path: &Path, limits: &Limits) -> Result<Index, String> {
     let mut matcher = LogMatcher::empty();
     matcher.keep_text = true;
-    let b = bundle::open(path, limits, &matcher).map_err(|e| format!("cannot read the bundle: {e}"))?;
+    let b = bundle::open(path, limits, &matcher, false).map_err(|e| format!("cannot read the bundle: {e}"))?;
     if b.partial() {
         eprintln!(
             "arcdiag: serve: {}: partial: {} problem(s) reading the bundle; serving the rest",

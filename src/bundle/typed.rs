@@ -1,0 +1,480 @@
+//! Lists of the most numerous kinds (pods, events, nodes) parsed straight into their typed
+//! models while the archive streams, instead of into `serde_json::Value` first.
+//!
+//! Why: a `Value` tree costs about six times its JSON text, and building then converting it
+//! costs two passes and a storm of page faults. A bundle of 20,000 pods and 20,000 events held
+//! 880 MB of `Value`s; the typed models keep only the fields rules read (BENCHMARKS.md).
+//!
+//! Which members: a JSON file whose name (`pods.json`) or folder (`pods/<ns>.json`) names one of
+//! the kinds, and only when `analyze` asks for it (`serve` answers `kubectl` with whole objects and
+//! reads `Value`s). The reader cannot know the layout yet, so the name is the whole test: when the
+//! file name and its folder name different kinds (`cluster-resources/pods/events.json`, the pods of
+//! a namespace called `events`), the member is parsed as a `Value` as before and typed later by
+//! [`crate::model::Snapshot`].
+//!
+//! How: one pass deserializes a List (`{"items": [...]}`), a bare array, `items: null` or a
+//! single object, each item straight into its type. An item of the wrong shape aborts that pass;
+//! the member is then parsed again item by item (each item borrowed as raw JSON text, then typed),
+//! so one bad object is left out with an error naming it, and the rest is kept.
+//!
+//! Bounds: each typed member is charged, in archive order on the reading thread (so refusals are
+//! deterministic), an upper bound on its items: the occurrences of `"metadata"` plus a small
+//! slack. A pass that meets more items than the member was charged stops with an error. The bundle
+//! holds at most [`MAX_TYPED_OBJECTS`] typed objects: a list of millions of `{}` costs nothing,
+//! and lists of millions of `{"metadata":{}}` (each an empty model of ~500 bytes, ~1 KB with its
+//! source while it is mapped) stop at 1,000,000 objects, under 1 GB (tests/hostile.rs). A real
+//! pod costs 2-3 KB parsed; 50,000 pods and 200,000 events, 250,000 objects, fit with room.
+
+use crate::model::k8s::{Event, Node, Pod};
+use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use serde_json::value::RawValue;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// Typed objects a bundle may hold; charged per member before parsing.
+pub const MAX_TYPED_OBJECTS: u64 = 1_000_000;
+
+/// Items a member may hold beyond its `"metadata"` count (objects without metadata are legal).
+const SLACK: u64 = 1_000;
+
+/// Bad items reported per member; the rest are counted in one more error.
+const MAX_BAD_REPORTED: usize = 20;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TypedKind {
+    Pods,
+    Events,
+    Nodes,
+}
+
+impl TypedKind {
+    pub fn resource(self) -> &'static str {
+        match self {
+            TypedKind::Pods => "pods",
+            TypedKind::Events => "events",
+            TypedKind::Nodes => "nodes",
+        }
+    }
+
+    fn from_name(n: &str) -> Option<TypedKind> {
+        match n {
+            "pods" => Some(TypedKind::Pods),
+            "events" => Some(TypedKind::Events),
+            "nodes" => Some(TypedKind::Nodes),
+            _ => None,
+        }
+    }
+
+    /// The kind a JSON member's path names, when it names exactly one.
+    pub fn of_path(path: &str) -> Option<TypedKind> {
+        let lower = path.to_ascii_lowercase();
+        let stem = lower.strip_suffix(".json")?;
+        let mut parts = stem.rsplit('/');
+        let file = parts.next().and_then(TypedKind::from_name);
+        let dir = parts.next().and_then(TypedKind::from_name);
+        match (file, dir) {
+            (Some(f), Some(d)) if f != d => None,
+            (Some(f), _) => Some(f),
+            (None, d) => d,
+        }
+    }
+}
+
+/// One bad item: its index (None for a single-object document), its name if readable, and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BadItem {
+    pub index: Option<usize>,
+    pub name: String,
+    pub why: String,
+}
+
+/// The parsed items of one member, with their index in the list (None: a single object).
+#[derive(Debug)]
+pub struct Parsed<T> {
+    pub items: Vec<(Option<usize>, T)>,
+    pub bad: Vec<BadItem>,
+    /// Bad items beyond those reported.
+    pub more_bad: usize,
+}
+
+#[derive(Debug)]
+pub enum TypedDoc {
+    Pods(Parsed<Pod>),
+    Events(Parsed<Event>),
+    Nodes(Parsed<Node>),
+}
+
+impl TypedDoc {
+    pub fn len(&self) -> usize {
+        match self {
+            TypedDoc::Pods(p) => p.items.len(),
+            TypedDoc::Events(p) => p.items.len(),
+            TypedDoc::Nodes(p) => p.items.len(),
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    pub fn kind(&self) -> TypedKind {
+        match self {
+            TypedDoc::Pods(_) => TypedKind::Pods,
+            TypedDoc::Events(_) => TypedKind::Events,
+            TypedDoc::Nodes(_) => TypedKind::Nodes,
+        }
+    }
+
+    pub fn bad(&self) -> (&[BadItem], usize) {
+        match self {
+            TypedDoc::Pods(p) => (&p.bad, p.more_bad),
+            TypedDoc::Events(p) => (&p.bad, p.more_bad),
+            TypedDoc::Nodes(p) => (&p.bad, p.more_bad),
+        }
+    }
+}
+
+/// The items a member is charged: an upper bound on the objects a parse of it may keep.
+pub fn charge(data: &[u8]) -> u64 {
+    let n = memchr::memmem::find_iter(data, b"\"metadata\"").count() as u64;
+    n + SLACK.min(data.len() as u64 / 2 + 1)
+}
+
+/// Parse a member of `kind` into typed items, keeping at most `limit` of them.
+pub fn parse(kind: TypedKind, data: &[u8], limit: u64) -> Result<TypedDoc, String> {
+    Ok(match kind {
+        TypedKind::Pods => TypedDoc::Pods(parse_as(data, limit)?),
+        TypedKind::Events => TypedDoc::Events(parse_as(data, limit)?),
+        TypedKind::Nodes => TypedDoc::Nodes(parse_as(data, limit)?),
+    })
+}
+
+fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64) -> Result<Parsed<T>, String> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("the file is empty".into());
+    }
+    // Fast path: every item straight into T.
+    let fast = {
+        let mut de = serde_json::Deserializer::from_slice(data);
+        DocSeed::<T> {
+            limit,
+            per_item: false,
+            _t: PhantomData,
+        }
+        .deserialize(&mut de)
+        .and_then(|top| de.end().map(|_| top))
+    };
+    let top = match fast {
+        Ok(t) => t,
+        Err(_) => {
+            // Item by item, so one bad object does not cost the others.
+            let mut de = serde_json::Deserializer::from_slice(data);
+            DocSeed::<T> {
+                limit,
+                per_item: true,
+                _t: PhantomData,
+            }
+            .deserialize(&mut de)
+            .and_then(|top| de.end().map(|_| top))
+            .map_err(|e| bound_or_invalid(&e.to_string()))?
+        }
+    };
+    match top {
+        Top::List(p) => Ok(p),
+        Top::Single => match serde_json::from_slice::<T>(data) {
+            Ok(item) => Ok(Parsed {
+                items: vec![(None, item)],
+                bad: Vec::new(),
+                more_bad: 0,
+            }),
+            Err(e) => Ok(Parsed {
+                items: Vec::new(),
+                bad: vec![BadItem {
+                    index: None,
+                    name: name_of(std::str::from_utf8(data).unwrap_or("")),
+                    why: e.to_string(),
+                }],
+                more_bad: 0,
+            }),
+        },
+        Top::NotList => Err(NOT_A_LIST.into()),
+    }
+}
+
+pub const NOT_A_LIST: &str = "not a Kubernetes list, array or object";
+const OVER_BOUND: &str = "x-arcdiag-over-item-bound";
+
+fn bound_or_invalid(e: &str) -> String {
+    if e.contains(OVER_BOUND) {
+        "holds more items than its `metadata` keys allow for (bound on parsed objects per bundle); not parsed".into()
+    } else if e.contains(NOT_A_LIST) {
+        NOT_A_LIST.into()
+    } else {
+        format!("invalid JSON: {e}")
+    }
+}
+
+/// The name of a raw item, for an error about it.
+fn name_of(raw: &str) -> String {
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Meta {
+        name: String,
+    }
+    #[derive(Deserialize, Default)]
+    #[serde(default)]
+    struct Named {
+        metadata: Meta,
+    }
+    serde_json::from_str::<Named>(raw)
+        .map(|n| n.metadata.name)
+        .unwrap_or_default()
+}
+
+enum Top<T> {
+    List(Parsed<T>),
+    /// An object without `items` but with `metadata` or `kind`: the document is one object.
+    Single,
+    NotList,
+}
+
+struct DocSeed<T> {
+    limit: u64,
+    per_item: bool,
+    _t: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for DocSeed<T> {
+    type Value = Top<T>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Top<T>, D::Error> {
+        d.deserialize_any(self)
+    }
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<T> {
+    type Value = Top<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        f.write_str("a Kubernetes list, an array of objects, or one object")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Top<T>, E> {
+        Ok(Top::List(Parsed {
+            items: Vec::new(),
+            bad: Vec::new(),
+            more_bad: 0,
+        }))
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top<T>, A::Error> {
+        ItemsSeed::<T> {
+            limit: self.limit,
+            per_item: self.per_item,
+            _t: PhantomData,
+        }
+        .visit_seq(seq)
+        .map(Top::List)
+    }
+
+    fn visit_map<A: MapAccess<'de>>(self, mut map: A) -> Result<Top<T>, A::Error> {
+        let mut items = None;
+        let mut object_like = false;
+        while let Some(key) = map.next_key::<std::borrow::Cow<'de, str>>()? {
+            if key == "items" && items.is_none() {
+                items = Some(map.next_value_seed(OptItems::<T> {
+                    limit: self.limit,
+                    per_item: self.per_item,
+                    _t: PhantomData,
+                })?);
+            } else {
+                object_like |= key == "metadata" || key == "kind";
+                map.next_value::<IgnoredAny>()?;
+            }
+        }
+        Ok(match items {
+            Some(p) => Top::List(p),
+            None if object_like => Top::Single,
+            None => Top::NotList,
+        })
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<T>, E> {
+        Ok(Top::NotList)
+    }
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<T>, E> {
+        Ok(Top::NotList)
+    }
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<T>, E> {
+        Ok(Top::NotList)
+    }
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<T>, E> {
+        Ok(Top::NotList)
+    }
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<T>, E> {
+        Ok(Top::NotList)
+    }
+}
+
+/// `items`: an array, or null.
+struct OptItems<T> {
+    limit: u64,
+    per_item: bool,
+    _t: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OptItems<T> {
+    type Value = Parsed<T>;
+    fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Parsed<T>, D::Error> {
+        d.deserialize_any(ItemsSeed::<T> {
+            limit: self.limit,
+            per_item: self.per_item,
+            _t: PhantomData,
+        })
+    }
+}
+
+struct ItemsSeed<T> {
+    limit: u64,
+    per_item: bool,
+    _t: PhantomData<T>,
+}
+
+impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
+    type Value = Parsed<T>;
+
+    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(f, "{NOT_A_LIST}")
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<Parsed<T>, E> {
+        Ok(Parsed {
+            items: Vec::new(),
+            bad: Vec::new(),
+            more_bad: 0,
+        })
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed<T>, A::Error> {
+        let mut out = Parsed {
+            items: Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096)),
+            bad: Vec::new(),
+            more_bad: 0,
+        };
+        let mut i = 0usize;
+        loop {
+            if i as u64 >= self.limit {
+                // One more item would pass the charge: stop unless the list ends here.
+                return match seq.next_element::<IgnoredAny>()? {
+                    None => Ok(out),
+                    Some(_) => Err(de::Error::custom(OVER_BOUND)),
+                };
+            }
+            if self.per_item {
+                let Some(raw) = seq.next_element::<&'de RawValue>()? else {
+                    break;
+                };
+                let text = raw.get();
+                let parsed = if text.starts_with('{') {
+                    serde_json::from_str::<T>(text).map_err(|e| e.to_string())
+                } else {
+                    Err("not an object".to_string())
+                };
+                match parsed {
+                    Ok(item) => out.items.push((Some(i), item)),
+                    Err(why) if out.bad.len() < MAX_BAD_REPORTED => out.bad.push(BadItem {
+                        index: Some(i),
+                        name: name_of(text),
+                        why,
+                    }),
+                    Err(_) => out.more_bad += 1,
+                }
+            } else {
+                let Some(item) = seq.next_element::<T>()? else {
+                    break;
+                };
+                out.items.push((Some(i), item));
+            }
+            i += 1;
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pods(json: &str) -> Result<Parsed<Pod>, String> {
+        parse_as::<Pod>(json.as_bytes(), charge(json.as_bytes()))
+    }
+
+    #[test]
+    fn kind_from_path() {
+        assert_eq!(
+            TypedKind::of_path("kubectl/namespaces/x/pods.json"),
+            Some(TypedKind::Pods)
+        );
+        assert_eq!(
+            TypedKind::of_path("cluster-resources/events/x.json"),
+            Some(TypedKind::Events)
+        );
+        assert_eq!(
+            TypedKind::of_path("cluster-resources/nodes.json"),
+            Some(TypedKind::Nodes)
+        );
+        assert_eq!(TypedKind::of_path("cluster-resources/pods/events.json"), None);
+        assert_eq!(
+            TypedKind::of_path("kubectl/namespaces/pods/pods.json"),
+            Some(TypedKind::Pods)
+        );
+        assert_eq!(TypedKind::of_path("kubectl/namespaces/x/pods.yaml"), None);
+        assert_eq!(TypedKind::of_path("kubectl/namespaces/x/deployments.json"), None);
+    }
+
+    #[test]
+    fn shapes() {
+        let l = pods(r#"{"kind":"List","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#).unwrap();
+        let names: Vec<_> = l.items.iter().map(|(i, p)| (*i, p.metadata.name.clone())).collect();
+        assert_eq!(names, vec![(Some(0), "a".to_string()), (Some(1), "b".to_string())]);
+        assert_eq!(pods(r#"[{"metadata":{"name":"a"}}]"#).unwrap().items.len(), 1);
+        assert_eq!(pods(r#"{"items":null}"#).unwrap().items.len(), 0);
+        assert_eq!(pods("null").unwrap().items.len(), 0);
+        let one = pods(r#"{"kind":"Pod","metadata":{"name":"solo"}}"#).unwrap();
+        assert_eq!(one.items[0].0, None);
+        assert_eq!(one.items[0].1.metadata.name, "solo");
+        assert_eq!(pods(r#"{"a":1}"#).unwrap_err(), NOT_A_LIST);
+        assert_eq!(pods(r#"{"items":"x"}"#).unwrap_err(), NOT_A_LIST);
+        assert_eq!(pods("3").unwrap_err(), NOT_A_LIST);
+        assert!(pods(r#"{"items":[{"metadata":"#)
+            .unwrap_err()
+            .starts_with("invalid JSON"));
+        assert_eq!(pods("  ").unwrap_err(), "the file is empty");
+    }
+
+    #[test]
+    fn a_bad_item_costs_only_itself() {
+        let l = pods(
+            r#"{"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"bad"},"spec":{"containers":7}},7,{"metadata":{"name":"c"}}]}"#,
+        )
+        .unwrap();
+        let names: Vec<_> = l.items.iter().map(|(i, p)| (*i, p.metadata.name.as_str())).collect();
+        assert_eq!(names, vec![(Some(0), "a"), (Some(3), "c")]);
+        assert_eq!(l.bad.len(), 2);
+        assert_eq!(l.bad[0].index, Some(1));
+        assert_eq!(l.bad[0].name, "bad");
+        assert!(l.bad[0].why.contains("invalid type"), "{}", l.bad[0].why);
+        assert_eq!((l.bad[1].index, l.bad[1].why.as_str()), (Some(2), "not an object"));
+    }
+
+    #[test]
+    fn items_beyond_the_charge_stop_the_member() {
+        let many = format!("[{}{{}}]", "{},".repeat(5000));
+        let e = parse_as::<Pod>(many.as_bytes(), charge(many.as_bytes())).unwrap_err();
+        assert!(e.contains("bound on parsed objects"), "{e}");
+        // exactly at the charge is fine
+        let ok = format!("[{}{{}}]", "{},".repeat(999));
+        assert_eq!(pods(&ok).unwrap().items.len(), 1000);
+    }
+}
