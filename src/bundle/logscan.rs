@@ -65,6 +65,10 @@ pub struct LogScan {
 
 fn line_text(b: &[u8]) -> String {
     let b = b.strip_suffix(b"\r").unwrap_or(b);
+    if b.len() <= LINE_CHARS {
+        // Most lines: no more bytes than the excerpt's characters, so nothing to count or cut.
+        return String::from_utf8_lossy(b).trim_end_matches(['\r', '\n']).to_string();
+    }
     let cut = &b[..b.len().min(LINE_CHARS * 4)];
     let s = String::from_utf8_lossy(cut);
     crate::finding::excerpt(&s, LINE_CHARS)
@@ -95,6 +99,10 @@ fn decoded_strings(line: &[u8]) -> Option<String> {
     }
     walk(&v, &mut out);
     Some(out)
+}
+
+thread_local! {
+    static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
 }
 
 /// Undo one level of string escaping (`\"`, `\\`, `\/`, `\n`, `\t`, `\r`, `\uXXXX`) of a line,
@@ -224,51 +232,57 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
         // Lines with escapes (`\"` in JSON lines and in klog's quoted values): unescape the line
         // into a scratch buffer and run the combined matcher on it; only a line that matches
         // there is decoded for real (a JSON line into its string values).
-        let mut scratch: Vec<u8> = Vec::new();
-        let mut pos = start;
-        while let Some(off) = memchr(b'\\', &data[pos..end]) {
-            let bs = pos + off;
-            let ls = line_start(data, bs);
-            let le = line_end(data, bs);
-            pos = (le + 1).min(end);
-            let line = &data[ls..le];
-            scratch.clear();
-            unescape_into(line, &mut scratch);
-            if !m.candidate(&scratch) {
-                continue;
-            }
-            let first = line.iter().position(|b| !b.is_ascii_whitespace());
-            let decoded = if first.map(|i| line[i]) == Some(b'{') {
-                decoded_strings(line)
-            } else {
-                None
-            };
-            let (sigs, text) = match decoded {
-                Some(dec) => (sig_matches(m, dec.as_bytes()), dec),
-                None => (sig_matches(m, &scratch), String::from_utf8_lossy(&scratch).into_owned()),
-            };
-            // A line whose raw text matched one signature is still matched unescaped: another
-            // may need the plain quotes (`failed calling webhook \"x\"` beside an x509 error).
-            if let Some((_, have, dec)) = found.get_mut(&ls) {
-                let mut added = false;
-                for sig in sigs {
-                    if !have.iter().any(|(h, _)| *h == sig.0) {
-                        have.push(sig);
-                        added = true;
+        // One scratch buffer per thread (not per region): growing a fresh one for each of
+        // thousands of logs faulted in new pages every time.
+        SCRATCH.with_borrow_mut(|scratch| {
+            let mut pos = start;
+            while let Some(off) = memchr(b'\\', &data[pos..end]) {
+                let bs = pos + off;
+                let ls = line_start(data, bs);
+                let le = line_end(data, bs);
+                pos = (le + 1).min(end);
+                let line = &data[ls..le];
+                scratch.clear();
+                unescape_into(line, scratch);
+                if !m.candidate(scratch) {
+                    continue;
+                }
+                let first = line.iter().position(|b| !b.is_ascii_whitespace());
+                let decoded = if first.map(|i| line[i]) == Some(b'{') {
+                    decoded_strings(line)
+                } else {
+                    None
+                };
+                let (sigs, text) = match decoded {
+                    Some(dec) => (sig_matches(m, dec.as_bytes()), dec),
+                    None => (sig_matches(m, scratch), String::from_utf8_lossy(scratch).into_owned()),
+                };
+                // A line whose raw text matched one signature is still matched unescaped: another
+                // may need the plain quotes (`failed calling webhook \"x\"` beside an x509 error).
+                if let Some((_, have, dec)) = found.get_mut(&ls) {
+                    let mut added = false;
+                    for sig in sigs {
+                        if !have.iter().any(|(h, _)| *h == sig.0) {
+                            have.push(sig);
+                            added = true;
+                        }
+                    }
+                    if added {
+                        have.sort_by_key(|(s, _)| *s);
+                        *dec = Some(crate::finding::excerpt(&text, LINE_CHARS * 2));
+                    }
+                } else if !sigs.is_empty() {
+                    if keep(&mut kept, &sigs) {
+                        found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&text, LINE_CHARS * 2))));
+                    } else {
+                        dropped += 1;
                     }
                 }
-                if added {
-                    have.sort_by_key(|(s, _)| *s);
-                    *dec = Some(crate::finding::excerpt(&text, LINE_CHARS * 2));
-                }
-            } else if !sigs.is_empty() {
-                if keep(&mut kept, &sigs) {
-                    found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&text, LINE_CHARS * 2))));
-                } else {
-                    dropped += 1;
-                }
             }
-        }
+            if scratch.capacity() > 1 << 20 {
+                *scratch = Vec::new();
+            }
+        });
     }
     // Line numbers, counted incrementally between hits.
     let mut hits = Vec::with_capacity(found.len());

@@ -141,6 +141,11 @@ pub fn charge(data: &[u8]) -> u64 {
     n + SLACK.min(data.len() as u64 / 2 + 1)
 }
 
+/// The items a list charged `limit` most likely holds (its `metadata` keys), to size it once.
+fn expected_items(limit: u64) -> usize {
+    limit.saturating_sub(SLACK) as usize
+}
+
 /// Parse a member of `kind` into typed items, keeping at most `limit` of them.
 pub fn parse(kind: TypedKind, data: &[u8], limit: u64) -> Result<TypedDoc, String> {
     Ok(match kind {
@@ -358,7 +363,9 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed<T>, A::Error> {
         let mut out = Parsed {
-            items: Vec::with_capacity(seq.size_hint().unwrap_or(0).min(4096)),
+            // Sized once (growing a list of 500-byte models by doubling faulted in fresh pages
+            // at every step).
+            items: Vec::with_capacity(expected_items(self.limit).min(1 << 20)),
             bad: Vec::new(),
             more_bad: 0,
         };

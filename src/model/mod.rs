@@ -329,30 +329,30 @@ impl Snapshot {
     /// The state of an input a rule declares.
     pub fn need_state(&self, need: &Need) -> NeedState {
         let inputs = &self.bundle.inputs;
+        // Inputs are keyed by id: look at the ids under one prefix, not at every input (a bundle
+        // of 24,000 logs has 24,000 log inputs, and rules ask for their needs often).
+        let under = |prefix: String| {
+            inputs
+                .range(prefix.clone()..)
+                .take_while(move |(k, _)| k.starts_with(&prefix))
+                .map(|(_, v)| v)
+        };
         let matching: Vec<&crate::bundle::Input> = match need {
             Need::Resource(r) => inputs
-                .values()
-                .filter(|i| {
-                    i.id == format!("kubectl/cluster/{r}")
-                        || (i.id.starts_with("kubectl/namespaces/") && i.id.rsplit('/').next() == Some(r))
-                })
+                .get(&format!("kubectl/cluster/{r}"))
+                .into_iter()
+                .chain(under("kubectl/namespaces/".into()).filter(|i| i.id.rsplit('/').next() == Some(r)))
                 .collect(),
-            Need::NsResource(ns, r) => inputs
-                .values()
-                .filter(|i| i.id == format!("kubectl/namespaces/{ns}/{r}") || i.id == format!("kubectl/cluster/{r}"))
+            Need::NsResource(ns, r) => [format!("kubectl/cluster/{r}"), format!("kubectl/namespaces/{ns}/{r}")]
+                .iter()
+                .filter_map(|k| inputs.get(k))
                 .collect(),
-            Need::Az(slug) => inputs
-                .values()
-                .filter(|i| match slug.strip_suffix('*') {
-                    Some(prefix) => i.id.starts_with(&format!("az/{prefix}")),
-                    None => i.id == format!("az/{slug}"),
-                })
-                .collect(),
-            Need::Logs("*") => inputs.values().filter(|i| i.id.starts_with("logs/")).collect(),
-            Need::Logs(ns) => inputs
-                .values()
-                .filter(|i| i.id.starts_with(&format!("logs/{ns}/")))
-                .collect(),
+            Need::Az(slug) => match slug.strip_suffix('*') {
+                Some(prefix) => under(format!("az/{prefix}")).collect(),
+                None => inputs.get(&format!("az/{slug}")).into_iter().collect(),
+            },
+            Need::Logs("*") => under("logs/".into()).collect(),
+            Need::Logs(ns) => under(format!("logs/{ns}/")).collect(),
         };
         let failed: Vec<String> = matching
             .iter()
