@@ -9,7 +9,8 @@ use super::typed::{TypedDoc, TypedKind};
 use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src, TypedObjects};
 use crate::model::Obj;
 use serde_json::Value;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
+use std::collections::HashMap;
 
 struct Members {
     list: Vec<Member>,
@@ -19,6 +20,7 @@ struct Members {
 impl Members {
     fn new(list: Vec<Member>, errors: &mut Vec<BundleError>) -> Members {
         let mut by_path = HashMap::new();
+        by_path.reserve(list.len());
         let mut dups: BTreeMap<&str, usize> = BTreeMap::new();
         for (i, m) in list.iter().enumerate() {
             // Duplicate names: the last one wins, as when extracting.
@@ -517,10 +519,16 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         }
     }
     mapper.az.remove("__kubectl-version");
-    mapper.objects.sort_by(|a, b| a.src.cmp(&b.src));
-    mapper.typed.pods.sort_by(|a, b| a.src.cmp(&b.src));
-    mapper.typed.events.sort_by(|a, b| a.src.cmp(&b.src));
-    mapper.typed.nodes.sort_by(|a, b| a.src.cmp(&b.src));
+    // Usually in order already (files are mapped in archive order): check before sorting.
+    fn by_src<T>(v: &mut [T], src: impl Fn(&T) -> &Src) {
+        if !v.is_sorted_by(|a, b| src(a) <= src(b)) {
+            v.sort_by(|a, b| src(a).cmp(src(b)));
+        }
+    }
+    by_src(&mut mapper.objects, |o| &o.src);
+    by_src(&mut mapper.typed.pods, |o| &o.src);
+    by_src(&mut mapper.typed.events, |o| &o.src);
+    by_src(&mut mapper.typed.nodes, |o| &o.src);
     mapper
         .logs
         .sort_by(|a, b| (&a.path, a.scan.tail_first_line).cmp(&(&b.path, b.scan.tail_first_line)));
@@ -715,7 +723,7 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
             continue;
         }
         let parts: Vec<&str> = rel.split('/').collect();
-        let step_id = step_outputs.get(&rel).cloned();
+        let step_id = step_outputs.remove(&rel);
         // A failed step that still left partial output keeps its failed state.
         match parts.as_slice() {
             ["kubectl", "version.json"] => {

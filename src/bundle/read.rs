@@ -441,18 +441,18 @@ const POOL_BUFFERS: usize = 16;
 
 /// Reusable read buffers, so the stream does not allocate (and fault in) a fresh buffer per member.
 struct Pool {
-    bufs: Mutex<Vec<Vec<u8>>>,
+    bufs: Mutex<Vec<Buf>>,
 }
 
 impl Pool {
-    fn get(&self) -> Vec<u8> {
+    fn get(&self) -> Buf {
         let mut g = match self.bufs.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        g.pop().unwrap_or_else(|| Vec::with_capacity(CHUNK + (CHUNK >> 2)))
+        g.pop().unwrap_or_else(|| Buf::with_capacity(CHUNK + (CHUNK >> 2)))
     }
-    fn put(&self, mut b: Vec<u8>) {
+    fn put(&self, mut b: Buf) {
         if b.capacity() > 2 * CHUNK {
             return;
         }
@@ -495,17 +495,77 @@ struct Feeder<'a> {
     parts: &'a Mutex<Vec<(usize, u32, LogScan)>>,
     budget: &'a Budget,
     pool: &'a Pool,
-    batch: Vec<u8>,
+    batch: Buf,
     pieces: Vec<Piece>,
     /// Long logs read in regions: (member index, path, size).
     chunked: Vec<(usize, String, u64)>,
 }
 
+/// A read buffer whose bytes stay initialized from one use to the next. `Read` fills an
+/// initialized slice, and `read_to_end` zeroed a `Vec`'s spare capacity before every read: a
+/// memset of every byte of the bundle on the reading thread, the one the floor measures.
+#[derive(Default)]
+struct Buf {
+    /// Initialized bytes; `len` of them hold data.
+    data: Vec<u8>,
+    len: usize,
+}
+
+impl Buf {
+    fn with_capacity(n: usize) -> Buf {
+        Buf {
+            data: vec![0; n],
+            len: 0,
+        }
+    }
+    fn len(&self) -> usize {
+        self.len
+    }
+    fn capacity(&self) -> usize {
+        self.data.len()
+    }
+    fn truncate(&mut self, n: usize) {
+        self.len = self.len.min(n);
+    }
+    fn clear(&mut self) {
+        self.len = 0;
+    }
+    fn reserve(&mut self, n: usize) {
+        let want = self.len + n;
+        if want > self.data.len() {
+            self.data.resize(want.max(self.data.len() * 2), 0);
+        }
+    }
+    fn extend_from_slice(&mut self, s: &[u8]) {
+        self.reserve(s.len());
+        self.data[self.len..self.len + s.len()].copy_from_slice(s);
+        self.len += s.len();
+    }
+}
+
+impl std::ops::Deref for Buf {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.data[..self.len]
+    }
+}
+
 /// Read up to `n` bytes of `r` onto the end of `buf`; how many were read.
-fn read_more(r: &mut dyn Read, buf: &mut Vec<u8>, n: u64) -> Result<u64, ReadFail> {
-    let before = buf.len();
-    r.take(n).read_to_end(buf).map_err(ReadFail::Io)?;
-    Ok((buf.len() - before) as u64)
+fn read_more(r: &mut dyn Read, buf: &mut Buf, n: u64) -> Result<u64, ReadFail> {
+    let n = usize::try_from(n).map_err(|_| ReadFail::Io(io::Error::other("member too large for memory")))?;
+    buf.reserve(n);
+    let mut got = 0;
+    while got < n {
+        let at = buf.len + got;
+        match r.read(&mut buf.data[at..buf.len + n]) {
+            Ok(0) => break,
+            Ok(k) => got += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(ReadFail::Io(e)),
+        }
+    }
+    buf.len += got;
+    Ok(got as u64)
 }
 
 impl<'a> Feeder<'a> {
@@ -532,7 +592,7 @@ impl<'a> Feeder<'a> {
         }
         if self.batch.capacity() == 0 {
             self.batch = if size > CHUNK as u64 {
-                Vec::with_capacity(size as usize)
+                Buf::with_capacity(size as usize)
             } else {
                 self.pool.get()
             };
@@ -638,7 +698,7 @@ impl<'a> Feeder<'a> {
         Ok(())
     }
 
-    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Vec<u8>, start: usize, end: usize, idx: usize, part: u32)
+    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, start: usize, end: usize, idx: usize, part: u32)
     where
         'a: 's,
     {
@@ -669,7 +729,7 @@ impl<'a> Feeder<'a> {
         self.dispatch(scope, buf, pieces);
     }
 
-    fn dispatch<'s>(&self, scope: &rayon::Scope<'s>, buf: Vec<u8>, pieces: Vec<Piece>)
+    fn dispatch<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, pieces: Vec<Piece>)
     where
         'a: 's,
     {
@@ -724,7 +784,7 @@ fn read_tar(
         parts: &parts,
         budget: &budget,
         pool: &pool,
-        batch: Vec::new(),
+        batch: Buf::default(),
         pieces: Vec::new(),
         chunked: Vec::new(),
     };
