@@ -4,8 +4,9 @@
 //! inputs: `kubectl/cluster/<resource>`, `kubectl/namespaces/<ns>/<resource>`, `az/<slug>`,
 //! `logs/<ns>/<pod>/<container>[.previous]`.
 
+use super::manifest;
 use super::read::{Content, Member, RawBundle};
-use super::typed::{TypedDoc, TypedKind};
+use super::typed::TypedDoc;
 use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src, TypedObjects};
 use crate::model::Obj;
 use serde_json::Value;
@@ -119,13 +120,18 @@ fn detect(ms: &Members) -> (Layout, String) {
     let mut best: Option<(usize, String)> = None;
     for m in &ms.list {
         if m.path.rsplit('/').next() == Some("manifest.json") {
-            if let Content::Json(Ok(v)) = &m.content {
-                let fmt = v.get("format").and_then(Value::as_str).unwrap_or("");
-                if fmt.starts_with("arcdiag-bundle/") {
-                    let d = depth(&m.path);
-                    if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
-                        best = Some((d, parent(&m.path).to_string()));
-                    }
+            let arcdiag = match &m.content {
+                Content::Manifest(Ok(man)) => man.is_arcdiag(),
+                Content::Json(Ok(v)) => v
+                    .get("format")
+                    .and_then(Value::as_str)
+                    .is_some_and(|f| f.starts_with("arcdiag-bundle/")),
+                _ => false,
+            };
+            if arcdiag {
+                let d = depth(&m.path);
+                if best.as_ref().map(|(bd, _)| d < *bd).unwrap_or(true) {
+                    best = Some((d, parent(&m.path).to_string()));
                 }
             }
         }
@@ -406,22 +412,20 @@ impl Mapper {
         }
         let room = MAX_OBJECTS.saturating_sub(self.objects.len() + self.typed_count);
         let total = doc.len();
-        let src = |i: Option<usize>| Src {
-            path: path.to_string(),
-            index: i,
-        };
-        fn keep<T>(
-            out: &mut Vec<Obj<T>>,
-            items: Vec<(Option<usize>, T)>,
-            room: usize,
-            src: impl Fn(Option<usize>) -> Src,
-        ) {
-            out.extend(items.into_iter().take(room).map(|(i, item)| Obj { item, src: src(i) }));
+        // Each file's list is kept as parsed (no copy); only its path is filled in.
+        fn keep<T>(out: &mut Vec<Vec<Obj<T>>>, mut items: Vec<Obj<T>>, room: usize, path: &str) {
+            items.truncate(room);
+            for o in &mut items {
+                o.src.path = path.to_string();
+            }
+            if !items.is_empty() {
+                out.push(items);
+            }
         }
         match doc {
-            TypedDoc::Pods(p) => keep(&mut self.typed.pods, p.items, room, src),
-            TypedDoc::Events(p) => keep(&mut self.typed.events, p.items, room, src),
-            TypedDoc::Nodes(p) => keep(&mut self.typed.nodes, p.items, room, src),
+            TypedDoc::Pods(p) => keep(&mut self.typed.pods, p.items, room, path),
+            TypedDoc::Events(p) => keep(&mut self.typed.events, p.items, room, path),
+            TypedDoc::Nodes(p) => keep(&mut self.typed.nodes, p.items, room, path),
         }
         self.typed_count += total.min(room);
         if total > room {
@@ -478,23 +482,10 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     let mut errors = errors;
     let mut ms = Members::new(members, &mut errors);
     let (layout, root) = detect(&ms);
-    // Typed lists sized once: growing a list of 500-byte models by doubling copied and faulted
-    // in every page again at each step.
-    let mut n = [0usize; 3];
-    for m in &ms.list {
-        if let Content::Typed(Ok(d)) = &m.content {
-            n[d.kind() as usize] += d.len();
-        }
-    }
-    let typed = TypedObjects {
-        pods: Vec::with_capacity(n[TypedKind::Pods as usize]),
-        events: Vec::with_capacity(n[TypedKind::Events as usize]),
-        nodes: Vec::with_capacity(n[TypedKind::Nodes as usize]),
-    };
     let mut mapper = Mapper {
         inputs: BTreeMap::new(),
         objects: Vec::new(),
-        typed,
+        typed: TypedObjects::default(),
         typed_count: 0,
         az: BTreeMap::new(),
         logs: Vec::new(),
@@ -526,9 +517,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         }
     }
     by_src(&mut mapper.objects, |o| &o.src);
-    by_src(&mut mapper.typed.pods, |o| &o.src);
-    by_src(&mut mapper.typed.events, |o| &o.src);
-    by_src(&mut mapper.typed.nodes, |o| &o.src);
+
     mapper
         .logs
         .sort_by(|a, b| (&a.path, a.scan.tail_first_line).cmp(&(&b.path, b.scan.tail_first_line)));
@@ -569,10 +558,6 @@ fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(
     out
 }
 
-fn str_field(v: &Value, key: &str) -> Option<String> {
-    v.get(key).and_then(Value::as_str).map(str::to_string)
-}
-
 fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>, ClusterMeta, bool) {
     let manifest_path = if root.is_empty() {
         "manifest.json".to_string()
@@ -580,24 +565,17 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
         format!("{root}/manifest.json")
     };
     let manifest_idx = ms.by_path.get(&manifest_path).copied();
-    let (manifest, manifest_problem) = match manifest_idx.map(|i| &ms.list[i].content) {
-        Some(Content::Json(Ok(v)))
-            if v.get("format")
-                .and_then(Value::as_str)
-                .map(|f| f.starts_with("arcdiag-bundle/"))
-                .unwrap_or(false) =>
-        {
-            // Taken, not cloned (a manifest of 20,000 steps is 11 MB); nothing reads it again.
-            match manifest_idx.map(|i| take(ms, i)) {
-                Some(Content::Json(Ok(v))) => (Some(v), String::new()),
-                _ => (None, String::new()),
-            }
+    // Taken (nothing reads it again); a bundle opened for `serve` holds it as a `Value`.
+    let (manifest, manifest_problem) = match manifest_idx.map(|i| take(ms, i)) {
+        Some(Content::Manifest(Ok(m))) if m.is_arcdiag() => (Some(*m), String::new()),
+        Some(Content::Json(Ok(v))) if manifest::from_value(&v).is_arcdiag() => {
+            (Some(manifest::from_value(&v)), String::new())
         }
-        Some(Content::Json(Ok(_))) => (
+        Some(Content::Manifest(Ok(_)) | Content::Json(Ok(_))) => (
             None,
             "not an arcdiag manifest (no `format: arcdiag-bundle/v1`)".to_string(),
         ),
-        Some(Content::Json(Err(e))) => (None, e.clone()),
+        Some(Content::Manifest(Err(e)) | Content::Json(Err(e))) => (None, e),
         _ => (
             None,
             "missing (the archive may have been cut off before it)".to_string(),
@@ -607,33 +585,26 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
     let mut cluster = ClusterMeta::default();
     let mut complete = true;
     let mut step_outputs: HashMap<String, String> = HashMap::new();
-    if let Some(m) = &manifest {
-        collected_at = str_field(m, "collected_at");
-        complete = m.get("complete").and_then(Value::as_bool).unwrap_or(true);
-        if let Some(c) = m.get("cluster") {
-            cluster.name = str_field(c, "name");
-            cluster.resource_group = str_field(c, "resource_group");
-            cluster.cluster_type = str_field(c, "type");
-            cluster.kube_context = str_field(c, "kube_context");
-        }
-        match m.get("steps") {
-            Some(Value::Array(steps)) => {
-                for (i, step) in steps.iter().enumerate() {
-                    let Some(id) = step.get("id").and_then(Value::as_str) else {
+    if let Some(m) = manifest {
+        collected_at = m.collected_at.0;
+        complete = m.complete.0.unwrap_or(true);
+        cluster.name = m.cluster.name.0;
+        cluster.resource_group = m.cluster.resource_group.0;
+        cluster.cluster_type = m.cluster.cluster_type.0;
+        cluster.kube_context = m.cluster.kube_context.0;
+        match m.steps.0 {
+            Some(steps) => {
+                for (i, step) in steps.into_iter().enumerate() {
+                    let Some(id) = step.id.0.as_deref() else {
                         mp.errors.push(BundleError::new(
                             "manifest.json".into(),
                             format!("step #{} has no id; ignored", i + 1),
                         ));
                         continue;
                     };
-                    let status = step.get("status").and_then(Value::as_str).unwrap_or("");
-                    let output = step.get("output").and_then(Value::as_str).map(str::to_string);
-                    let stderr = step
-                        .get("stderr")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .trim()
-                        .to_string();
+                    let status = step.status.0.as_deref().unwrap_or("");
+                    let output = step.output.0.clone();
+                    let stderr = step.stderr.0.as_deref().unwrap_or("").trim().to_string();
                     let reason = |what: &str| {
                         if stderr.is_empty() {
                             format!("collection step {what}")

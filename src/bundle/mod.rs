@@ -5,6 +5,7 @@
 
 pub mod layout;
 pub mod logscan;
+pub mod manifest;
 pub mod read;
 pub mod typed;
 
@@ -171,12 +172,13 @@ pub struct ClusterMeta {
     pub kubernetes_version: Option<String>,
 }
 
-/// Objects read straight into their typed models, each with its source.
+/// Objects read straight into their typed models, each with its source: one list per file, as
+/// parsed (see `model::Objs`).
 #[derive(Debug, Clone, Default)]
 pub struct TypedObjects {
-    pub pods: Vec<Obj<Pod>>,
-    pub events: Vec<Obj<Event>>,
-    pub nodes: Vec<Obj<Node>>,
+    pub pods: Vec<Vec<Obj<Pod>>>,
+    pub events: Vec<Vec<Obj<Event>>>,
+    pub nodes: Vec<Vec<Obj<Node>>>,
 }
 
 impl TypedObjects {
@@ -200,7 +202,7 @@ pub struct Bundle {
     pub errors: Vec<BundleError>,
     pub inputs: BTreeMap<String, Input>,
     pub objects: Vec<RawObject>,
-    /// Pods, events and nodes read straight into their typed models (see `typed`), in `Src` order.
+    /// Pods, events and nodes read straight into their typed models (see `typed`).
     pub typed: TypedObjects,
     /// Parsed `az` outputs by slug (`cluster-show`, `k8s-extension-list`, ...).
     pub az: BTreeMap<String, (Value, Src)>,

@@ -45,6 +45,8 @@ pub enum Content {
     Yaml(Result<Value, String>),
     /// A JSON list of pods, events or nodes parsed straight into typed models (see `typed`).
     Typed(Result<TypedDoc, String>),
+    /// An arcdiag `manifest.json`, parsed straight into the fields the layout reads.
+    Manifest(Result<Box<super::manifest::Manifest>, String>),
     /// A log, scanned; a cluster-info `logs.txt` yields one scan per container segment.
     Log(Vec<LogScan>),
     Symlink(String),
@@ -85,6 +87,8 @@ pub enum Class {
     Json,
     /// JSON of a kind parsed straight into its typed model (`analyze` only).
     Typed(TypedKind),
+    /// A `manifest.json`, parsed into its typed view (`analyze` only).
+    Manifest,
     Yaml,
     Log,
     Text,
@@ -357,6 +361,7 @@ fn process(path: String, size: u64, data: &[u8], class: Class, limit: u64, match
     let content = match class {
         Class::Json => Content::Json(parse_json(data)),
         Class::Typed(kind) => Content::Typed(typed::parse(kind, data, limit)),
+        Class::Manifest => Content::Manifest(super::manifest::parse(data).map(Box::new)),
         Class::Yaml => Content::Yaml(parse_yaml(data)),
         Class::Log => Content::Log(scan_log(&path, data, matcher)),
         Class::Text => Content::Text(String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]).into_owned()),
@@ -1037,7 +1042,7 @@ pub const MAX_VALUES: u64 = 24_000_000;
 pub fn estimate_values(data: &[u8], class: Class) -> u64 {
     let mut n: u64 = 1;
     match class {
-        Class::Json => {
+        Class::Json | Class::Manifest => {
             let (mut in_str, mut esc) = (false, false);
             for &b in data {
                 if in_str {
@@ -1094,7 +1099,7 @@ fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Resu
                 |w| Content::Typed(Err(w)),
             )
         }
-        Class::Json | Class::Yaml => {
+        Class::Json | Class::Yaml | Class::Manifest => {
             let est = estimate_values(data, class);
             if used.values.saturating_add(est) <= MAX_VALUES {
                 used.values += est;
@@ -1105,10 +1110,10 @@ fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Resu
                     "holds about {est} values; with the {} already read that passes the bound of {MAX_VALUES} parsed values per bundle (memory); not parsed",
                     used.values
                 ),
-                if class == Class::Json {
-                    |w| Content::Json(Err(w))
-                } else {
-                    |w| Content::Yaml(Err(w))
+                match class {
+                    Class::Json => |w| Content::Json(Err(w)),
+                    Class::Manifest => |w| Content::Manifest(Err(w)),
+                    _ => |w| Content::Yaml(Err(w)),
                 },
             )
         }
@@ -1124,6 +1129,7 @@ fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Resu
 /// [`classify`], with JSON lists of pods, events and nodes typed when `typed` is asked for.
 pub fn classify_for(path: &str, typed: bool) -> Class {
     match classify(path) {
+        Class::Json if typed && path.rsplit('/').next() == Some("manifest.json") => Class::Manifest,
         Class::Json if typed => TypedKind::of_path(path).map_or(Class::Json, Class::Typed),
         c => c,
     }
@@ -1234,7 +1240,7 @@ fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool) -> 
             });
         } else {
             let mut limit = 0;
-            if matches!(class, Class::Json | Class::Yaml | Class::Typed(_)) {
+            if matches!(class, Class::Json | Class::Yaml | Class::Typed(_) | Class::Manifest) {
                 // Charged in name order (deterministic), reading the file once more to parse it.
                 if let Ok(data) = std::fs::read(&p) {
                     match charge_member(&rel, &data, class, &mut used) {

@@ -25,7 +25,9 @@
 //! source while it is mapped) stop at 1,000,000 objects, under 1 GB (tests/hostile.rs). A real
 //! pod costs 2-3 KB parsed; 50,000 pods and 200,000 events, 250,000 objects, fit with room.
 
+use super::Src;
 use crate::model::k8s::{Event, Node, Pod};
+use crate::model::Obj;
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;
@@ -89,10 +91,12 @@ pub struct BadItem {
     pub why: String,
 }
 
-/// The parsed items of one member, with their index in the list (None: a single object).
+/// The parsed items of one member, each with its index in the list (None: a single object).
+/// The source path is left empty for the layout to fill in (it knows the path relative to the
+/// bundle's root); the objects are already in the list the snapshot will keep (`model::Objs`).
 #[derive(Debug)]
 pub struct Parsed<T> {
-    pub items: Vec<(Option<usize>, T)>,
+    pub items: Vec<Obj<T>>,
     pub bad: Vec<BadItem>,
     /// Bad items beyond those reported.
     pub more_bad: usize,
@@ -190,7 +194,7 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64) -> Result<Parsed<T>, S
         Top::List(p) => Ok(p),
         Top::Single => match serde_json::from_slice::<T>(data) {
             Ok(item) => Ok(Parsed {
-                items: vec![(None, item)],
+                items: vec![obj(None, item)],
                 bad: Vec::new(),
                 more_bad: 0,
             }),
@@ -205,6 +209,16 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64) -> Result<Parsed<T>, S
             }),
         },
         Top::NotList => Err(NOT_A_LIST.into()),
+    }
+}
+
+fn obj<T>(index: Option<usize>, item: T) -> Obj<T> {
+    Obj {
+        item,
+        src: Src {
+            path: String::new(),
+            index,
+        },
     }
 }
 
@@ -389,7 +403,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
                     Err("not an object".to_string())
                 };
                 match parsed {
-                    Ok(item) => out.items.push((Some(i), item)),
+                    Ok(item) => out.items.push(obj(Some(i), item)),
                     Err(why) if out.bad.len() < MAX_BAD_REPORTED => out.bad.push(BadItem {
                         index: Some(i),
                         name: name_of(text),
@@ -401,7 +415,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
                 let Some(item) = seq.next_element::<T>()? else {
                     break;
                 };
-                out.items.push((Some(i), item));
+                out.items.push(obj(Some(i), item));
             }
             i += 1;
         }
@@ -443,14 +457,14 @@ mod tests {
     #[test]
     fn shapes() {
         let l = pods(r#"{"kind":"List","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#).unwrap();
-        let names: Vec<_> = l.items.iter().map(|(i, p)| (*i, p.metadata.name.clone())).collect();
+        let names: Vec<_> = l.items.iter().map(|p| (p.src.index, p.metadata.name.clone())).collect();
         assert_eq!(names, vec![(Some(0), "a".to_string()), (Some(1), "b".to_string())]);
         assert_eq!(pods(r#"[{"metadata":{"name":"a"}}]"#).unwrap().items.len(), 1);
         assert_eq!(pods(r#"{"items":null}"#).unwrap().items.len(), 0);
         assert_eq!(pods("null").unwrap().items.len(), 0);
         let one = pods(r#"{"kind":"Pod","metadata":{"name":"solo"}}"#).unwrap();
-        assert_eq!(one.items[0].0, None);
-        assert_eq!(one.items[0].1.metadata.name, "solo");
+        assert_eq!(one.items[0].src.index, None);
+        assert_eq!(one.items[0].metadata.name, "solo");
         assert_eq!(pods(r#"{"a":1}"#).unwrap_err(), NOT_A_LIST);
         assert_eq!(pods(r#"{"items":"x"}"#).unwrap_err(), NOT_A_LIST);
         assert_eq!(pods("3").unwrap_err(), NOT_A_LIST);
@@ -466,7 +480,11 @@ mod tests {
             r#"{"items":[{"metadata":{"name":"a"}},{"metadata":{"name":"bad"},"spec":{"containers":7}},7,{"metadata":{"name":"c"}}]}"#,
         )
         .unwrap();
-        let names: Vec<_> = l.items.iter().map(|(i, p)| (*i, p.metadata.name.as_str())).collect();
+        let names: Vec<_> = l
+            .items
+            .iter()
+            .map(|p| (p.src.index, p.metadata.name.as_str()))
+            .collect();
         assert_eq!(names, vec![(Some(0), "a"), (Some(3), "c")]);
         assert_eq!(l.bad.len(), 2);
         assert_eq!(l.bad[0].index, Some(1));

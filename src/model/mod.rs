@@ -29,6 +29,63 @@ impl<T> Deref for Obj<T> {
     }
 }
 
+/// Typed objects of one kind in `Src` order, kept in the lists they were parsed in (one per
+/// file): joining them into one list would copy every object into fresh memory (144 MB for
+/// 50,000 pods and 200,000 events). Iterate with `iter()`, `par_iter()` or `for o in &objs`.
+#[derive(Debug, Clone)]
+pub struct Objs<T> {
+    segs: Vec<Vec<Obj<T>>>,
+    len: usize,
+}
+
+impl<T> Default for Objs<T> {
+    fn default() -> Self {
+        Objs {
+            segs: Vec::new(),
+            len: 0,
+        }
+    }
+}
+
+impl<T> Objs<T> {
+    /// From lists each in `Src` order and each from one file (or from files no other list holds).
+    pub fn from_lists(lists: Vec<Vec<Obj<T>>>) -> Objs<T> {
+        let mut segs: Vec<Vec<Obj<T>>> = lists.into_iter().filter(|l| !l.is_empty()).collect();
+        if !segs.is_sorted_by(|a, b| a[0].src <= b[0].src) {
+            segs.sort_by(|a, b| a[0].src.cmp(&b[0].src));
+        }
+        let len = segs.iter().map(Vec::len).sum();
+        Objs { segs, len }
+    }
+
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn iter(&self) -> std::iter::Flatten<std::slice::Iter<'_, Vec<Obj<T>>>> {
+        self.segs.iter().flatten()
+    }
+}
+
+impl<T: Sync> Objs<T> {
+    pub fn par_iter(&self) -> impl rayon::iter::ParallelIterator<Item = &Obj<T>> {
+        use rayon::prelude::*;
+        self.segs.par_iter().flat_map_iter(|s| s.iter())
+    }
+}
+
+impl<'a, T> IntoIterator for &'a Objs<T> {
+    type Item = &'a Obj<T>;
+    type IntoIter = std::iter::Flatten<std::slice::Iter<'a, Vec<Obj<T>>>>;
+    fn into_iter(self) -> Self::IntoIter {
+        self.iter()
+    }
+}
+
 /// An input a rule reads.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Need {
@@ -64,9 +121,9 @@ pub enum NeedState {
 
 pub struct Snapshot {
     pub bundle: Bundle,
-    pub pods: Vec<Obj<k8s::Pod>>,
-    pub nodes: Vec<Obj<k8s::Node>>,
-    pub events: Vec<Obj<k8s::Event>>,
+    pub pods: Objs<k8s::Pod>,
+    pub nodes: Objs<k8s::Node>,
+    pub events: Objs<k8s::Event>,
     pub deployments: Vec<Obj<k8s::Deployment>>,
     pub daemonsets: Vec<Obj<k8s::DaemonSet>>,
     pub replicasets: Vec<Obj<k8s::ReplicaSet>>,
@@ -130,16 +187,18 @@ fn typed_owned<T: DeserializeOwned>(objs: Vec<RawObject>, errors: &mut Vec<Bundl
     out
 }
 
-/// Typed objects from both sources, in `Src` order.
-fn merge<T>(mut a: Vec<Obj<T>>, b: Vec<Obj<T>>) -> Vec<Obj<T>> {
-    if a.is_empty() {
-        return b;
+/// Typed objects from both sources: the reader's lists (one per file) and objects typed here
+/// (in `Src` order, cut into one list per file so the lists can be put in order).
+fn merge<T>(mut lists: Vec<Vec<Obj<T>>>, typed_here: Vec<Obj<T>>) -> Objs<T> {
+    let mut cur: Vec<Obj<T>> = Vec::new();
+    for o in typed_here {
+        if cur.last().is_some_and(|l| l.src.path != o.src.path) {
+            lists.push(std::mem::take(&mut cur));
+        }
+        cur.push(o);
     }
-    if !b.is_empty() {
-        a.extend(b);
-        a.sort_by(|x, y| x.src.cmp(&y.src));
-    }
-    a
+    lists.push(cur);
+    Objs::from_lists(lists)
 }
 
 fn az_items(v: &Value) -> Vec<(Option<usize>, &Value)> {

@@ -1,0 +1,303 @@
+//! The fields of an arcdiag `manifest.json` the layout reads, parsed straight from its text.
+//!
+//! The manifest lists every collection step: 60,000 of them (27 MB) for a bundle of 50,000
+//! pods. As a `serde_json::Value` that was ~80 MB, parsed on one thread after the stream ends
+//! (the collector writes the manifest last); this view keeps four strings per step and skips the
+//! rest. It is as lenient as reading the `Value` was: a field of an unexpected type reads as
+//! absent, a step that is not an object has no id, `steps` that is not a list is no list.
+
+use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
+use serde::Deserialize;
+use std::fmt;
+
+#[derive(Debug, Default)]
+pub struct Manifest {
+    pub format: Str,
+    pub collected_at: Str,
+    pub complete: Bool,
+    pub cluster: Cluster,
+    pub steps: Steps,
+}
+
+#[derive(Debug, Default)]
+pub struct Cluster {
+    pub name: Str,
+    pub resource_group: Str,
+    pub cluster_type: Str,
+    pub kube_context: Str,
+}
+
+#[derive(Debug, Default)]
+pub struct Step {
+    pub id: Str,
+    pub status: Str,
+    pub output: Str,
+    pub stderr: Str,
+}
+
+/// `steps`, when it is a list.
+#[derive(Debug, Default)]
+pub struct Steps(pub Option<Vec<Step>>);
+
+/// A string field: `None` when absent or not a string.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Str(pub Option<String>);
+
+/// A boolean field: `None` when absent or not a boolean.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Bool(pub Option<bool>);
+
+impl Manifest {
+    pub fn is_arcdiag(&self) -> bool {
+        self.format
+            .0
+            .as_deref()
+            .is_some_and(|f| f.starts_with("arcdiag-bundle/"))
+    }
+}
+
+/// Parse a manifest's text; errors worded as for any JSON member.
+pub fn parse(data: &[u8]) -> Result<Manifest, String> {
+    let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
+    if data.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err("the file is empty".into());
+    }
+    serde_json::from_slice(data).map_err(|e| format!("invalid JSON: {e}"))
+}
+
+/// Read a manifest from a parsed `Value` (bundles opened for `serve` parse every JSON member).
+pub fn from_value(v: &serde_json::Value) -> Manifest {
+    // Every field is lenient: only a document that is not an object reads as an empty manifest.
+    Manifest::deserialize(v).unwrap_or_default()
+}
+
+impl<'de> Deserialize<'de> for Str {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Str, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Str;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_str<E: de::Error>(self, s: &str) -> Result<Str, E> {
+                Ok(Str(Some(s.to_string())))
+            }
+            fn visit_string<E: de::Error>(self, s: String) -> Result<Str, E> {
+                Ok(Str(Some(s)))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Str, E> {
+                Ok(Str(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Str, E> {
+                Ok(Str(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Str, E> {
+                Ok(Str(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Str, E> {
+                Ok(Str(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Str, E> {
+                Ok(Str(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Str, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Str(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Str, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Str(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+impl<'de> Deserialize<'de> for Bool {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Bool, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Bool;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_bool<E: de::Error>(self, b: bool) -> Result<Bool, E> {
+                Ok(Bool(Some(b)))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Bool, E> {
+                Ok(Bool(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Bool, E> {
+                Ok(Bool(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Bool, E> {
+                Ok(Bool(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Bool, E> {
+                Ok(Bool(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Bool, E> {
+                Ok(Bool(None))
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Bool, A::Error> {
+                while a.next_element::<IgnoredAny>()?.is_some() {}
+                Ok(Bool(None))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Bool, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Bool(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+macro_rules! lenient_object {
+    ($ty:ident { $($key:literal => $field:ident),* $(,)? }) => {
+        impl<'de> Deserialize<'de> for $ty {
+            fn deserialize<D: Deserializer<'de>>(d: D) -> Result<$ty, D::Error> {
+                struct V;
+                impl<'de> Visitor<'de> for V {
+                    type Value = $ty;
+                    fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                        f.write_str("any value")
+                    }
+                    fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<$ty, A::Error> {
+                        let mut out = $ty::default();
+                        while let Some(k) = a.next_key::<std::borrow::Cow<'de, str>>()? {
+                            match k.as_ref() {
+                                $($key => out.$field = a.next_value()?,)*
+                                _ => {
+                                    a.next_value::<IgnoredAny>()?;
+                                }
+                            }
+                        }
+                        Ok(out)
+                    }
+                    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<$ty, A::Error> {
+                        while a.next_element::<IgnoredAny>()?.is_some() {}
+                        Ok($ty::default())
+                    }
+                    fn visit_str<E: de::Error>(self, _: &str) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                    fn visit_unit<E: de::Error>(self) -> Result<$ty, E> {
+                        Ok($ty::default())
+                    }
+                }
+                d.deserialize_any(V)
+            }
+        }
+    };
+}
+
+lenient_object!(Manifest {
+    "format" => format,
+    "collected_at" => collected_at,
+    "complete" => complete,
+    "cluster" => cluster,
+    "steps" => steps,
+});
+
+lenient_object!(Cluster {
+    "name" => name,
+    "resource_group" => resource_group,
+    "type" => cluster_type,
+    "kube_context" => kube_context,
+});
+
+lenient_object!(Step {
+    "id" => id,
+    "status" => status,
+    "output" => output,
+    "stderr" => stderr,
+});
+
+impl<'de> Deserialize<'de> for Steps {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Steps, D::Error> {
+        struct V;
+        impl<'de> Visitor<'de> for V {
+            type Value = Steps;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("any value")
+            }
+            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Steps, A::Error> {
+                let mut out = Vec::new();
+                while let Some(s) = a.next_element::<Step>()? {
+                    out.push(s);
+                }
+                Ok(Steps(Some(out)))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Steps, A::Error> {
+                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
+                Ok(Steps(None))
+            }
+            fn visit_str<E: de::Error>(self, _: &str) -> Result<Steps, E> {
+                Ok(Steps(None))
+            }
+            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Steps, E> {
+                Ok(Steps(None))
+            }
+            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Steps, E> {
+                Ok(Steps(None))
+            }
+            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Steps, E> {
+                Ok(Steps(None))
+            }
+            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Steps, E> {
+                Ok(Steps(None))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Steps, E> {
+                Ok(Steps(None))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_what_the_layout_needs_and_tolerates_odd_types() {
+        let m = parse(
+            br#"{"format":"arcdiag-bundle/v1","collected_at":"2026-11-25T17:00:00Z","complete":false,
+                "cluster":{"name":"c1","type":"connectedClusters","extra":[1,2]},
+                "steps":[{"id":"kubectl/cluster/nodes","argv":["kubectl"],"status":"ok","output":"kubectl/cluster/nodes.json","stderr":""},
+                         7, {"id":5,"status":["x"]}]}"#,
+        )
+        .unwrap();
+        assert!(m.is_arcdiag());
+        assert_eq!(m.collected_at.0.as_deref(), Some("2026-11-25T17:00:00Z"));
+        assert_eq!(m.complete.0, Some(false));
+        assert_eq!(m.cluster.name.0.as_deref(), Some("c1"));
+        assert_eq!(m.cluster.cluster_type.0.as_deref(), Some("connectedClusters"));
+        let steps = m.steps.0.unwrap();
+        assert_eq!(steps.len(), 3);
+        assert_eq!(steps[0].output.0.as_deref(), Some("kubectl/cluster/nodes.json"));
+        assert_eq!(steps[1].id.0, None);
+        assert_eq!((steps[2].id.0.clone(), steps[2].status.0.clone()), (None, None));
+        let odd = parse(br#"{"format":1,"complete":"yes","cluster":"x","steps":{"a":1}}"#).unwrap();
+        assert!(!odd.is_arcdiag());
+        assert_eq!(odd.complete.0, None);
+        assert!(odd.steps.0.is_none());
+        assert!(parse(b"{").unwrap_err().starts_with("invalid JSON"));
+        assert_eq!(parse(b" ").unwrap_err(), "the file is empty");
+        // A document that is not an object reads as an empty manifest, as a `Value` did.
+        assert!(!parse(b"[1]").unwrap().is_arcdiag());
+        assert!(!from_value(&serde_json::json!("x")).is_arcdiag());
+    }
+}
