@@ -197,3 +197,53 @@ fn troubleshoot_layout_in_a_plain_directory_with_symlinks() {
     assert_eq!(dir["findings"], tgz["findings"]);
     assert_eq!(dir["inputs"], tgz["inputs"]);
 }
+
+#[test]
+fn pods_typed_while_reading_and_pods_typed_later_are_one_list_in_source_order() {
+    // `analyze` types pods while reading by the file's name; a troubleshoot.sh file of the pods
+    // of a namespace called `events` (`cluster-resources/pods/events.json`) names two kinds, so
+    // it is read as a `Value` and typed afterwards. Both must be analyzed, each with its path.
+    let list: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string("fixtures/rules/K8S001/fires/kubectl/namespaces/flux-system/pods.json")
+            .expect("fixture"),
+    )
+    .expect("json");
+    let renamed = |ns: &str| {
+        let mut l = list.clone();
+        for p in l["items"].as_array_mut().expect("items") {
+            p["metadata"]["namespace"] = ns.into();
+        }
+        serde_json::to_vec_pretty(&l).expect("json")
+    };
+    let tmp = tempfile::tempdir().expect("tmp");
+    let root = tmp.path();
+    std::fs::create_dir_all(root.join("cluster-resources/pods")).expect("mkdir");
+    std::fs::write(
+        root.join("version.yaml"),
+        "apiVersion: troubleshoot.sh/v1beta2\nkind: SupportBundle\nspec:\n  versionNumber: 0.100.0\n",
+    )
+    .expect("write");
+    std::fs::write(root.join("cluster-resources/pods/events.json"), renamed("events")).expect("write");
+    std::fs::write(root.join("cluster-resources/pods/apps.json"), renamed("apps")).expect("write");
+    let (_, r, stderr) = analyze(root);
+    let crash: Vec<(String, String)> = r["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .filter(|f| f["code"] == "K8S001")
+        .map(|f| {
+            (
+                f["subject"]["namespace"].as_str().unwrap_or("").to_string(),
+                f["evidence"][0]["path"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        crash,
+        vec![
+            ("apps".to_string(), "cluster-resources/pods/apps.json".to_string()),
+            ("events".to_string(), "cluster-resources/pods/events.json".to_string()),
+        ],
+        "{stderr}"
+    );
+}

@@ -22,9 +22,19 @@
 //!   prefilter (aho-corasick's vectorized Teddy) finds the few lines that can match, and only
 //!   those see the full regexes; lines with escapes are unescaped first (see `logscan`). Only
 //!   the matching lines, their context and each log's last lines are kept.
+//! - Lists of the most numerous objects (pods, events, nodes) are parsed on the pool straight
+//!   into the typed models rules read (`typed`), and the manifest into the fields the layout
+//!   reads (`manifest`): no `serde_json::Value` tree (~6x the JSON text) is built for them.
+//!   Everything else JSON/YAML is a `Value`, as `serve` needs every field (`serve` reads all
+//!   members as `Value`s).
+//! - The calling thread's only extra work over the floor is copying member bytes into pooled
+//!   buffers that stay initialized ([`Buf`]: no zeroing before each read); it never waits for the
+//!   pool on the bundles of BENCHMARKS.md.
 //! - Memory: bytes read but not yet processed are bounded by [`IN_FLIGHT_BYTES`] (the reader
 //!   waits for the pool beyond it), so peak memory is that, plus the largest JSON/YAML member
-//!   (parsed whole), plus the parsed resources, whatever the bundle's size.
+//!   (parsed whole), plus what is kept: typed objects (~2-4 KB a pod, ~1 KB an event), each
+//!   log's scan (its last lines and matches, ~1-2 KB), and `Value`s of the other resources.
+//!   It grows with the number of objects and logs, not with the bytes of the logs.
 
 use super::logscan::{merge, scan_log, scan_region, LogScan, CONTEXT};
 use super::typed::{self, TypedDoc, TypedKind, MAX_TYPED_OBJECTS};
