@@ -488,7 +488,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         typed: TypedObjects::default(),
         typed_count: 0,
         az: BTreeMap::new(),
-        logs: Vec::new(),
+        logs: Vec::with_capacity(ms.list.iter().filter(|m| matches!(&m.content, Content::Log(_))).count()),
         errors,
     };
     let mut bundle_meta = (None, ClusterMeta::default(), true);
@@ -518,9 +518,20 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     }
     by_src(&mut mapper.objects, |o| &o.src);
 
-    mapper
+    // Logs (~300-byte structs, tens of thousands) are usually in order already; when not, sort
+    // their positions and move each log once.
+    let log_key = |l: &Log| (l.path.clone(), l.scan.tail_first_line);
+    if !mapper
         .logs
-        .sort_by(|a, b| (&a.path, a.scan.tail_first_line).cmp(&(&b.path, b.scan.tail_first_line)));
+        .is_sorted_by(|a, b| (&a.path, a.scan.tail_first_line) <= (&b.path, b.scan.tail_first_line))
+    {
+        let mut order: Vec<(usize, (String, u64))> = mapper.logs.iter().map(log_key).enumerate().collect();
+        order.sort_by(|a, b| a.1.cmp(&b.1));
+        let mut slots: Vec<Option<Log>> = std::mem::take(&mut mapper.logs).into_iter().map(Some).collect();
+        let mut sorted = Vec::with_capacity(slots.len());
+        sorted.extend(order.into_iter().filter_map(|(i, _)| slots[i].take()));
+        mapper.logs = sorted;
+    }
     mapper.errors.sort();
     mapper.errors.dedup();
     Bundle {
