@@ -548,7 +548,8 @@ impl Buf {
     fn reserve(&mut self, n: usize) {
         let want = self.len + n;
         if want > self.data.len() {
-            self.data.resize(want.max(self.data.len() * 2), 0);
+            // The allocation grows by doubling; only the bytes about to be filled are zeroed.
+            self.data.resize(want, 0);
         }
     }
     fn extend_from_slice(&mut self, s: &[u8]) {
