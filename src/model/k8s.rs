@@ -1,9 +1,85 @@
 //! Typed views of the Kubernetes objects rules read. Every field defaults, so objects with
 //! missing or unexpected fields still deserialize; values of the wrong type fail only that object.
 
+use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::BTreeMap;
+use std::fmt;
+use std::marker::PhantomData;
+
+/// A string-keyed map of a few entries (labels, annotations, resource quantities), kept as a list
+/// sorted by key. Every pod has several; a `BTreeMap` allocates a whole node (~600 bytes) for
+/// its first entry, which made them most of a parsed pod's memory. Duplicate keys: the last wins,
+/// as in a `BTreeMap`; `null` reads as empty.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SmallMap<V>(Vec<(String, V)>);
+
+impl<V> Default for SmallMap<V> {
+    fn default() -> Self {
+        SmallMap(Vec::new())
+    }
+}
+
+impl<V> SmallMap<V> {
+    pub fn get(&self, key: &str) -> Option<&V> {
+        self.0
+            .binary_search_by(|(k, _)| k.as_str().cmp(key))
+            .ok()
+            .map(|i| &self.0[i].1)
+    }
+    pub fn contains_key(&self, key: &str) -> bool {
+        self.get(key).is_some()
+    }
+    pub fn keys(&self) -> impl Iterator<Item = &String> {
+        self.0.iter().map(|(k, _)| k)
+    }
+    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+        self.0.iter().map(|(k, v)| (k, v))
+    }
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<V> SmallMap<V> {
+    fn from_entries(mut entries: Vec<(String, V)>) -> Self {
+        if !entries.is_sorted_by(|a, b| a.0 < b.0) {
+            // Stable, so among equal keys the last read stays last; keep that one.
+            entries.sort_by(|a, b| a.0.cmp(&b.0));
+            entries.reverse();
+            entries.dedup_by(|a, b| a.0 == b.0);
+            entries.reverse();
+        }
+        SmallMap(entries)
+    }
+}
+
+impl<'de, V: Deserialize<'de>> Deserialize<'de> for SmallMap<V> {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis<V>(PhantomData<V>);
+        impl<'de, V: Deserialize<'de>> Visitor<'de> for Vis<V> {
+            type Value = SmallMap<V>;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a map")
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<SmallMap<V>, E> {
+                Ok(SmallMap::default())
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<SmallMap<V>, A::Error> {
+                let mut entries = Vec::with_capacity(m.size_hint().unwrap_or(0).min(64));
+                while let Some(e) = m.next_entry::<String, V>()? {
+                    entries.push(e);
+                }
+                Ok(SmallMap::from_entries(entries))
+            }
+        }
+        d.deserialize_any(Vis(PhantomData))
+    }
+}
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
@@ -11,8 +87,8 @@ pub struct ObjectMeta {
     pub name: String,
     pub namespace: Option<String>,
     pub uid: String,
-    pub labels: BTreeMap<String, String>,
-    pub annotations: BTreeMap<String, String>,
+    pub labels: SmallMap<String>,
+    pub annotations: SmallMap<String>,
     pub creation_timestamp: Option<String>,
     pub owner_references: Vec<OwnerReference>,
     pub deletion_timestamp: Option<String>,
@@ -39,8 +115,8 @@ pub struct Condition {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ResourceRequirements {
-    pub limits: BTreeMap<String, Value>,
-    pub requests: BTreeMap<String, Value>,
+    pub limits: SmallMap<Value>,
+    pub requests: SmallMap<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -223,8 +299,8 @@ pub struct NodeInfo {
 pub struct NodeStatus {
     pub conditions: Vec<Condition>,
     pub node_info: NodeInfo,
-    pub allocatable: BTreeMap<String, Value>,
-    pub capacity: BTreeMap<String, Value>,
+    pub allocatable: SmallMap<Value>,
+    pub capacity: SmallMap<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -545,4 +621,31 @@ pub struct Namespace {
 pub struct ConfigMap {
     pub metadata: ObjectMeta,
     pub data: BTreeMap<String, String>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn small_map_reads_like_a_btree_map() {
+        let m: SmallMap<String> = serde_json::from_str(r#"{"b":"1","a":"2","b":"3","c":"4"}"#).unwrap();
+        assert_eq!(m.keys().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+        // duplicate keys: the last one wins, as a BTreeMap's insert does
+        assert_eq!(m.get("b").map(String::as_str), Some("3"));
+        assert!(m.contains_key("c") && !m.contains_key("d"));
+        assert_eq!(m.len(), 3);
+        let empty: SmallMap<Value> = serde_json::from_str("null").unwrap();
+        assert!(empty.is_empty());
+        let p: Pod = serde_json::from_value(serde_json::json!({
+            "metadata": {"name": "x", "labels": {"app": "web"}, "annotations": null},
+            "spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "500m", "memory": 536870912}}}]}
+        }))
+        .unwrap();
+        assert_eq!(p.metadata.labels.get("app").map(String::as_str), Some("web"));
+        assert!(p.metadata.annotations.is_empty());
+        let limits = &p.spec.containers[0].resources.limits;
+        assert_eq!(limits.get("memory"), Some(&serde_json::json!(536870912)));
+        assert!(serde_json::from_str::<SmallMap<String>>("[1]").is_err());
+    }
 }

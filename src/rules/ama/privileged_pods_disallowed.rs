@@ -55,7 +55,7 @@ impl Rule for PrivilegedPodsDisallowed {
             .snap
             .nodes
             .iter()
-            .filter(|n| JUJU_LABELS.iter().any(|l| n.metadata.labels.contains_key(*l)))
+            .filter(|n| JUJU_LABELS.iter().any(|l| n.metadata.labels.contains_key(l)))
             .collect();
         let ds = cx
             .snap
@@ -138,7 +138,7 @@ impl Rule for PrivilegedPodsDisallowed {
         for n in charmed.iter().take(5) {
             let labels: Vec<String> = JUJU_LABELS
                 .iter()
-                .filter_map(|l| n.metadata.labels.get(*l).map(|v| format!("{l}={v}")))
+                .filter_map(|l| n.metadata.labels.get(l).map(|v| format!("{l}={v}")))
                 .collect();
             f.evidence.push(obj_evidence(
                 &n.src,
