@@ -303,6 +303,17 @@ impl Mapper {
         }
     }
 
+    /// A resource file that could not be read (or not all of it): an error, and its input failed.
+    fn fail_file(&mut self, id: String, path: &str, why: String) {
+        self.errors.push(BundleError::new(path.to_string(), why.clone()));
+        self.set_input(
+            id,
+            InputState::Failed,
+            Some(path.to_string()),
+            Some(format!("{path}: {why}")),
+        );
+    }
+
     /// Add the objects of one resource file.
     fn add_resource_file(&mut self, id: String, resource: &str, path: &str, content: Content) {
         let value = match content {
@@ -312,13 +323,7 @@ impl Mapper {
         };
         match value {
             Err(e) => {
-                self.errors.push(BundleError::new(path.to_string(), e.clone()));
-                self.set_input(
-                    id,
-                    InputState::Failed,
-                    Some(path.to_string()),
-                    Some(format!("{path}: {e}")),
-                );
+                self.fail_file(id, path, e);
             }
             Ok(v) => match into_items(v) {
                 Ok((items, single)) => {
@@ -331,13 +336,7 @@ impl Mapper {
                             let why = format!(
                                 "the bundle holds more than {MAX_OBJECTS} objects (bound on objects analyzed); items {i}..{total} of this file were not read"
                             );
-                            self.errors.push(BundleError::new(path.to_string(), why.clone()));
-                            self.set_input(
-                                id,
-                                InputState::Failed,
-                                Some(path.to_string()),
-                                Some(format!("{path}: {why}")),
-                            );
+                            self.fail_file(id, path, why);
                             return;
                         }
                         self.objects.push(RawObject {
@@ -373,23 +372,11 @@ impl Mapper {
                     "read as {} but this layout holds {resource} here; left out",
                     d.kind().resource()
                 );
-                self.errors.push(BundleError::new(path.to_string(), why.clone()));
-                self.set_input(
-                    id,
-                    InputState::Failed,
-                    Some(path.to_string()),
-                    Some(format!("{path}: {why}")),
-                );
+                self.fail_file(id, path, why);
                 return;
             }
             Err(e) => {
-                self.errors.push(BundleError::new(path.to_string(), e.clone()));
-                self.set_input(
-                    id,
-                    InputState::Failed,
-                    Some(path.to_string()),
-                    Some(format!("{path}: {e}")),
-                );
+                self.fail_file(id, path, e);
                 return;
             }
         };
@@ -433,13 +420,7 @@ impl Mapper {
                 "the bundle holds more than {MAX_OBJECTS} objects (bound on objects analyzed); {} items of this file were not read",
                 total - room
             );
-            self.errors.push(BundleError::new(path.to_string(), why.clone()));
-            self.set_input(
-                id,
-                InputState::Failed,
-                Some(path.to_string()),
-                Some(format!("{path}: {why}")),
-            );
+            self.fail_file(id, path, why);
             return;
         }
         self.set_input(id, InputState::Present, Some(path.to_string()), None);

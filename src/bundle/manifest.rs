@@ -85,29 +85,7 @@ impl<'de> Deserialize<'de> for Str {
             fn visit_string<E: de::Error>(self, s: String) -> Result<Str, E> {
                 Ok(Str(Some(s)))
             }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Str, E> {
-                Ok(Str(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Str, E> {
-                Ok(Str(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Str, E> {
-                Ok(Str(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Str, E> {
-                Ok(Str(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Str, E> {
-                Ok(Str(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Str, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Str(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Str, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Str(None))
-            }
+            others_as!('de, Str(None) => bool, i64, u64, f64, unit, seq, map);
         }
         d.deserialize_any(V)
     }
@@ -124,29 +102,7 @@ impl<'de> Deserialize<'de> for Bool {
             fn visit_bool<E: de::Error>(self, b: bool) -> Result<Bool, E> {
                 Ok(Bool(Some(b)))
             }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Bool, E> {
-                Ok(Bool(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Bool, E> {
-                Ok(Bool(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Bool, E> {
-                Ok(Bool(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Bool, E> {
-                Ok(Bool(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Bool, E> {
-                Ok(Bool(None))
-            }
-            fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Bool, A::Error> {
-                while a.next_element::<IgnoredAny>()?.is_some() {}
-                Ok(Bool(None))
-            }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Bool, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Bool(None))
-            }
+            others_as!('de, Bool(None) => str, i64, u64, f64, unit, seq, map);
         }
         d.deserialize_any(V)
     }
@@ -174,28 +130,7 @@ macro_rules! lenient_object {
                         }
                         Ok(out)
                     }
-                    fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<$ty, A::Error> {
-                        while a.next_element::<IgnoredAny>()?.is_some() {}
-                        Ok($ty::default())
-                    }
-                    fn visit_str<E: de::Error>(self, _: &str) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_bool<E: de::Error>(self, _: bool) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_i64<E: de::Error>(self, _: i64) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_u64<E: de::Error>(self, _: u64) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_f64<E: de::Error>(self, _: f64) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
-                    fn visit_unit<E: de::Error>(self) -> Result<$ty, E> {
-                        Ok($ty::default())
-                    }
+                    others_as!('de, $ty::default() => seq, str, bool, i64, u64, f64, unit);
                 }
                 d.deserialize_any(V)
             }
@@ -240,28 +175,7 @@ impl<'de> Deserialize<'de> for Steps {
                 }
                 Ok(Steps(Some(out)))
             }
-            fn visit_map<A: MapAccess<'de>>(self, mut a: A) -> Result<Steps, A::Error> {
-                while a.next_entry::<IgnoredAny, IgnoredAny>()?.is_some() {}
-                Ok(Steps(None))
-            }
-            fn visit_str<E: de::Error>(self, _: &str) -> Result<Steps, E> {
-                Ok(Steps(None))
-            }
-            fn visit_bool<E: de::Error>(self, _: bool) -> Result<Steps, E> {
-                Ok(Steps(None))
-            }
-            fn visit_i64<E: de::Error>(self, _: i64) -> Result<Steps, E> {
-                Ok(Steps(None))
-            }
-            fn visit_u64<E: de::Error>(self, _: u64) -> Result<Steps, E> {
-                Ok(Steps(None))
-            }
-            fn visit_f64<E: de::Error>(self, _: f64) -> Result<Steps, E> {
-                Ok(Steps(None))
-            }
-            fn visit_unit<E: de::Error>(self) -> Result<Steps, E> {
-                Ok(Steps(None))
-            }
+            others_as!('de, Steps(None) => map, str, bool, i64, u64, f64, unit);
         }
         d.deserialize_any(V)
     }

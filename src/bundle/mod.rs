@@ -3,6 +3,42 @@
 //! (`kubectl/namespaces/<ns>/<resource>`, `az/<slug>`, `logs/<ns>/<pod>/<container>`), each
 //! present, absent or failed, plus every object and log scan with its original path.
 
+/// In a serde `Visitor`, accept the listed other kinds of JSON value as `$v` (containers are
+/// read through and ignored): the lenient readers of `manifest` and `typed` take any value.
+macro_rules! others_as {
+    ($de:lifetime, $v:expr => $($k:ident),*) => { $( others_as!(@$k $de, $v); )* };
+    (@bool $de:lifetime, $v:expr) => {
+        fn visit_bool<E: serde::de::Error>(self, _: bool) -> Result<Self::Value, E> { Ok($v) }
+    };
+    (@i64 $de:lifetime, $v:expr) => {
+        fn visit_i64<E: serde::de::Error>(self, _: i64) -> Result<Self::Value, E> { Ok($v) }
+    };
+    (@u64 $de:lifetime, $v:expr) => {
+        fn visit_u64<E: serde::de::Error>(self, _: u64) -> Result<Self::Value, E> { Ok($v) }
+    };
+    (@f64 $de:lifetime, $v:expr) => {
+        fn visit_f64<E: serde::de::Error>(self, _: f64) -> Result<Self::Value, E> { Ok($v) }
+    };
+    (@str $de:lifetime, $v:expr) => {
+        fn visit_str<E: serde::de::Error>(self, _: &str) -> Result<Self::Value, E> { Ok($v) }
+    };
+    (@unit $de:lifetime, $v:expr) => {
+        fn visit_unit<E: serde::de::Error>(self) -> Result<Self::Value, E> { Ok($v) }
+    };
+    (@seq $de:lifetime, $v:expr) => {
+        fn visit_seq<A: serde::de::SeqAccess<$de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_element::<serde::de::IgnoredAny>()?.is_some() {}
+            Ok($v)
+        }
+    };
+    (@map $de:lifetime, $v:expr) => {
+        fn visit_map<A: serde::de::MapAccess<$de>>(self, mut a: A) -> Result<Self::Value, A::Error> {
+            while a.next_entry::<serde::de::IgnoredAny, serde::de::IgnoredAny>()?.is_some() {}
+            Ok($v)
+        }
+    };
+}
+
 pub mod layout;
 pub mod logscan;
 pub mod manifest;

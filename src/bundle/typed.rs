@@ -319,21 +319,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<T> {
         })
     }
 
-    fn visit_bool<E: de::Error>(self, _: bool) -> Result<Top<T>, E> {
-        Ok(Top::NotList)
-    }
-    fn visit_i64<E: de::Error>(self, _: i64) -> Result<Top<T>, E> {
-        Ok(Top::NotList)
-    }
-    fn visit_u64<E: de::Error>(self, _: u64) -> Result<Top<T>, E> {
-        Ok(Top::NotList)
-    }
-    fn visit_f64<E: de::Error>(self, _: f64) -> Result<Top<T>, E> {
-        Ok(Top::NotList)
-    }
-    fn visit_str<E: de::Error>(self, _: &str) -> Result<Top<T>, E> {
-        Ok(Top::NotList)
-    }
+    others_as!('de, Top::NotList => bool, i64, u64, f64, str);
 }
 
 /// `items`: an array, or null.
