@@ -364,8 +364,9 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed<T>, A::Error> {
         let mut out = Parsed {
             // Sized once (growing a list of 500-byte models by doubling faulted in fresh pages
-            // at every step).
-            items: Vec::with_capacity(expected_items(self.limit).min(1 << 20)),
+            // at every step), but never more than 65,536 up front: the charge is only an upper
+            // bound, and a hostile file could make it a reservation of hundreds of MB.
+            items: Vec::with_capacity(expected_items(self.limit).min(1 << 16)),
             bad: Vec::new(),
             more_bad: 0,
         };
