@@ -694,44 +694,17 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
         pods_by_ns.entry(p.ns.clone()).or_default().push(v);
     }
     for ns in &namespaces {
-        let items = pods_by_ns.remove(ns).unwrap_or_default();
-        let rel = format!("kubectl/namespaces/{ns}/pods.json");
-        let id = format!("kubectl/namespaces/{ns}/pods");
-        w.add(
-            &rel,
-            &list(items),
-            Some((
-                &id,
-                vec![
-                    "kubectl".into(),
-                    "get".into(),
-                    "pods".into(),
-                    "-n".into(),
-                    ns.clone(),
-                    "-o".into(),
-                    "json".into(),
-                ],
-            )),
-        )?;
-        let items = events_by_ns.remove(ns).unwrap_or_default();
-        let rel = format!("kubectl/namespaces/{ns}/events.json");
-        let id = format!("kubectl/namespaces/{ns}/events");
-        w.add(
-            &rel,
-            &list(items),
-            Some((
-                &id,
-                vec![
-                    "kubectl".into(),
-                    "get".into(),
-                    "events".into(),
-                    "-n".into(),
-                    ns.clone(),
-                    "-o".into(),
-                    "json".into(),
-                ],
-            )),
-        )?;
+        for (resource, by_ns) in [("pods", &mut pods_by_ns), ("events", &mut events_by_ns)] {
+            let items = by_ns.remove(ns).unwrap_or_default();
+            let rel = format!("kubectl/namespaces/{ns}/{resource}.json");
+            let id = format!("kubectl/namespaces/{ns}/{resource}");
+            let argv = ["kubectl", "get", resource, "-n", ns, "-o", "json"];
+            w.add(
+                &rel,
+                &list(items),
+                Some((&id, argv.iter().map(|a| a.to_string()).collect())),
+            )?;
+        }
         let svc = json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": ns},
             "spec": {"type": "ClusterIP", "clusterIP": "10.0.12.34", "ports": [{"port": 80, "targetPort": 8080, "protocol": "TCP"}], "selector": {"app.kubernetes.io/name": "web"}}});
         let rel = format!("kubectl/namespaces/{ns}/services.json");

@@ -178,7 +178,6 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
         .bundle
         .objects
         .par_iter()
-        .filter(|o| o.resource != "events")
         .flat_map_iter(|o| {
             let mut texts: Vec<(String, &str)> = Vec::new();
             if let Some(conds) = o.value.pointer("/status/conditions").and_then(Value::as_array) {

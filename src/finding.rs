@@ -156,7 +156,8 @@ impl Finding {
 /// Shorten a line of text for an excerpt, on a character boundary.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
     let t = text.trim_end_matches(['\r', '\n']);
-    if t.chars().count() <= max_chars {
+    // No more bytes than characters allowed: nothing to count (most log lines).
+    if t.len() <= max_chars || t.chars().count() <= max_chars {
         return t.to_string();
     }
     let mut s: String = t.chars().take(max_chars).collect();

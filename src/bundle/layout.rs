@@ -122,10 +122,7 @@ fn detect(ms: &Members) -> (Layout, String) {
         if m.path.rsplit('/').next() == Some("manifest.json") {
             let arcdiag = match &m.content {
                 Content::Manifest(Ok(man)) => man.is_arcdiag(),
-                Content::Json(Ok(v)) => v
-                    .get("format")
-                    .and_then(Value::as_str)
-                    .is_some_and(|f| f.starts_with("arcdiag-bundle/")),
+                Content::Json(Ok(v)) => manifest::is_arcdiag_format(v.get("format").and_then(Value::as_str)),
                 _ => false,
             };
             if arcdiag {
@@ -558,17 +555,20 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
     };
     let manifest_idx = ms.by_path.get(&manifest_path).copied();
     // Taken (nothing reads it again); a bundle opened for `serve` holds it as a `Value`.
-    let (manifest, manifest_problem) = match manifest_idx.map(|i| take(ms, i)) {
-        Some(Content::Manifest(Ok(m))) if m.is_arcdiag() => (Some(*m), String::new()),
-        Some(Content::Json(Ok(v))) if manifest::from_value(&v).is_arcdiag() => {
-            (Some(manifest::from_value(&v)), String::new())
-        }
-        Some(Content::Manifest(Ok(_)) | Content::Json(Ok(_))) => (
+    let read = match manifest_idx.map(|i| take(ms, i)) {
+        Some(Content::Json(Ok(v))) => Some(Ok(manifest::from_value(&v))),
+        Some(Content::Manifest(r)) => Some(r.map(|m| *m)),
+        Some(Content::Json(Err(e))) => Some(Err(e)),
+        _ => None,
+    };
+    let (manifest, manifest_problem) = match read {
+        Some(Ok(m)) if m.is_arcdiag() => (Some(m), String::new()),
+        Some(Ok(_)) => (
             None,
             "not an arcdiag manifest (no `format: arcdiag-bundle/v1`)".to_string(),
         ),
-        Some(Content::Manifest(Err(e)) | Content::Json(Err(e))) => (None, e),
-        _ => (
+        Some(Err(e)) => (None, e),
+        None => (
             None,
             "missing (the archive may have been cut off before it)".to_string(),
         ),

@@ -65,10 +65,6 @@ pub struct LogScan {
 
 fn line_text(b: &[u8]) -> String {
     let b = b.strip_suffix(b"\r").unwrap_or(b);
-    if b.len() <= LINE_CHARS {
-        // Most lines: no more bytes than the excerpt's characters, so nothing to count or cut.
-        return String::from_utf8_lossy(b).trim_end_matches(['\r', '\n']).to_string();
-    }
     let cut = &b[..b.len().min(LINE_CHARS * 4)];
     let s = String::from_utf8_lossy(cut);
     crate::finding::excerpt(&s, LINE_CHARS)

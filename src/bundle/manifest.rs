@@ -49,11 +49,13 @@ pub struct Bool(pub Option<bool>);
 
 impl Manifest {
     pub fn is_arcdiag(&self) -> bool {
-        self.format
-            .0
-            .as_deref()
-            .is_some_and(|f| f.starts_with("arcdiag-bundle/"))
+        is_arcdiag_format(self.format.0.as_deref())
     }
+}
+
+/// Whether a manifest's `format` names an arcdiag bundle.
+pub fn is_arcdiag_format(format: Option<&str>) -> bool {
+    format.is_some_and(|f| f.starts_with("arcdiag-bundle/"))
 }
 
 /// Parse a manifest's text; errors worded as for any JSON member.

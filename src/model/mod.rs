@@ -217,32 +217,20 @@ impl Snapshot {
         // any still raw (read as `Value`s: YAML, or a bundle opened for `serve`) move out of the
         // raw list and are deserialized from the owned values, so their strings move instead of
         // being copied and the raw trees are freed as they go.
-        let mut raw: BTreeMap<&str, Vec<RawObject>> = BTreeMap::new();
-        let (typed_raw, rest): (Vec<RawObject>, Vec<RawObject>) = std::mem::take(&mut bundle.objects)
-            .into_iter()
-            .partition(|o| matches!(o.resource.as_str(), "pods" | "events" | "nodes"));
-        bundle.objects = rest;
-        for o in typed_raw {
-            let key = match o.resource.as_str() {
-                "pods" => "pods",
-                "events" => "events",
-                _ => "nodes",
-            };
-            raw.entry(key).or_default().push(o);
+        let (mut raw_pods, mut raw_events, mut raw_nodes, mut rest) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for o in std::mem::take(&mut bundle.objects) {
+            match o.resource.as_str() {
+                "pods" => raw_pods.push(o),
+                "events" => raw_events.push(o),
+                "nodes" => raw_nodes.push(o),
+                _ => rest.push(o),
+            }
         }
+        bundle.objects = rest;
         let pre = std::mem::take(&mut bundle.typed);
-        let events = merge(
-            pre.events,
-            typed_owned(raw.remove("events").unwrap_or_default(), &mut errors),
-        );
-        let pods = merge(
-            pre.pods,
-            typed_owned(raw.remove("pods").unwrap_or_default(), &mut errors),
-        );
-        let nodes = merge(
-            pre.nodes,
-            typed_owned(raw.remove("nodes").unwrap_or_default(), &mut errors),
-        );
+        let events = merge(pre.events, typed_owned(raw_events, &mut errors));
+        let pods = merge(pre.pods, typed_owned(raw_pods, &mut errors));
+        let nodes = merge(pre.nodes, typed_owned(raw_nodes, &mut errors));
         let of = |r: &str| -> Vec<&RawObject> { bundle.objects.iter().filter(|o| o.resource == r).collect() };
         let mut webhooks: Vec<Obj<k8s::WebhookConfiguration>> = Vec::new();
         for (res, kind) in [
