@@ -292,6 +292,12 @@ pub struct LogMatcher {
     pub prefilter: Option<Prefilter>,
     /// The signatures without a usable literal prefix, as one regex run over the whole buffer.
     pub residual: Option<regex::bytes::Regex>,
+    /// Every signature's prefilter literals are plain ([`plain_run`]) and there is no residual
+    /// regex: a line whose unescaped text holds a literal holds it as it is, unless it has a
+    /// `\u00XX` escape (which may spell a plain character). `\u00` is then one more prefilter
+    /// literal, and only candidate lines with a backslash need to be matched unescaped; otherwise
+    /// every line with a backslash is.
+    pub escape_safe: bool,
 }
 
 impl LogMatcher {
@@ -303,6 +309,7 @@ impl LogMatcher {
             keep_text: false,
             prefilter: None,
             residual: None,
+            escape_safe: true,
         }
     }
 
@@ -375,6 +382,26 @@ fn prefix_literals(pattern: &str) -> Option<Vec<Vec<u8>>> {
     None
 }
 
+/// Whether no common encoder escapes byte `b` in a string: JSON (Go escapes `<>&`, Gson also
+/// `='`, some encoders `/`, Python everything past ASCII) and Go's quoting in klog values (`"` and
+/// `\`). Letters, digits, space and the punctuation below are written as they are by all of them.
+pub fn is_plain(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b" .,:;-_()[]{}!?#%*+@|~^$".contains(&b)
+}
+
+/// The longest run of plain bytes in `lit` (the first of equally long ones). Any line holding
+/// `lit` holds the run, so the run serves as a prefilter literal as well, and unlike `lit`
+/// (`failed calling webhook "`, `container <`) it is never hidden by an escape.
+pub fn plain_run(lit: &[u8]) -> &[u8] {
+    let mut best = &lit[..0];
+    for run in lit.split(|b| !is_plain(*b)) {
+        if run.len() > best.len() {
+            best = run;
+        }
+    }
+    best
+}
+
 /// The pattern with its named groups made non-capturing, so that signatures can be combined into
 /// one regex (or set) even when two of them use the same group name.
 fn without_names(p: &str) -> String {
@@ -442,12 +469,27 @@ impl SignatureSet {
             .collect::<Result<Vec<_>, _>>()?;
         let mut literals: Vec<Vec<u8>> = Vec::new();
         let mut residual_pats: Vec<&String> = Vec::new();
+        let mut escape_safe = true;
         for p in &log_pats {
             match prefix_literals(p) {
-                Some(l) => literals.extend(l),
+                // Plain runs of at least 4 bytes keep the prefilter selective.
+                Some(l) if l.iter().all(|l| plain_run(l).len() >= 4) => {
+                    literals.extend(l.iter().map(|l| plain_run(l).to_vec()))
+                }
+                Some(l) => {
+                    escape_safe = false;
+                    literals.extend(l)
+                }
                 None => residual_pats.push(p),
             }
         }
+        let escape_safe = escape_safe && residual_pats.is_empty();
+        if escape_safe && !literals.is_empty() {
+            // Lines with a `\u00XX` escape (which may spell a plain character) are candidates too.
+            literals.push(br"\u00".to_vec());
+        }
+        literals.sort();
+        literals.dedup();
         let prefilter = if literals.is_empty() {
             None
         } else {
@@ -481,6 +523,7 @@ impl SignatureSet {
                 keep_text: false,
                 prefilter,
                 residual,
+                escape_safe,
             },
             sigs,
             text_set,
@@ -641,6 +684,25 @@ mod tests {
         let set = SignatureSet::new(parse_rules_file("f", text, &[]).unwrap()).unwrap();
         assert!(set.log.prefilter.is_some() && set.log.residual.is_some());
         assert!(set.log.candidate(b"x boom 1") && set.log.candidate(b"12 fell") && !set.log.candidate(b"calm"));
+    }
+
+    #[test]
+    fn plain_runs() {
+        assert_eq!(plain_run(b"failed calling webhook \""), b"failed calling webhook ");
+        assert_eq!(
+            plain_run(b"\\\" does not support dry run"),
+            b" does not support dry run"
+        );
+        assert_eq!(
+            plain_run(b"can't initialize iptables table"),
+            b"t initialize iptables table"
+        );
+        assert_eq!(plain_run(b"<<>>"), b"");
+        assert!(is_plain(b'a') && is_plain(b' ') && is_plain(b':'));
+        assert!(!is_plain(b'"') && !is_plain(b'<') && !is_plain(b'=') && !is_plain(b'/') && !is_plain(0xc3));
+        // the built-in signatures all have plain runs: no line is unescaped unless it is a candidate
+        let codes = crate::rules::rust_codes();
+        assert!(SignatureSet::load(&[], &codes).expect("built-in").log.escape_safe);
     }
 
     #[test]

@@ -206,22 +206,16 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
                 }
             }
         };
+        // Lines to match unescaped as well (see below), when the matcher is escape-safe.
+        let mut escaped: Vec<(usize, usize)> = Vec::new();
         if let Some(pf) = &m.prefilter {
             let mut pos = start;
             while let Some(at) = pf.find(&data[..end], pos) {
                 let (ls, le) = (line_start(data, at), line_end(data, at));
                 check(ls, le, &mut found);
-                pos = le + 1;
-            }
-        }
-        if let Some(residual) = &m.residual {
-            let mut pos = start;
-            while pos < end {
-                let Some(hit) = residual.find_at(&data[..end], pos) else {
-                    break;
-                };
-                let (ls, le) = (line_start(data, hit.start()), line_end(data, hit.start()));
-                check(ls, le, &mut found);
+                if m.escape_safe && memchr(b'\\', &data[ls..le]).is_some() {
+                    escaped.push((ls, le));
+                }
                 pos = le + 1;
             }
         }
@@ -230,13 +224,26 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
         // there is decoded for real (a JSON line into its string values).
         // One scratch buffer per thread (not per region): growing a fresh one for each of
         // thousands of logs faulted in new pages every time.
+        // With an escape-safe matcher only the lines found above can match unescaped; otherwise
+        // every line with a backslash is a candidate.
         SCRATCH.with_borrow_mut(|scratch| {
             let mut pos = start;
-            while let Some(off) = memchr(b'\\', &data[pos..end]) {
-                let bs = pos + off;
-                let ls = line_start(data, bs);
-                let le = line_end(data, bs);
-                pos = (le + 1).min(end);
+            let mut next = escaped.into_iter();
+            loop {
+                let (ls, le) = if m.escape_safe {
+                    match next.next() {
+                        Some(l) => l,
+                        None => break,
+                    }
+                } else {
+                    let Some(off) = memchr(b'\\', &data[pos..end]) else {
+                        break;
+                    };
+                    let bs = pos + off;
+                    let (ls, le) = (line_start(data, bs), line_end(data, bs));
+                    pos = (le + 1).min(end);
+                    (ls, le)
+                };
                 let line = &data[ls..le];
                 scratch.clear();
                 unescape_into(line, scratch);
@@ -514,6 +521,52 @@ signatures:
         let s = scan_buffer(data, 1, &set.log);
         assert_eq!(s.hits.len(), 1);
         assert!(s.hits[0].decoded.as_deref().unwrap_or("").contains("exploded"));
+    }
+
+    #[test]
+    fn escapes_inside_a_literal_do_not_hide_a_match() {
+        let text = r#"
+signatures:
+  - id: limits
+    code: ZZZ001
+    name: limits
+    severity: error
+    title: limits
+    pattern: 'container <(?P<c>[^>]*)> has no limits'
+"#;
+        let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
+        assert!(set.log.escape_safe);
+        // Go's encoding/json writes `<` as \u003c; the literal `container <` is not in the raw line.
+        let data = b"{\"msg\":\"container \\u003cmanager\\u003e has no limits\"}\n{\"msg\":\"container \\u003cx\\u003e is fine\"}\n";
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1, "{s:?}");
+        assert_eq!(s.hits[0].line, 1);
+        assert_eq!(s.hits[0].sigs[0].1.get("c").map(String::as_str), Some("manager"));
+        // An escaped plain letter inside the literal itself (no encoder does this, but JSON allows it).
+        let set = matcher();
+        let data = b"ok\n{\"m\":\"it \\u0065xploded\"}\n";
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1, "{s:?}");
+        assert_eq!(s.hits[0].line, 2);
+    }
+
+    #[test]
+    fn a_literal_without_a_plain_run_falls_back_to_unescaping_every_line() {
+        let text = r#"
+signatures:
+  - id: arrows
+    code: ZZZ001
+    name: arrows
+    severity: error
+    title: arrows
+    pattern: '<<"x">>'
+"#;
+        let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
+        assert!(!set.log.escape_safe);
+        let data = b"a\n{\"m\":\"\\u003c\\u003c\\\"x\\\"\\u003e\\u003e\"}\n";
+        let s = scan_buffer(data, 1, &set.log);
+        assert_eq!(s.hits.len(), 1, "{s:?}");
+        assert_eq!(s.hits[0].line, 2);
     }
 
     #[test]
