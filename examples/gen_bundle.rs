@@ -5,7 +5,8 @@
 //! ```
 //!
 //! writes into `--out`:
-//! - `bundle.tar.gz`: `manifest.json`, `kubectl/` lists (nodes, namespaces, and per namespace pods,
+//! - `bundle.tar.gz`: block gzip as `arcdiag collect` writes it (`arcdiag::bundle::gzblocks`; one
+//!   ordinary gzip stream, as `tar czf` writes it, with `--single-stream`): `manifest.json`, `kubectl/` lists (nodes, namespaces, and per namespace pods,
 //!   events, services), and one log per container under `logs/`, klog and JSON lines, long and
 //!   short, filling the bundle up to `--size` uncompressed;
 //! - `expected.json`: the findings `arcdiag analyze` must report, exactly: code, subject, and the
@@ -18,6 +19,7 @@
 //! other pod is healthy. Near misses (lines that share words with a signature but do not match it)
 //! are sprinkled through the logs so the matcher's prefilter has candidates to reject.
 
+use arcdiag::bundle::gzblocks::BlockGzWriter;
 use flate2::write::GzEncoder;
 use flate2::Compression;
 use serde_json::{json, Value};
@@ -40,6 +42,9 @@ pub struct Options {
     /// for the "few huge logs" shape; the rest of `size` is spread over the other logs.
     pub long_logs: usize,
     pub long_log_size: u64,
+    /// One ordinary gzip stream (what `tar czf` and other tools write) instead of block gzip
+    /// (what `arcdiag collect` writes).
+    pub single_stream: bool,
 }
 
 /// What was generated.
@@ -130,8 +135,38 @@ enum State {
     Evicted,
 }
 
+/// The compressor: block gzip or one stream.
+enum Gz {
+    Blocks(BlockGzWriter<BufWriter<File>>),
+    Stream(GzEncoder<BufWriter<File>>),
+}
+
+impl Gz {
+    fn finish(self) -> std::io::Result<BufWriter<File>> {
+        match self {
+            Gz::Blocks(w) => w.finish(),
+            Gz::Stream(w) => w.finish(),
+        }
+    }
+}
+
+impl Write for Gz {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        match self {
+            Gz::Blocks(w) => w.write(data),
+            Gz::Stream(w) => w.write(data),
+        }
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        match self {
+            Gz::Blocks(w) => w.flush(),
+            Gz::Stream(w) => w.flush(),
+        }
+    }
+}
+
 struct Writer {
-    tar: tar::Builder<GzEncoder<BufWriter<File>>>,
+    tar: tar::Builder<Gz>,
     bytes: u64,
     members: usize,
     steps: Vec<Value>,
@@ -471,7 +506,12 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
     std::fs::create_dir_all(out_dir)?;
     let bundle = out_dir.join("bundle.tar.gz");
     let file = BufWriter::with_capacity(1 << 20, File::create(&bundle)?);
-    let gz = GzEncoder::new(file, Compression::new(opts.level.min(9)));
+    let level = Compression::new(opts.level.min(9));
+    let gz = if opts.single_stream {
+        Gz::Stream(GzEncoder::new(file, level))
+    } else {
+        Gz::Blocks(BlockGzWriter::new(file, level))
+    };
     let mut tarb = tar::Builder::new(gz);
     tarb.mode(tar::HeaderMode::Deterministic);
     let mut w = Writer {
@@ -1007,10 +1047,11 @@ fn main() {
         level: 6,
         long_logs: 0,
         long_log_size: 64 << 20,
+        single_stream: false,
     };
     let mut out: Option<PathBuf> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: gen_bundle --out DIR [--size 1GiB] [--pods N] [--events N] [--seed N] [--level 0-9] [--long-logs N] [--long-log-size 64MiB]";
+    let usage = "usage: gen_bundle --out DIR [--size 1GiB] [--pods N] [--events N] [--seed N] [--level 0-9] [--long-logs N] [--long-log-size 64MiB] [--single-stream]";
     let mut i = 0;
     while i < args.len() {
         let val = args.get(i + 1).cloned().unwrap_or_default();
@@ -1039,6 +1080,11 @@ fn main() {
                 })
             }
             "--out" => out = Some(PathBuf::from(&val)),
+            "--single-stream" => {
+                opts.single_stream = true;
+                i += 1;
+                continue;
+            }
             _ => {
                 eprintln!("{usage}");
                 std::process::exit(2)

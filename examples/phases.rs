@@ -6,7 +6,14 @@ fn main() {
     let limits = arcdiag::bundle::Limits::default();
     let t = Instant::now();
     let raw = arcdiag::bundle::read::read_path(&path, &limits, &sigs.log, true).unwrap_or_else(|e| panic!("{e}"));
-    eprintln!("read      {:?} ({} members) {}", t.elapsed(), raw.members.len(), hwm());
+    eprintln!(
+        "read      {:?} ({} members) {} main-thread cpu {:.3}s process cpu {:.3}s",
+        t.elapsed(),
+        raw.members.len(),
+        hwm(),
+        cpu(libc::RUSAGE_THREAD),
+        cpu(libc::RUSAGE_SELF)
+    );
     let t = Instant::now();
     let b = arcdiag::bundle::layout::map(raw, "b".into());
     eprintln!("layout    {:?} {}", t.elapsed(), hwm());
@@ -20,6 +27,15 @@ fn main() {
     let t = Instant::now();
     drop(snap);
     eprintln!("drop      {:?}", t.elapsed());
+}
+
+/// User + system CPU seconds of this thread or process so far.
+fn cpu(who: libc::c_int) -> f64 {
+    // SAFETY: getrusage writes one `rusage` into the zeroed value it is given.
+    let mut ru: libc::rusage = unsafe { std::mem::zeroed() };
+    unsafe { libc::getrusage(who, &mut ru) };
+    let tv = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+    tv(ru.ru_utime) + tv(ru.ru_stime)
 }
 
 fn hwm() -> String {

@@ -58,6 +58,15 @@ fn pack(dir: &Path, top: &str, out: &Path) {
     b.into_inner().expect("finish tar").finish().expect("finish gzip");
 }
 
+/// Pack a directory as `<top>/...` into a block gzip .tar.gz (what `arcdiag collect` writes).
+fn pack_blocks(dir: &Path, top: &str, out: &Path) {
+    let f = std::fs::File::create(out).expect("create archive");
+    let gz = arcdiag::bundle::gzblocks::BlockGzWriter::new(f, flate2::Compression::default());
+    let mut b = tar::Builder::new(gz);
+    b.append_dir_all(top, dir).expect("append");
+    b.into_inner().expect("finish tar").finish().expect("finish gzip");
+}
+
 fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("mkdir");
     for e in std::fs::read_dir(from).expect("read dir").flatten() {
@@ -103,8 +112,11 @@ fn archive_and_directory_give_the_same_findings() {
     // recognized by content, not by extension
     let odd = tmp.path().join("bundle.data");
     std::fs::copy(&tgz, &odd).expect("copy");
+    // block gzip, as `arcdiag collect` writes it
+    let blocks = tmp.path().join("blocks.tar.gz");
+    pack_blocks(&root().join(SAMPLE), top, &blocks);
     let dir = json(&arcdiag(&["analyze", SAMPLE, "--format", "json"]));
-    for p in [&tgz, &odd] {
+    for p in [&tgz, &odd, &blocks] {
         let o = arcdiag(&["analyze", p.to_str().unwrap(), "--format", "json"]);
         assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
         let a = json(&o);

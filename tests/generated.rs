@@ -41,6 +41,7 @@ fn analyze_reports_exactly_the_planted_findings() {
         // one 5.8 MB log with planted lines on both sides of the reader's 4 MiB region cut
         long_logs: 1,
         long_log_size: 5_800_000,
+        single_stream: false,
     };
     let g = gen_bundle::generate(&opts, dir.path()).unwrap();
     assert!(g.uncompressed_bytes > 6 << 20, "{} bytes", g.uncompressed_bytes);
@@ -80,6 +81,49 @@ fn analyze_reports_exactly_the_planted_findings() {
     // The planted log signatures are all there: two webhooks, and K8S008 from logs and an event.
     assert_eq!(g.expected.keys().filter(|k| k.0 == "K8S007").count(), 2);
     assert_eq!(g.expected.keys().filter(|k| k.0 == "K8S008").count(), 3);
+
+    // The bundle is block gzip (7 members or more): read with one thread (the reader then
+    // decompresses every member itself) the report is byte for byte the same.
+    let bytes = std::fs::read(&g.bundle).unwrap();
+    assert!(arcdiag::bundle::gzblocks::is_block_gzip(&bytes));
+    let one = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["analyze", "--format", "json"])
+        .arg(&g.bundle)
+        .env("RAYON_NUM_THREADS", "1")
+        .output()
+        .unwrap();
+    assert_eq!(one.stdout, out.stdout);
+
+    // The same tar as one ordinary gzip stream (as `tar czf` writes it): the same report.
+    let stream_dir = dir.path().join("stream");
+    let g2 = gen_bundle::generate(
+        &gen_bundle::Options {
+            single_stream: true,
+            ..opts
+        },
+        &stream_dir,
+    )
+    .unwrap();
+    assert!(!arcdiag::bundle::gzblocks::is_block_gzip(
+        &std::fs::read(&g2.bundle).unwrap()
+    ));
+    // Same name, so that the report's `source` is the same too.
+    let same = dir.path().join("same");
+    std::fs::create_dir_all(&same).unwrap();
+    for (from, name) in [(&g.bundle, "a"), (&g2.bundle, "b")] {
+        std::fs::create_dir_all(same.join(name)).unwrap();
+        std::fs::copy(from, same.join(name).join("bundle.tar.gz")).unwrap();
+    }
+    let run = |name: &str| {
+        Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+            .args(["analyze", "--format", "json", "bundle.tar.gz"])
+            .current_dir(same.join(name))
+            .output()
+            .unwrap()
+    };
+    let (a, b) = (run("a"), run("b"));
+    assert_eq!(a.status.code(), Some(1));
+    assert_eq!(String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
 }
 
 #[test]
@@ -93,6 +137,7 @@ fn the_generator_is_deterministic() {
         level: 1,
         long_logs: 0,
         long_log_size: 0,
+        single_stream: false,
     };
     let ga = gen_bundle::generate(&opts, a.path()).unwrap();
     let gb = gen_bundle::generate(&opts, b.path()).unwrap();

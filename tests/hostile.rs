@@ -339,6 +339,73 @@ fn truncated_gzip() {
     r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
 }
 
+/// The base bundle, then 3 MiB of filler logs: four block gzip members or more.
+fn base_then_big_filler() -> Vec<u8> {
+    let mut t = Tar::with_base();
+    for k in 0..3 {
+        let filler: Vec<u8> = (0..1_100_000u32)
+            .map(|i| b"abcdefghijklmnop\n"[(i.wrapping_mul(2654435761) >> (7 + k)) as usize % 17])
+            .collect();
+        t.file(&p(&format!("logs/z/z/filler{k}.log")), &filler);
+    }
+    t.finish()
+}
+
+#[test]
+fn truncated_and_corrupt_block_gzip() {
+    let z = block_gz(&base_then_big_filler());
+    assert!(arcdiag::bundle::gzblocks::is_block_gzip(&z));
+    // Cut inside the third member: the first two are read and analyzed.
+    let input = Input::file("cut.tgz", &z[..z.len() * 3 / 4]);
+    let r = input.analyze("truncated block gzip", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial());
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.contains("truncated or corrupt archive: gzip member at byte") && e.contains("cut short")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
+
+    // A flipped byte in the last member: its CRC (or its deflate data) fails; the rest is read.
+    let mut bad = z.clone();
+    let at = z.len() - 5000;
+    bad[at] ^= 0x5a;
+    let input = Input::file("flipped.tgz", &bad);
+    let r = input.analyze("corrupt block gzip member", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial());
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.contains("truncated or corrupt archive: gzip member at byte")),
+        "{:?}",
+        r.errors()
+    );
+
+    // A header whose member length points past the file.
+    let mut lie = z.clone();
+    lie[16..20].copy_from_slice(&(z.len() as u32 + 10).to_le_bytes());
+    let input = Input::file("lie.tgz", &lie);
+    let r = input.analyze("block gzip member length past the end", &["--format", "json"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("lie.tgz") && r.stderr.contains("cut short"),
+        "{}",
+        r.stderr
+    );
+
+    // Garbage after the last member is never read (the tar ends first).
+    let mut trail = block_gz(&Tar::with_base().finish());
+    trail.extend((0..100_000u32).map(|i| (i.wrapping_mul(2654435761) >> 11) as u8));
+    let input = Input::file("trail.tgz", &trail);
+    let r = input.analyze("trailing garbage after block gzip", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", r.errors());
+}
+
 #[test]
 fn truncated_tar() {
     let tar = base_then_filler();

@@ -39,6 +39,7 @@ macro_rules! others_as {
     };
 }
 
+pub mod gzblocks;
 pub mod layout;
 pub mod logscan;
 pub mod manifest;

@@ -160,6 +160,10 @@ pub fn read_path(path: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool
         count: counter.clone(),
     };
     let decoded: Box<dyn Read> = match kind {
+        // A bundle written by `arcdiag collect` is block gzip: decompressed on every core.
+        Kind::Gzip if super::gzblocks::is_block_gzip(&head[..n]) => {
+            Box::new(super::gzblocks::BlockReader::new(Box::new(counting)))
+        }
         Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counting)),
         Kind::Tar => Box::new(counting),
     };
@@ -447,10 +451,10 @@ fn parse_yaml_docs(text: &str) -> Result<Value, String> {
 }
 
 /// Bytes handed to one task: a run of small members read back to back, or one region of a long log.
-const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 1 << 20;
 /// Bytes read but not yet processed, at most (a JSON or YAML member larger than this is still read
 /// whole, so the bound is then that member).
-const IN_FLIGHT_BYTES: u64 = 48 << 20;
+const IN_FLIGHT_BYTES: u64 = 8 << 20;
 /// Buffers kept for reuse.
 const POOL_BUFFERS: usize = 16;
 

@@ -1,9 +1,10 @@
-//! The bundle writer: a gzip-compressed tar under one top folder, written to a hidden temporary
+//! The bundle writer: a gzip-compressed tar under one top folder (block gzip, see
+//! `bundle::gzblocks`: any gzip reader reads it, `analyze` decompresses it on every core), written to a hidden temporary
 //! file (mode 0600) beside the target and renamed onto it only when the manifest is in. A run
 //! that fails or is dropped midway removes the temporary file; no half bundle ever carries the
 //! final name. Outputs are appended as steps finish, so memory holds one output at a time.
 
-use flate2::write::GzEncoder;
+use crate::bundle::gzblocks::BlockGzWriter;
 use flate2::Compression;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Write};
@@ -12,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 pub struct BundleWriter {
-    tar: Option<tar::Builder<GzEncoder<File>>>,
+    tar: Option<tar::Builder<BlockGzWriter<File>>>,
     tmp: PathBuf,
     target: PathBuf,
     top: String,
@@ -80,7 +81,7 @@ impl BundleWriter {
             .unwrap_or_else(|| "bundle.tar.gz".into());
         let tmp = dir.join(format!(".{name}.{}.partial", std::process::id()));
         let file = OpenOptions::new().write(true).create_new(true).mode(0o600).open(&tmp)?;
-        let mut tar = tar::Builder::new(GzEncoder::new(file, Compression::default()));
+        let mut tar = tar::Builder::new(BlockGzWriter::new(file, Compression::default()));
         tar.mode(tar::HeaderMode::Deterministic);
         let mtime = mtime.duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
         let mut w = BundleWriter {
@@ -105,7 +106,7 @@ impl BundleWriter {
         self.builder()?.append_data(&mut h, path, io::empty())
     }
 
-    fn builder(&mut self) -> io::Result<&mut tar::Builder<GzEncoder<File>>> {
+    fn builder(&mut self) -> io::Result<&mut tar::Builder<BlockGzWriter<File>>> {
         self.tar
             .as_mut()
             .ok_or_else(|| io::Error::other("the bundle is already finished"))

@@ -122,6 +122,13 @@ pub fn gz(data: &[u8]) -> Vec<u8> {
     e.finish().expect("gzip to memory")
 }
 
+/// Block gzip, as `arcdiag collect` writes bundles (one gzip member per MiB, lengths in headers).
+pub fn block_gz(data: &[u8]) -> Vec<u8> {
+    let mut e = arcdiag::bundle::gzblocks::BlockGzWriter::new(Vec::new(), flate2::Compression::fast());
+    e.write_all(data).expect("gzip to memory");
+    e.finish().expect("gzip to memory")
+}
+
 /// A gzip file made of concatenated gzip members: a chunk compressed once and repeated makes
 /// gigabytes of output from a few megabytes, fast (MultiGzDecoder reads them as one stream).
 #[derive(Default)]
