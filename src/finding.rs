@@ -155,12 +155,19 @@ impl Finding {
 
 /// Shorten a line of text for an excerpt, on a character boundary.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
+    let mut s = String::new();
+    push_excerpt(&mut s, text, max_chars);
+    s
+}
+
+/// [`excerpt`], appended to `out`.
+pub fn push_excerpt(out: &mut String, text: &str, max_chars: usize) {
     let t = text.trim_end_matches(['\r', '\n']);
     // No more bytes than characters allowed: nothing to count (most log lines).
     if t.len() <= max_chars || t.chars().count() <= max_chars {
-        return t.to_string();
+        out.push_str(t);
+        return;
     }
-    let mut s: String = t.chars().take(max_chars).collect();
-    s.push('…');
-    s
+    out.extend(t.chars().take(max_chars));
+    out.push('…');
 }

@@ -188,7 +188,7 @@ fn troubleshoot_layout_in_a_plain_directory_with_symlinks() {
     }
     let tmp = tempfile::tempdir().expect("tmp");
     let f = std::fs::File::open(&p).expect("open");
-    tar::Archive::new(flate2::read::GzDecoder::new(f))
+    tar::Archive::new(flate2::read::MultiGzDecoder::new(f))
         .unpack(tmp.path())
         .expect("unpack");
     let (code_dir, dir, _) = analyze(tmp.path());

@@ -425,9 +425,9 @@ impl Mapper {
 
     fn add_log(&mut self, ns: &str, pod: &str, container: &str, previous: bool, path: &str, content: Content) {
         if let Content::Log(scans) = content {
-            for scan in scans {
-                let (ns, pod, container) = match &scan.segment {
-                    Some((n, p, c)) => (n.clone(), p.clone(), c.clone()),
+            for mut scan in scans {
+                let (ns, pod, container) = match scan.segment.take() {
+                    Some(seg) => seg,
                     None => (ns.to_string(), pod.to_string(), container.to_string()),
                 };
                 let log = Log {
@@ -586,6 +586,8 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
         cluster.kube_context = m.cluster.kube_context.0;
         match m.steps.0 {
             Some(steps) => {
+                // The bundle path of a step's output (one buffer for all steps).
+                let mut full = String::new();
                 for (i, step) in steps.into_iter().enumerate() {
                     let Some(id) = step.id.0.as_deref() else {
                         mp.errors.push(BundleError::new(
@@ -608,11 +610,13 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                         "ok" => {
                             if let Some(o) = &output {
                                 step_outputs.insert(o.clone(), id.to_string());
-                                let present = ms.by_path.contains_key(&if root.is_empty() {
-                                    o.clone()
-                                } else {
-                                    format!("{root}/{o}")
-                                });
+                                full.clear();
+                                if !root.is_empty() {
+                                    full.push_str(root);
+                                    full.push('/');
+                                }
+                                full.push_str(o);
+                                let present = ms.by_path.contains_key(full.as_str());
                                 if !present {
                                     mp.errors.push(BundleError::new(
                                         "manifest.json".into(),
@@ -660,7 +664,9 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                             Some(format!("unknown step status '{other}'")),
                         ),
                     }
-                    if let Some(o) = output {
+                    // An ok step's output was mapped above (the last such step wins); others only
+                    // name an output no ok step claims.
+                    if let Some(o) = output.filter(|_| status != "ok") {
                         step_outputs.entry(o).or_insert_with(|| id.to_string());
                     }
                 }
@@ -768,9 +774,8 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                 } else {
                     continue;
                 };
-                let (ns, pod, container) = (ns.to_string(), pod.to_string(), container.to_string());
                 let c = take(ms, idx);
-                mp.add_log(&ns, &pod, &container, previous, &rel, c);
+                mp.add_log(ns, pod, container, previous, &rel, c);
             }
             _ => {}
         }
@@ -871,9 +876,8 @@ fn map_troubleshoot(ms: &mut Members, root: &str, mp: &mut Mapper) {
                     Some(c) => (c, true),
                     None => (stem, false),
                 };
-                let (ns, pod, container) = (ns.to_string(), pod.to_string(), container.to_string());
                 let c = take(ms, idx);
-                mp.add_log(&ns, &pod, &container, previous, &rel, c);
+                mp.add_log(ns, pod, container, previous, &rel, c);
             }
             ["custom-resources", group_res, file] => {
                 let Some((ns, _)) = split_ext(file) else { continue };

@@ -226,7 +226,7 @@ pub fn cite_container_status(
     }
     if let Some(log) = cx.snap.last_log_of(p.ns(), &p.metadata.name, container) {
         let tail = &log.scan.tail;
-        let lines: Vec<(usize, &String)> = tail.iter().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
+        let lines: Vec<(usize, &str)> = tail.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()).collect();
         let skip = lines.len().saturating_sub(CITED_LOG_LINES);
         for (i, line) in lines.into_iter().skip(skip) {
             f.evidence

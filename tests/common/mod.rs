@@ -344,10 +344,11 @@ pub fn run_in_fresh_cwd(label: &str, args: &[OsString]) -> Run {
     }
 }
 
-/// Every member of a .tar.gz bundle: path → bytes.
+/// Every member of a .tar.gz bundle: path → bytes (`collect` writes block gzip: several gzip
+/// members, which a single-member `GzDecoder` would stop after the first of).
 pub fn bundle_members(bundle: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
     let f = std::fs::File::open(bundle).expect("open bundle");
-    let mut ar = tar::Archive::new(flate2::read::GzDecoder::new(f));
+    let mut ar = tar::Archive::new(flate2::read::MultiGzDecoder::new(f));
     let mut out = std::collections::BTreeMap::new();
     for e in ar.entries().expect("tar entries") {
         let mut e = e.expect("tar entry");
