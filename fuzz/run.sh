@@ -24,6 +24,21 @@ for d in fixtures/rules/*/*/; do
   { printf '\x00'; gzip -c "$tmp/t.tar"; } > "$seed_b/${id}gz"
   { printf '\x00'; cat "$tmp/t.tar"; } > "$seed_b/${id}tar"
   { printf '\x01'; cat "$tmp/t.tar"; } > "$seed_b/${id}z"
+  { printf '\x02'; cat "$tmp/t.tar"; } > "$seed_b/${id}bz"
+  # block gzip as `arcdiag collect` writes it (bundle::gzblocks), 64 KiB members, as raw bytes
+  python3 - "$tmp/t.tar" "$seed_b/${id}bgz" <<'PY'
+import struct, sys, zlib
+data = open(sys.argv[1], "rb").read()
+out = bytearray(b"\x00")
+for i in range(0, max(len(data), 1), 65536):
+    part = data[i:i + 65536]
+    c = zlib.compressobj(6, zlib.DEFLATED, -15)
+    body = c.compress(part) + c.flush()
+    trailer = struct.pack("<II", zlib.crc32(part), len(part))
+    head = b"\x1f\x8b\x08\x04\x00\x00\x00\x00\x00\xff\x08\x00AD\x04\x00"
+    out += head + struct.pack("<I", 20 + len(body) + 8) + body + trailer
+open(sys.argv[2], "wb").write(out)
+PY
 done
 for f in src/rules/*/signatures.yaml; do
   cp "$f" "$seed_r/$(echo "$f" | tr '/' '_')"

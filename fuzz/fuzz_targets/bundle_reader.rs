@@ -1,6 +1,7 @@
 //! Raw archive bytes through the whole analyzer: read (tar / tar.gz), layout mapping, snapshot,
 //! every rule, every report format. The first byte picks how the rest is fed: as-is (the fuzzer
-//! mutates gzip or tar bytes directly) or gzip'd here first (so mutations reach the tar layer).
+//! mutates gzip, block gzip or tar bytes directly) or gzip'd / block gzip'd here first (so
+//! mutations reach the tar layer).
 //! Small bounds keep each run fast; a panic, a hang (libFuzzer -timeout) or memory past
 //! -rss_limit_mb is a finding.
 
@@ -22,12 +23,18 @@ fn sigs() -> &'static SignatureSet {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
-    let bytes = if mode & 1 == 1 {
-        let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-        let _ = e.write_all(rest);
-        e.finish().unwrap_or_default()
-    } else {
-        rest.to_vec()
+    let bytes = match mode & 3 {
+        1 => {
+            let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+            let _ = e.write_all(rest);
+            e.finish().unwrap_or_default()
+        }
+        2 => {
+            let mut e = arcdiag::bundle::gzblocks::BlockGzWriter::new(Vec::new(), flate2::Compression::fast());
+            let _ = e.write_all(rest);
+            e.finish().unwrap_or_default()
+        }
+        _ => rest.to_vec(),
     };
     let path = std::env::temp_dir().join(format!("arcdiag-fuzz-{}.bin", std::process::id()));
     if std::fs::write(&path, &bytes).is_err() {

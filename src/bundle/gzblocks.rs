@@ -25,8 +25,9 @@ use std::sync::{Arc, Condvar, Mutex};
 
 /// Uncompressed bytes per member.
 pub const BLOCK: usize = 1 << 20;
-/// A member that says it decompresses to more than this is refused (ours hold [`BLOCK`]).
-const MAX_BLOCK: usize = 16 << 20;
+/// A member that says it decompresses to more than this is refused (ours hold [`BLOCK`]), so the
+/// members in flight hold at most [`AHEAD`] x (4 + 5) MiB whatever a header claims.
+const MAX_BLOCK: usize = 4 << 20;
 /// A member whose header says it is longer than this is refused (deflate expands incompressible
 /// data by at most ~0.03%).
 const MAX_MEMBER: usize = MAX_BLOCK + (1 << 20);

@@ -597,8 +597,8 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                         continue;
                     };
                     let status = step.status.0.as_deref().unwrap_or("");
-                    let output = step.output.0.clone();
-                    let stderr = step.stderr.0.as_deref().unwrap_or("").trim().to_string();
+                    let output = step.output.0;
+                    let stderr = step.stderr.0.as_deref().unwrap_or("").trim();
                     let reason = |what: &str| {
                         if stderr.is_empty() {
                             format!("collection step {what}")
@@ -606,10 +606,15 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                             format!("collection step {what}: {stderr}")
                         }
                     };
+                    // Logs map to their input by path (`Log::id`), so only other outputs need
+                    // their step id looked up (a bundle holds tens of thousands of logs).
+                    let keyed = |o: &str| !o.starts_with("logs/");
                     match status {
                         "ok" => {
                             if let Some(o) = &output {
-                                step_outputs.insert(o.clone(), id.to_string());
+                                if keyed(o) {
+                                    step_outputs.insert(o.clone(), id.to_string());
+                                }
                                 full.clear();
                                 if !root.is_empty() {
                                     full.push_str(root);
@@ -666,7 +671,7 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                     }
                     // An ok step's output was mapped above (the last such step wins); others only
                     // name an output no ok step claims.
-                    if let Some(o) = output.filter(|_| status != "ok") {
+                    if let Some(o) = output.filter(|o| status != "ok" && keyed(o)) {
                         step_outputs.entry(o).or_insert_with(|| id.to_string());
                     }
                 }
@@ -692,7 +697,11 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
             continue;
         }
         let parts: Vec<&str> = rel.split('/').collect();
-        let step_id = step_outputs.remove(&rel);
+        let step_id = if parts.first() == Some(&"logs") {
+            None
+        } else {
+            step_outputs.remove(&rel)
+        };
         // A failed step that still left partial output keeps its failed state.
         match parts.as_slice() {
             ["kubectl", "version.json"] => {
