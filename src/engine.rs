@@ -148,9 +148,9 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
         .events
         .par_iter()
         .flat_map_iter(|e| {
-            let ns = e.metadata.namespace.clone().unwrap_or_default();
             sigs.match_text(&e.message, Place::Events).into_iter().map(move |m| {
                 let s = &sigs.sigs[m.sig];
+                let ns = e.metadata.namespace.clone().unwrap_or_default();
                 Hit {
                     sig: m.sig,
                     sig_id: s.id.clone(),

@@ -274,6 +274,9 @@ pub struct SignatureSet {
     pub log: LogMatcher,
     text_set: RegexSet,
     text_ids: Vec<usize>,
+    /// A text holding none of these holds no match of a message signature (raw or unescaped);
+    /// `None` when the message signatures' literals are not escape-safe.
+    text_prefilter: Option<Prefilter>,
 }
 
 /// The combined matcher over log buffers.
@@ -402,6 +405,36 @@ pub fn plain_run(lit: &[u8]) -> &[u8] {
     best
 }
 
+/// The prefilter literals of `patterns` (each pattern's [`prefix_literals`], as their
+/// [`plain_run`]s when every one has a run of 4 bytes or more), the patterns without literals,
+/// and whether the literals are escape-safe: plain runs for every pattern and no pattern without
+/// literals (`\u00` is then a literal too: such an escape may spell a plain character).
+fn literals_of<'p>(patterns: &[&'p str]) -> (Vec<Vec<u8>>, Vec<&'p str>, bool) {
+    let mut literals: Vec<Vec<u8>> = Vec::new();
+    let mut residual: Vec<&str> = Vec::new();
+    let mut escape_safe = true;
+    for p in patterns {
+        match prefix_literals(p) {
+            // Plain runs of at least 4 bytes keep the prefilter selective.
+            Some(l) if l.iter().all(|l| plain_run(l).len() >= 4) => {
+                literals.extend(l.iter().map(|l| plain_run(l).to_vec()))
+            }
+            Some(l) => {
+                escape_safe = false;
+                literals.extend(l)
+            }
+            None => residual.push(p),
+        }
+    }
+    let escape_safe = escape_safe && residual.is_empty();
+    if escape_safe && !literals.is_empty() {
+        literals.push(br"\u00".to_vec());
+    }
+    literals.sort();
+    literals.dedup();
+    (literals, residual, escape_safe)
+}
+
 /// The pattern with its named groups made non-capturing, so that signatures can be combined into
 /// one regex (or set) even when two of them use the same group name.
 fn without_names(p: &str) -> String {
@@ -467,29 +500,8 @@ impl SignatureSet {
             .iter()
             .map(|p| regex::bytes::Regex::new(p).map_err(|e| format!("{e}")))
             .collect::<Result<Vec<_>, _>>()?;
-        let mut literals: Vec<Vec<u8>> = Vec::new();
-        let mut residual_pats: Vec<&String> = Vec::new();
-        let mut escape_safe = true;
-        for p in &log_pats {
-            match prefix_literals(p) {
-                // Plain runs of at least 4 bytes keep the prefilter selective.
-                Some(l) if l.iter().all(|l| plain_run(l).len() >= 4) => {
-                    literals.extend(l.iter().map(|l| plain_run(l).to_vec()))
-                }
-                Some(l) => {
-                    escape_safe = false;
-                    literals.extend(l)
-                }
-                None => residual_pats.push(p),
-            }
-        }
-        let escape_safe = escape_safe && residual_pats.is_empty();
-        if escape_safe && !literals.is_empty() {
-            // Lines with a `\u00XX` escape (which may spell a plain character) are candidates too.
-            literals.push(br"\u00".to_vec());
-        }
-        literals.sort();
-        literals.dedup();
+        let log_refs: Vec<&str> = log_pats.iter().map(String::as_str).collect();
+        let (literals, residual_pats, escape_safe) = literals_of(&log_refs);
         let prefilter = if literals.is_empty() {
             None
         } else {
@@ -515,6 +527,13 @@ impl SignatureSet {
             .size_limit(REGEX_SIZE_LIMIT * 4)
             .build()
             .map_err(|e| format!("combining message signatures: {e}"))?;
+        // Messages (200,000 events in a large bundle) are prefiltered like log lines when every
+        // message signature has escape-safe literals.
+        let text_refs: Vec<&str> = text_ids.iter().map(|&i| sigs[i].regex.as_str()).collect();
+        let text_prefilter = match literals_of(&text_refs) {
+            (lits, _, true) if !lits.is_empty() => Some(Prefilter::new(&lits)?),
+            _ => None,
+        };
         Ok(SignatureSet {
             log: LogMatcher {
                 set,
@@ -528,6 +547,7 @@ impl SignatureSet {
             sigs,
             text_set,
             text_ids,
+            text_prefilter,
         })
     }
 
@@ -565,6 +585,13 @@ impl SignatureSet {
     /// Match a message (event, condition, az status) against signatures for that place.
     /// Escaped quotes (`\"`) from JSON nested in a string are matched as plain quotes too.
     pub fn match_text(&self, text: &str, place: Place) -> Vec<SigMatch> {
+        if self
+            .text_prefilter
+            .as_ref()
+            .is_some_and(|p| p.find(text.as_bytes(), 0).is_none())
+        {
+            return Vec::new();
+        }
         let mut out = self.match_text_once(text, place);
         // Also the unescaped text, even when the raw text matched one signature: another may
         // need the plain quotes. Each signature is reported once.
@@ -702,7 +729,20 @@ mod tests {
         assert!(!is_plain(b'"') && !is_plain(b'<') && !is_plain(b'=') && !is_plain(b'/') && !is_plain(0xc3));
         // the built-in signatures all have plain runs: no line is unescaped unless it is a candidate
         let codes = crate::rules::rust_codes();
-        assert!(SignatureSet::load(&[], &codes).expect("built-in").log.escape_safe);
+        let set = SignatureSet::load(&[], &codes).expect("built-in");
+        assert!(set.log.escape_safe);
+        // messages are prefiltered too, and an escape inside a literal does not hide a match
+        assert!(set.text_prefilter.is_some());
+        assert!(set.match_text("Back-off pulling image", Place::Events).is_empty());
+        let m = set.match_text(
+            r#"Internal error occurred: failed calling webhook \u0022v.example.io\u0022: x509: certificate has expired or is not yet valid"#,
+            Place::Events,
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.captures.get("webhook").map(String::as_str) == Some("v.example.io")),
+            "{m:?}"
+        );
     }
 
     #[test]

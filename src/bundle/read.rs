@@ -8,9 +8,13 @@
 //! before the fault is kept.
 //!
 //! How an archive is read fast, with bounded memory (figures in BENCHMARKS.md):
-//! - One streaming pass. The calling thread only decompresses and walks the tar; everything else
-//!   runs on the rayon pool at the same time, so on two cores analysis hides behind gzip, which
-//!   is sequential and the floor no reader can go under.
+//! - One streaming pass. The calling thread walks the tar; everything else runs on the rayon pool
+//!   at the same time. An ordinary gzip stream is sequential: the calling thread decompresses it,
+//!   and analysis hides behind it on the other core. A bundle written by `arcdiag collect` is
+//!   block gzip (`gzblocks`: independent 1 MiB gzip members that name their length), so its
+//!   members are decompressed on the pool too, ahead of the reader, and decompression and
+//!   analysis share every core: such a bundle is analyzed in about the time one thread takes
+//!   merely to decompress it (the floor of BENCHMARKS.md).
 //! - The calling thread copies member bytes straight from the decoder into pooled buffers
 //!   ([`Pool`]) and hands over a task per [`CHUNK`] bytes ([`Feeder`]): small members are
 //!   batched back to back into one buffer (one task, not one per file, for bundles of many tiny
@@ -20,7 +24,8 @@
 //!   log of any size costs `CHUNK` bytes at a time and its scan finishes with the stream.
 //! - Logs are scanned, not stored: one combined matcher (`signatures::LogMatcher`): a literal
 //!   prefilter (aho-corasick's vectorized Teddy) finds the few lines that can match, and only
-//!   those see the full regexes; lines with escapes are unescaped first (see `logscan`). Only
+//!   those see the full regexes; candidate lines with escapes are also matched unescaped (the
+//!   literals are chosen so that an escape never hides one; see `LogMatcher::escape_safe`). Only
 //!   the matching lines, their context and each log's last lines are kept.
 //! - Lists of the most numerous objects (pods, events, nodes) are parsed on the pool straight
 //!   into the typed models rules read (`typed`), and the manifest into the fields the layout

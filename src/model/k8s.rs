@@ -202,6 +202,25 @@ pub struct Pod {
     pub status: PodStatus,
 }
 
+/// The field path of a container status: `status.containerStatuses[i]` or
+/// `status.initContainerStatuses[i]`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct StatusField {
+    init: bool,
+    index: usize,
+}
+
+impl std::fmt::Display for StatusField {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let list = if self.init {
+            "initContainerStatuses"
+        } else {
+            "containerStatuses"
+        };
+        write!(f, "status.{list}[{}]", self.index)
+    }
+}
+
 impl Pod {
     /// Ready containers / all containers, as `kubectl get pods` prints READY.
     pub fn ready_count(&self) -> (usize, usize) {
@@ -225,21 +244,13 @@ impl Pod {
     pub fn node(&self) -> Option<&str> {
         self.spec.node_name.as_deref()
     }
-    /// Every container status (init containers first) with its field path.
-    pub fn statuses(&self) -> Vec<(String, &ContainerStatus)> {
-        let init = self
-            .status
-            .init_container_statuses
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("status.initContainerStatuses[{i}]"), c));
-        let main = self
-            .status
-            .container_statuses
-            .iter()
-            .enumerate()
-            .map(|(i, c)| (format!("status.containerStatuses[{i}]"), c));
-        init.chain(main).collect()
+    /// Every container status (init containers first) with its field path. Rules walk every pod's
+    /// statuses; the path is only written out for the few they cite.
+    pub fn statuses(&self) -> impl Iterator<Item = (StatusField, &ContainerStatus)> {
+        let init = self.status.init_container_statuses.iter().enumerate();
+        let main = self.status.container_statuses.iter().enumerate();
+        init.map(|(index, c)| (StatusField { init: true, index }, c))
+            .chain(main.map(|(index, c)| (StatusField { init: false, index }, c)))
     }
     pub fn container(&self, name: &str) -> Option<&Container> {
         self.spec

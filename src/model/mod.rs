@@ -12,7 +12,7 @@ use crate::bundle::{Bundle, BundleError, InputState, Log, RawObject, Src};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
 
 /// A typed object and where it came from.
@@ -68,6 +68,18 @@ impl<T> Objs<T> {
 
     pub fn iter(&self) -> std::iter::Flatten<std::slice::Iter<'_, Vec<Obj<T>>>> {
         self.segs.iter().flatten()
+    }
+
+    /// Every item with its position (for [`Objs::at`]).
+    fn positions(&self) -> impl Iterator<Item = ((u32, u32), &Obj<T>)> {
+        self.segs
+            .iter()
+            .enumerate()
+            .flat_map(|(s, seg)| seg.iter().enumerate().map(move |(i, o)| ((s as u32, i as u32), o)))
+    }
+
+    fn at(&self, (s, i): (u32, u32)) -> Option<&Obj<T>> {
+        self.segs.get(s as usize)?.get(i as usize)
     }
 }
 
@@ -138,7 +150,17 @@ pub struct Snapshot {
     pub flux_configs: Vec<Obj<az::FluxConfiguration>>,
     /// Errors met while building typed views (added to the bundle's errors).
     pub model_errors: Vec<BundleError>,
+    /// Positions in `events` of the events about each pod: namespace → pod name → positions,
+    /// built the first time a rule asks ([`Snapshot::events_of_pod`]).
+    pod_events: std::sync::OnceLock<PodEvents>,
+    event_scans: std::sync::atomic::AtomicUsize,
 }
+
+/// Namespace → pod name → positions of its events in `Snapshot::events`.
+type PodEvents = HashMap<String, HashMap<String, Vec<(u32, u32)>>>;
+
+/// Calls of [`Snapshot::events_of_pod`] answered by a scan before the index is built.
+const EVENT_SCANS: usize = 32;
 
 fn typed<T: DeserializeOwned>(objs: &[&RawObject], errors: &mut Vec<BundleError>) -> Vec<Obj<T>> {
     let mut out = Vec::new();
@@ -327,7 +349,59 @@ impl Snapshot {
             flux_configs: flux.into_values().collect(),
             model_errors: errors,
             bundle,
+            pod_events: std::sync::OnceLock::new(),
+            event_scans: std::sync::atomic::AtomicUsize::new(0),
         }
+    }
+
+    /// The events whose involved object is the pod `ns/name`, in `Src` order. The first few
+    /// calls scan the events; past [`EVENT_SCANS`] calls one pass builds an index (rules ask for
+    /// every troubled pod's events: a scan of 200,000 events per pod would make a cluster with
+    /// thousands of pending pods quadratic, and an index costs more than a few scans).
+    pub fn events_of_pod(&self, ns: &str, name: &str) -> Vec<&Obj<k8s::Event>> {
+        use std::sync::atomic::Ordering;
+        if self.pod_events.get().is_none() && self.event_scans.fetch_add(1, Ordering::Relaxed) < EVENT_SCANS {
+            return self
+                .events
+                .iter()
+                .filter(|e| {
+                    let io = &e.involved_object;
+                    io.kind == "Pod"
+                        && io.name == name
+                        && io.namespace.as_deref().or(e.metadata.namespace.as_deref()) == Some(ns)
+                })
+                .collect();
+        }
+        let index = self.pod_events.get_or_init(|| {
+            let mut m = PodEvents::new();
+            for (at, e) in self.events.positions() {
+                let io = &e.involved_object;
+                if io.kind != "Pod" {
+                    continue;
+                }
+                let Some(ens) = io.namespace.as_deref().or(e.metadata.namespace.as_deref()) else {
+                    continue;
+                };
+                let by_name = match m.get_mut(ens) {
+                    Some(b) => b,
+                    None => m.entry(ens.to_string()).or_default(),
+                };
+                match by_name.get_mut(io.name.as_str()) {
+                    Some(v) => v.push(at),
+                    None => {
+                        by_name.insert(io.name.clone(), vec![at]);
+                    }
+                }
+            }
+            m
+        });
+        index
+            .get(ns)
+            .and_then(|b| b.get(name))
+            .into_iter()
+            .flatten()
+            .filter_map(|&at| self.events.at(at))
+            .collect()
     }
 
     /// Custom (or any) resources by full resource name.
@@ -433,5 +507,34 @@ pub fn object_ref(kind: &str, namespace: Option<&str>, name: &str) -> String {
     match namespace {
         Some(ns) if !ns.is_empty() => format!("{kind}/{ns}/{name}"),
         _ => format!("{kind}/{name}"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn events_of_pod_by_scan_and_by_index_agree() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("fixtures/sample/arcdiag-contoso-arc-01-20261125T170000Z");
+        let sigs = crate::analyze::load_signatures(&[]).expect("signatures");
+        let b = crate::bundle::open(&dir, &crate::bundle::Limits::default(), &sigs.log, true).expect("sample");
+        let snap = Snapshot::build(b);
+        let names = |v: Vec<&Obj<k8s::Event>>| v.iter().map(|e| e.metadata.name.clone()).collect::<Vec<_>>();
+        let pods: Vec<(String, String)> = snap
+            .pods
+            .iter()
+            .map(|p| (p.ns().to_string(), p.metadata.name.clone()))
+            .collect();
+        let scanned: Vec<Vec<String>> = pods.iter().map(|(ns, n)| names(snap.events_of_pod(ns, n))).collect();
+        assert!(scanned.iter().any(|v| !v.is_empty()), "the sample has pod events");
+        // past EVENT_SCANS calls the index answers; the answers are the same
+        for _ in 0..EVENT_SCANS {
+            let _ = snap.events_of_pod("none", "none");
+        }
+        let indexed: Vec<Vec<String>> = pods.iter().map(|(ns, n)| names(snap.events_of_pod(ns, n))).collect();
+        assert!(snap.pod_events.get().is_some());
+        assert_eq!(scanned, indexed);
     }
 }

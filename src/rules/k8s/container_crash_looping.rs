@@ -77,7 +77,7 @@ impl Rule for ContainerCrashLooping {
                     }
                 );
                 let mut f = finding(self, subject, title, message);
-                crate::rules::cite_container_status(cx, p, &field, cs, &mut f);
+                crate::rules::cite_container_status(cx, p, &field.to_string(), cs, &mut f);
                 f.fix.push(format!(
                     "kubectl logs -n {} {} -c {} --previous",
                     p.ns(),

@@ -33,19 +33,7 @@ pub fn pod_ref(p: &Obj<Pod>) -> String {
 
 /// Events whose involved object is this pod, oldest first.
 pub fn pod_events<'a>(snap: &'a crate::model::Snapshot, p: &'a Obj<Pod>) -> Vec<&'a Obj<crate::model::k8s::Event>> {
-    let mut v: Vec<_> = snap
-        .events
-        .iter()
-        .filter(|e| {
-            e.involved_object.kind == "Pod"
-                && e.involved_object.name == p.metadata.name
-                && e.involved_object
-                    .namespace
-                    .as_deref()
-                    .or(e.metadata.namespace.as_deref())
-                    == Some(p.ns())
-        })
-        .collect();
+    let mut v = snap.events_of_pod(p.ns(), &p.metadata.name);
     v.sort_by(|a, b| {
         a.last_seen()
             .cmp(&b.last_seen())
