@@ -11,11 +11,15 @@ use std::collections::BTreeMap;
 
 /// Lines of context kept on each side of a match.
 pub const CONTEXT: usize = 2;
-/// Lines kept from the end of each log: rules cite the last 5 that are not blank
-/// (`rules::CITED_LOG_LINES`); twice that leaves room for blank lines. Every log keeps them,
-/// so this is most of what a bundle of thousands of logs holds after reading (10 lines of
-/// 24,000 logs: ~45 MB).
-pub const TAIL: usize = 10;
+/// Lines kept from the end of each log: the last [`TAIL`] that are not blank, which is what
+/// rules cite (`rules::CITED_LOG_LINES`), with the blank lines among them kept empty (so line
+/// numbers stay consecutive), at most [`TAIL_WALK`] lines back. Every log keeps its tail, so
+/// this is much of what a bundle of thousands of logs holds after reading.
+pub const TAIL: usize = crate::rules::CITED_LOG_LINES;
+/// Lines walked back from the end of a log for its tail, at most.
+const TAIL_WALK: usize = 64;
+/// Characters kept of a tail line: what a citation shows (`rules::log_evidence`).
+const TAIL_CHARS: usize = 300;
 /// Matching lines kept per log and signature at most; the rest are only counted. Per signature,
 /// so a noisy one (matching thousands of lines) never hides another's rare match.
 pub const MAX_HITS: usize = 500;
@@ -65,15 +69,15 @@ pub struct LogScan {
 
 fn line_text(b: &[u8]) -> String {
     let mut s = String::new();
-    push_line_text(&mut s, b);
+    push_line_text(&mut s, b, LINE_CHARS);
     s
 }
 
-/// A line as kept: without its `\r`, invalid UTF-8 replaced, cut at [`LINE_CHARS`] characters.
-fn push_line_text(out: &mut String, b: &[u8]) {
+/// A line as kept: without its `\r`, invalid UTF-8 replaced, cut at `chars` characters.
+fn push_line_text(out: &mut String, b: &[u8], chars: usize) {
     let b = b.strip_suffix(b"\r").unwrap_or(b);
-    let cut = &b[..b.len().min(LINE_CHARS * 4)];
-    crate::finding::push_excerpt(out, &String::from_utf8_lossy(cut), LINE_CHARS);
+    let cut = &b[..b.len().min(chars * 4)];
+    crate::finding::push_excerpt(out, &String::from_utf8_lossy(cut), chars);
 }
 
 /// The last lines of a log (or segment), in one string: every log keeps its tail, so one
@@ -118,6 +122,25 @@ impl Tail {
 
     pub fn last(&self) -> Option<&str> {
         self.lines().last()
+    }
+
+    /// The tails of consecutive parts of one log, read back to back, as one tail: the last
+    /// [`TAIL`] non-blank lines, walking back at most [`TAIL_WALK`].
+    fn last_lines(parts: &[&Tail]) -> Tail {
+        let mut picked: Vec<&str> = Vec::new();
+        let mut non_blank = 0;
+        'walk: for t in parts.iter().rev() {
+            let lines: Vec<&str> = t.lines().collect();
+            for l in lines.into_iter().rev() {
+                if non_blank == TAIL || picked.len() == TAIL_WALK {
+                    break 'walk;
+                }
+                non_blank += usize::from(!l.is_empty());
+                picked.push(l);
+            }
+        }
+        picked.reverse();
+        Tail::from_lines(picked)
     }
 }
 
@@ -385,7 +408,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
         newlines + u64::from(region.last() != Some(&b'\n'))
     };
     let tail = tail_of(region);
-    let tail_first_line = if lines == 0 {
+    let tail_first_line = if tail.is_empty() {
         0
     } else {
         first_line + lines - tail.len() as u64
@@ -402,35 +425,37 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
     }
 }
 
-/// The last [`TAIL`] lines of a buffer.
+/// The tail of a buffer: its last [`TAIL`] non-blank lines (cut at [`TAIL_CHARS`]) and the
+/// blank lines among them (kept empty), walking back at most [`TAIL_WALK`] lines.
 fn tail_of(data: &[u8]) -> Tail {
     let mut end = data.len();
     if end > 0 && data[end - 1] == b'\n' {
         end -= 1;
     }
-    // Line ranges, last first.
-    let mut lines: [(usize, usize); TAIL] = [(0, 0); TAIL];
-    let mut n = 0;
+    // Line ranges, last first; a blank line as an empty range.
+    let mut lines: Vec<(usize, usize)> = Vec::with_capacity(TAIL);
+    let mut non_blank = 0;
     let mut cursor = end;
-    while n < TAIL && cursor > 0 {
+    while non_blank < TAIL && lines.len() < TAIL_WALK && cursor > 0 {
         let ls = line_start(data, cursor);
-        lines[n] = (ls, cursor);
-        n += 1;
+        let blank = data[ls..cursor].iter().all(u8::is_ascii_whitespace);
+        lines.push(if blank { (ls, ls) } else { (ls, cursor) });
+        non_blank += usize::from(!blank);
         if ls == 0 {
             break;
         }
         cursor = ls - 1;
     }
+    if non_blank == 0 {
+        return Tail::default();
+    }
     let mut tail = Tail {
-        text: String::with_capacity(lines[..n].iter().map(|(s, e)| e - s + 1).sum()),
+        text: String::with_capacity(lines.iter().map(|(s, e)| (e - s).min(TAIL_CHARS * 4) + 1).sum()),
         len: 0,
     };
-    for &(s, e) in lines[..n].iter().rev() {
+    for &(s, e) in lines.iter().rev() {
         tail.start_line();
-        push_line_text(&mut tail.text, &data[s..e]);
-    }
-    if tail.len == 1 && tail.text.trim().is_empty() {
-        tail = Tail::default();
+        push_line_text(&mut tail.text, &data[s..e], TAIL_CHARS);
     }
     tail
 }
@@ -472,22 +497,17 @@ pub fn merge(parts: Vec<LogScan>) -> LogScan {
         }
         out.lines += p.lines;
     }
-    // The tail: the last TAIL lines, which may span several regions.
-    let mut tail: Vec<&str> = Vec::new();
-    let mut first = 0;
-    for (f, t) in tails.iter().rev() {
-        let want = TAIL - tail.len();
-        let skip = t.len().saturating_sub(want);
-        let mut t: Vec<&str> = t.lines().skip(skip).collect();
-        first = f + skip as u64;
-        t.append(&mut tail);
-        tail = t;
-        if tail.len() >= TAIL {
-            break;
-        }
-    }
-    out.tail_first_line = if tail.is_empty() { 0 } else { first };
-    out.tail = Tail::from_lines(tail);
+    // The tail may span several regions. A region's tail ends at its last line and stops
+    // walking only at its region's start or at a limit `last_lines` also stops at, so the
+    // regions' tails read back to back are the end of the log; the lines picked end at the
+    // last region's last line.
+    let refs: Vec<&Tail> = tails.iter().map(|(_, t)| t).collect();
+    let tail = Tail::last_lines(&refs);
+    out.tail_first_line = match tails.last() {
+        Some((f, t)) if !tail.is_empty() => (f + t.len() as u64).saturating_sub(tail.len() as u64),
+        _ => 0,
+    };
+    out.tail = tail;
     out
 }
 
@@ -572,7 +592,31 @@ signatures:
         assert_eq!(h.after, vec!["d", "e"]);
         assert_eq!(h.sigs[0].1.get("what").map(String::as_str), Some("ded"));
         assert_eq!(s.tail.last(), Some("f"));
-        assert_eq!(s.tail_first_line, 1);
+        // the last 5 lines that are not blank: b..f
+        assert_eq!(
+            s.tail.lines().collect::<Vec<_>>(),
+            vec!["b", "c exploded", "d", "e", "f"]
+        );
+        assert_eq!(s.tail_first_line, 2);
+    }
+
+    #[test]
+    fn the_tail_is_the_last_lines_that_are_not_blank() {
+        let set = matcher();
+        let long = "x".repeat(1000);
+        let data = format!("a\nb\n{long}\n  \n\nc\nd\ne\n\n");
+        let s = scan_buffer(data.as_bytes(), 1, &set.log);
+        assert_eq!(s.lines, 9);
+        let lines: Vec<&str> = s.tail.lines().collect();
+        // b, the long line (cut to what a citation shows), c, d, e; blank lines kept empty
+        assert_eq!(lines.len(), 8);
+        assert_eq!(lines[0], "b");
+        assert_eq!(lines[1].chars().count(), TAIL_CHARS + 1);
+        assert_eq!(&lines[2..], ["", "", "c", "d", "e", ""]);
+        assert_eq!(s.tail_first_line, 2);
+        // only blank lines: no tail
+        let s = scan_buffer(b"\n  \n\n", 1, &set.log);
+        assert!(s.tail.is_empty() && s.tail_first_line == 0);
     }
 
     #[test]
