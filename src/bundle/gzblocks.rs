@@ -260,6 +260,9 @@ pub struct BlockReader {
     ended: bool,
     /// A header problem met while reading ahead, reported once the members before it are read.
     pending_err: Option<io::Error>,
+    /// The error that ended the stream: every later read returns it again (nothing after a
+    /// corrupt member is handed out).
+    failed: Option<String>,
 }
 
 impl BlockReader {
@@ -274,6 +277,7 @@ impl BlockReader {
             spare: Vec::new(),
             ended: false,
             pending_err: None,
+            failed: None,
         }
     }
 
@@ -359,6 +363,20 @@ fn read_up_to(r: &mut (dyn Read + Send), buf: &mut [u8]) -> io::Result<usize> {
 
 impl Read for BlockReader {
     fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if let Some(e) = &self.failed {
+            return Err(io::Error::other(e.clone()));
+        }
+        let r = self.read_next(out);
+        match &r {
+            Err(e) if e.kind() != io::ErrorKind::Interrupted => self.failed = Some(e.to_string()),
+            _ => {}
+        }
+        r
+    }
+}
+
+impl BlockReader {
+    fn read_next(&mut self, out: &mut [u8]) -> io::Result<usize> {
         loop {
             if self.pos < self.cur.len() {
                 let n = out.len().min(self.cur.len() - self.pos);
@@ -495,6 +513,8 @@ mod tests {
         let mut got = vec![0u8; 2 * BLOCK];
         r.read_exact(&mut got).expect("the first two members");
         assert_eq!(got, data[..2 * BLOCK]);
+        assert!(r.read(&mut [0u8; 16]).is_err());
+        // and nothing after it, however often it is asked
         assert!(r.read(&mut [0u8; 16]).is_err());
     }
 }
