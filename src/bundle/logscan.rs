@@ -293,6 +293,17 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
                 pos = le + 1;
             }
         }
+        if let Some(residual) = &m.residual {
+            let mut pos = start;
+            while pos < end {
+                let Some(hit) = residual.find_at(&data[..end], pos) else {
+                    break;
+                };
+                let (ls, le) = (line_start(data, hit.start()), line_end(data, hit.start()));
+                check(ls, le, &mut found);
+                pos = le + 1;
+            }
+        }
         // Lines with escapes (`\"` in JSON lines and in klog's quoted values): unescape the line
         // into a scratch buffer and run the combined matcher on it; only a line that matches
         // there is decoded for real (a JSON line into its string values).
@@ -672,6 +683,31 @@ signatures:
         let s = scan_buffer(data, 1, &set.log);
         assert_eq!(s.hits.len(), 1, "{s:?}");
         assert_eq!(s.hits[0].line, 2);
+    }
+
+    #[test]
+    fn signatures_without_literals_are_found_by_the_residual_regex() {
+        let text = r#"
+signatures:
+  - id: boom
+    code: ZZZ001
+    name: boom
+    severity: error
+    title: boom
+    pattern: 'explo(?P<what>ded|sion)'
+  - id: digits
+    code: ZZZ002
+    name: digits
+    severity: error
+    title: digits
+    pattern: '[0-9]{2} [a-z]+'
+"#;
+        let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
+        assert!(set.log.residual.is_some() && set.log.prefilter.is_some() && !set.log.escape_safe);
+        let data = b"calm\n12 trees fell\nit exploded\n{\"m\":\"34 \\u0074rees fell\"}\n";
+        let s = scan_buffer(data, 1, &set.log);
+        let found: Vec<(u64, usize)> = s.hits.iter().map(|h| (h.line, h.sigs[0].0)).collect();
+        assert_eq!(found, vec![(2, 1), (3, 0), (4, 1)], "{s:?}");
     }
 
     #[test]
