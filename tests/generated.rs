@@ -38,7 +38,7 @@ fn analyze_reports_exactly_the_planted_findings() {
         events: 300,
         seed: 7,
         level: 1,
-        // one 5.8 MB log with planted lines on both sides of the reader's 4 MiB region cut
+        // one 5.8 MB log, which the reader cuts into regions (of 1 MiB), with planted lines in it
         long_logs: 1,
         long_log_size: 5_800_000,
         single_stream: false,
