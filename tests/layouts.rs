@@ -1,4 +1,4 @@
-//! Other tools' bundles: every troubleshoot.sh bundle in `../shared/thirdparty/` is analyzed by the
+//! Other tools' bundles: every troubleshoot.sh bundle vendored in `fixtures/thirdparty/` is analyzed by the
 //! real binary and a compact view of its report is snapshotted (layout, read problems, inputs by
 //! state, findings with their evidence paths, rules that could not vouch). Real-world drift is
 //! asserted explicitly: `items: null`, YAML-and-JSON custom resources read once, `***HIDDEN***`
@@ -7,8 +7,13 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-fn thirdparty() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/thirdparty")
+/// A vendored third-party bundle; a missing one fails the test (never a silent skip).
+fn thirdparty(rel: &str) -> PathBuf {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("fixtures/thirdparty")
+        .join(rel);
+    assert!(p.is_file(), "vendored fixture missing: {}", p.display());
+    p
 }
 
 fn analyze(path: &Path) -> (Option<i32>, serde_json::Value, String) {
@@ -72,11 +77,6 @@ fn compact(code: Option<i32>, r: &serde_json::Value) -> serde_json::Value {
 
 #[test]
 fn thirdparty_bundles() {
-    let dir = thirdparty();
-    if !dir.exists() {
-        eprintln!("skipping: {} not present", dir.display());
-        return;
-    }
     for (name, rel) in [
         (
             "troubleshoot-support-bundle",
@@ -89,7 +89,7 @@ fn thirdparty_bundles() {
         ),
         ("sbctl-support-bundle", "replicatedhq-sbctl/sbctl-support-bundle.tar.gz"),
     ] {
-        let (code, r, stderr) = analyze(&dir.join(rel));
+        let (code, r, stderr) = analyze(&thirdparty(rel));
         assert_eq!(r["bundle"]["layout"], "troubleshoot-sh", "{name}: {stderr}");
         insta::with_settings!({snapshot_path => "snapshots/layouts", prepend_module_to_snapshot => false, omit_expression => true}, {
             insta::assert_json_snapshot!(name, compact(code, &r));
@@ -99,10 +99,7 @@ fn thirdparty_bundles() {
 
 #[test]
 fn sbctl_bundle_crash_loop_is_found_with_its_previous_log() {
-    let p = thirdparty().join("replicatedhq-sbctl/sbctl-support-bundle.tar.gz");
-    if !p.exists() {
-        return;
-    }
+    let p = thirdparty("replicatedhq-sbctl/sbctl-support-bundle.tar.gz");
     let (code, r, _) = analyze(&p);
     assert_eq!(code, Some(1));
     let f = r["findings"]
@@ -135,10 +132,7 @@ fn sbctl_bundle_crash_loop_is_found_with_its_previous_log() {
 
 #[test]
 fn custom_resources_in_yaml_and_json_are_read_once() {
-    let p = thirdparty().join("replicatedhq-troubleshoot/baseline.tar.gz");
-    if !p.exists() {
-        return;
-    }
+    let p = thirdparty("replicatedhq-troubleshoot/baseline.tar.gz");
     let (_, r, _) = analyze(&p);
     let ids: Vec<&str> = r["inputs"]
         .as_array()
@@ -155,10 +149,7 @@ fn custom_resources_in_yaml_and_json_are_read_once() {
 
 #[test]
 fn errors_files_are_failed_inputs_and_cluster_scoped_custom_resources_are_read() {
-    let p = thirdparty().join("chris-sanders-troubleshoot-mcp-server/support-bundle-2025-04-11T14_05_31.tar.gz");
-    if !p.exists() {
-        return;
-    }
+    let p = thirdparty("chris-sanders-troubleshoot-mcp-server/support-bundle-2025-04-11T14_05_31.tar.gz");
     let (_, r, _) = analyze(&p);
     let inputs = r["inputs"].as_array().unwrap();
     let pdb = inputs
@@ -182,10 +173,7 @@ fn errors_files_are_failed_inputs_and_cluster_scoped_custom_resources_are_read()
 
 #[test]
 fn troubleshoot_layout_in_a_plain_directory_with_symlinks() {
-    let p = thirdparty().join("replicatedhq-troubleshoot/support-bundle.tar.gz");
-    if !p.exists() {
-        return;
-    }
+    let p = thirdparty("replicatedhq-troubleshoot/support-bundle.tar.gz");
     let tmp = tempfile::tempdir().expect("tmp");
     let f = std::fs::File::open(&p).expect("open");
     tar::Archive::new(flate2::read::MultiGzDecoder::new(f))

@@ -12,7 +12,9 @@ fn manifest_dir() -> PathBuf {
 }
 
 fn thirdparty(rel: &str) -> PathBuf {
-    manifest_dir().join("../shared/thirdparty").join(rel)
+    let p = manifest_dir().join("fixtures/thirdparty").join(rel);
+    assert!(p.is_file(), "vendored fixture missing: {}", p.display());
+    p
 }
 
 const SBCTL: &str = "replicatedhq-sbctl/sbctl-support-bundle.tar.gz";

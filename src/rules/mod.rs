@@ -1,7 +1,7 @@
 //! The `Rule` trait, the registry (sorted by code) and what a rule sees (`Context`).
 //!
 //! One rule per file under `flux/`, `ext/`, `ama/`, `osm/`, `k8s/`. A rule file opens with a `//!`
-//! doc comment; that text is what `arcdiag explain CODE` prints (see [`doc_from_source`]).
+//! doc comment; that text is what `arcdiag explain CODE` prints (see [`doc_of_module`]; `build.rs` extracts it).
 //! Signatures from `signatures.yaml` whose code is not a Rust rule become [`declarative`] rules.
 
 pub mod ama;
@@ -235,27 +235,26 @@ pub fn cite_container_status(
     }
 }
 
-/// The `//!` lines at the top of a rule's source file, as plain text.
-pub fn doc_from_source(src: &str) -> String {
-    let mut out = Vec::new();
-    for line in src.lines() {
-        let t = line.trim_start();
-        if let Some(rest) = t.strip_prefix("//!") {
-            out.push(rest.strip_prefix(' ').unwrap_or(rest).to_string());
-        } else if t.is_empty() && out.is_empty() {
-            continue;
-        } else {
-            break;
-        }
-    }
-    out.join("\n").trim().to_string()
+mod docs {
+    include!(concat!(env!("OUT_DIR"), "/rule_docs.rs"));
 }
 
-/// `include_str!` of the current file's `//!` doc.
+/// The `//!` doc of the rule file whose module path (as `module_path!()` gives it) is `module`;
+/// `build.rs` extracts the docs, so only they are embedded, not the rules' sources.
+pub fn doc_of_module(module: &str) -> String {
+    // `arcdiag::rules::flux::foo` → `rules::flux::foo`: the crate's own name is not part of the key.
+    let key = module.split_once("::").map_or(module, |(_, rest)| rest);
+    docs::RULE_DOCS
+        .binary_search_by(|(m, _)| (*m).cmp(key))
+        .map(|i| docs::RULE_DOCS[i].1.to_string())
+        .unwrap_or_default()
+}
+
+/// The current rule file's `//!` doc (see [`doc_of_module`]).
 #[macro_export]
 macro_rules! rule_doc {
     () => {
-        $crate::rules::doc_from_source(include_str!(concat!(env!("CARGO_MANIFEST_DIR"), "/", file!())))
+        $crate::rules::doc_of_module(module_path!())
     };
 }
 
