@@ -179,8 +179,8 @@ pub struct CollectArgs {
     /// Seconds for the whole collection; then what is done is written, marked incomplete.
     #[arg(long, default_value_t = 900, value_name = "SECONDS")]
     pub deadline: u64,
-    /// Logs newer than this (kubectl --since, e.g. 24h, 90m).
-    #[arg(long, default_value = "24h", value_name = "DURATION")]
+    /// Logs newer than this (kubectl --since: a Go duration such as 24h, 90m, 1h30m, 45s).
+    #[arg(long, default_value = "24h", value_name = "DURATION", value_parser = parse_since)]
     pub since: String,
     /// Most lines of each container log.
     #[arg(long, default_value_t = 10_000, value_name = "LINES")]
@@ -206,6 +206,49 @@ pub struct CollectArgs {
     /// Progress as plain lines even on a terminal.
     #[arg(long)]
     pub plain: bool,
+    /// Write a bundle even when kubectl reaches no cluster (the Azure side alone, with -g/-c/-t);
+    /// without it, collect refuses (exit 2) and writes nothing.
+    #[arg(long)]
+    pub no_cluster: bool,
+}
+
+/// A duration as kubectl's `--since` takes it (Go's `time.ParseDuration`): one or more
+/// `<number><unit>` parts, units `h`, `m`, `s`, `ms`, `us`/`µs`, `ns`, e.g. `24h`, `1h30m`, `2.5h`.
+/// Refused here, when parsed, rather than by kubectl in every log step.
+pub fn parse_since(s: &str) -> Result<String, String> {
+    let bad = || format!("'{s}' is not a duration: use a number and a unit (h, m, s, ms), e.g. 24h, 90m, 1h30m");
+    let mut rest = s.trim();
+    if rest.is_empty() || rest == "0" {
+        return Err(bad());
+    }
+    while !rest.is_empty() {
+        let num = rest
+            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+            .unwrap_or(rest.len());
+        let n = &rest[..num];
+        if n.is_empty() || n == "." || n.matches('.').count() > 1 {
+            return Err(bad());
+        }
+        rest = &rest[num..];
+        let unit = ["ms", "us", "µs", "ns", "h", "m", "s"]
+            .into_iter()
+            .find(|u| rest.starts_with(u))
+            .ok_or_else(bad)?;
+        rest = &rest[unit.len()..];
+    }
+    Ok(s.trim().to_string())
+}
+
+/// `--select`/`--ignore` values: split on commas, spaces around each code trimmed, empty parts
+/// dropped (`--select "FLX, K8S001"` is `FLX` and `K8S001`).
+pub fn rule_codes(values: &[String]) -> Vec<String> {
+    values
+        .iter()
+        .flat_map(|v| v.split(','))
+        .map(str::trim)
+        .filter(|c| !c.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 impl From<&LimitArgs> for crate::bundle::Limits {
@@ -215,6 +258,28 @@ impl From<&LimitArgs> for crate::bundle::Limits {
             max_total_bytes: a.max_total_bytes,
             max_members: a.max_members,
             max_ratio: a.max_ratio,
+            progress: None,
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn since_takes_go_durations_and_refuses_the_rest() {
+        for ok in ["24h", "90m", "1h30m", "45s", "2.5h", "500ms"] {
+            assert_eq!(parse_since(ok).as_deref(), Ok(ok), "{ok}");
+        }
+        for bad in ["2x", "", "h", "24", "1h30", "1..5h", "-1h", "24 h", "0"] {
+            assert!(parse_since(bad).is_err(), "{bad:?} accepted");
+        }
+    }
+
+    #[test]
+    fn rule_codes_are_trimmed() {
+        let v = rule_codes(&["FLX, K8S001".into(), " OSM ".into(), ",".into()]);
+        assert_eq!(v, ["FLX", "K8S001", "OSM"]);
     }
 }

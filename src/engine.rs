@@ -6,7 +6,7 @@
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity};
 use crate::model::{object_ref, NeedState, Snapshot};
-use crate::rules::{obj_evidence, Applies, Context, Hit, Origin, Rule};
+use crate::rules::{obj_match_evidence, Applies, Context, Hit, Origin, Rule};
 use crate::signatures::{Place, SignatureSet};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -111,7 +111,7 @@ fn object_hits(
                     namespace: namespace.map(str::to_string),
                     name: name.to_string(),
                 },
-                evidence: obj_evidence(src, object_ref(kind, namespace, name), &field, text),
+                evidence: obj_match_evidence(src, object_ref(kind, namespace, name), &field, text, &s.regex),
             });
         }
     }
@@ -139,7 +139,13 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
                         container: log.container.clone(),
                         previous: log.previous,
                     },
-                    evidence: crate::rules::log_evidence(&log.path, lh.line, &lh.text),
+                    evidence: crate::rules::log_match_evidence(
+                        &log.path,
+                        lh.line,
+                        &lh.text,
+                        lh.decoded.as_deref(),
+                        &s.regex,
+                    ),
                 });
             }
         }
@@ -163,11 +169,12 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
                         involved_name: e.involved_object.name.clone(),
                         reason: e.reason.clone(),
                     },
-                    evidence: obj_evidence(
+                    evidence: obj_match_evidence(
                         &e.src,
                         object_ref("Event", Some(&ns), &e.metadata.name),
                         "message",
                         &e.message,
+                        &s.regex,
                     ),
                 }
             })
@@ -264,7 +271,7 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
                     slug: slug.clone(),
                     name: name.clone(),
                 },
-                evidence: obj_evidence(&src, object, &field, &text),
+                evidence: obj_match_evidence(&src, object, &field, &text, &s.regex),
             });
         }
     }

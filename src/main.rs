@@ -64,31 +64,68 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
+    let (select, ignore) = (arcdiag::cli::rule_codes(&a.select), arcdiag::cli::rule_codes(&a.ignore));
+    // A code that selects nothing is a typo the user must hear about: the run would vouch for
+    // rules it never ran.
+    let unknown: Vec<&String> = select
+        .iter()
+        .chain(ignore.iter())
+        .filter(|code| {
+            let one = Options {
+                select: vec![(*code).clone()],
+                ..Options::default()
+            };
+            !rules.iter().any(|r| one.selects(r.code()))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();
+        for code in unknown {
+            let near = arcdiag::rules::nearest(&code.to_ascii_uppercase(), &codes, 3);
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", near.join(", "))
+            };
+            eprintln!("arcdiag: '{code}' matches no rule code or prefix (see `arcdiag rules`){hint}");
+        }
+        return ExitCode::from(2);
+    }
+    if let Some(out) = &a.output {
+        if let Some(input) = a.bundles.iter().find(|b| same_path(b, out)) {
+            eprintln!(
+                "arcdiag: --output {} is one of the bundles being analyzed ({}); choose another file",
+                out.display(),
+                input.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
     let opts = Options {
-        select: a.select.clone(),
-        ignore: a.ignore.clone(),
+        select,
+        ignore,
         min_severity: match a.min_severity {
             MinSeverity::Info => Severity::Info,
             MinSeverity::Warning => Severity::Warning,
             MinSeverity::Error => Severity::Error,
         },
     };
-    for code in a.select.iter().chain(a.ignore.iter()) {
-        let one = Options {
-            select: vec![code.clone()],
-            ..Options::default()
-        };
-        if !rules.iter().any(|r| one.selects(r.code())) {
-            eprintln!("arcdiag: warning: '{code}' matches no rule code (see `arcdiag rules`)");
-        }
+    let mut limits = Limits::from(&a.limits);
+    // Progress on a terminal only: a bar over the archive's compressed bytes, then the rules.
+    let show_progress = std::io::stderr().is_terminal() && std::env::var_os("ARCDIAG_NO_PROGRESS").is_none();
+    let read_bytes: &'static std::sync::atomic::AtomicU64 = Box::leak(Box::new(std::sync::atomic::AtomicU64::new(0)));
+    if show_progress {
+        limits.progress = Some(read_bytes);
     }
-    let limits = Limits::from(&a.limits);
     let mut reports: Vec<Report> = Vec::new();
     let mut unreadable = false;
     // (position among the readable reports, entry): unreadable bundles keep their place in JSON.
     let mut unreadable_entries: Vec<(usize, json::Unreadable)> = Vec::new();
     for path in &a.bundles {
-        match analyze_path(path, &limits, &sigs, &rules, &opts) {
+        let bar = show_progress.then(|| AnalyzeProgress::start(path, read_bytes));
+        let result = analyze_path(path, &limits, &sigs, &rules, &opts);
+        drop(bar);
+        match result {
             Ok(r) => {
                 if r.bundle.partial {
                     eprintln!(
@@ -141,6 +178,91 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
     }
 }
 
+/// A progress bar on stderr while one bundle is analyzed: the archive's compressed bytes read (a
+/// spinner for a directory), then "running rules" once the archive is read. Cleared when dropped.
+struct AnalyzeProgress {
+    done: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl AnalyzeProgress {
+    fn start(path: &std::path::Path, read: &'static std::sync::atomic::AtomicU64) -> AnalyzeProgress {
+        use std::sync::atomic::Ordering;
+        read.store(0, Ordering::Relaxed);
+        let len = std::fs::metadata(path).ok().filter(|m| m.is_file()).map(|m| m.len());
+        // A file name is shown, never a control sequence it may hold.
+        let name: String = path
+            .display()
+            .to_string()
+            .chars()
+            .map(|c| if c.is_control() { '?' } else { c })
+            .collect();
+        let done = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let flag = std::sync::Arc::clone(&done);
+        let thread = std::thread::spawn(move || {
+            let bar = match len {
+                Some(n) => indicatif::ProgressBar::new(n).with_style(
+                    indicatif::ProgressStyle::with_template("{prefix} [{bar:30}] {bytes}/{total_bytes} {wide_msg}")
+                        .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+                        .progress_chars("=> "),
+                ),
+                None => indicatif::ProgressBar::new_spinner(),
+            };
+            bar.set_prefix(name);
+            bar.set_message("reading");
+            // Nothing is drawn for a run that ends quickly.
+            let started = std::time::Instant::now();
+            while !flag.load(Ordering::Relaxed) {
+                std::thread::sleep(std::time::Duration::from_millis(100));
+                if started.elapsed() < std::time::Duration::from_millis(500) {
+                    continue;
+                }
+                let n = read.load(Ordering::Relaxed);
+                bar.set_position(n);
+                if len.is_some_and(|l| n >= l) {
+                    bar.set_message("running rules");
+                }
+                bar.tick();
+            }
+            bar.finish_and_clear();
+        });
+        AnalyzeProgress {
+            done,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for AnalyzeProgress {
+    fn drop(&mut self) {
+        self.done.store(true, std::sync::atomic::Ordering::Relaxed);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+/// Whether `out` names the same file as `input` (or lies inside the directory bundle `input`):
+/// writing the report there would destroy the evidence it is about.
+fn same_path(input: &std::path::Path, out: &std::path::Path) -> bool {
+    let (Ok(i), Ok(o)) = (
+        std::fs::canonicalize(input),
+        // The output may not exist yet: then its folder decides.
+        std::fs::canonicalize(out).or_else(|e| match (out.parent(), out.file_name()) {
+            (Some(p), Some(n)) => std::fs::canonicalize(if p.as_os_str().is_empty() {
+                std::path::Path::new(".")
+            } else {
+                p
+            })
+            .map(|p| p.join(n)),
+            _ => Err(e),
+        }),
+    ) else {
+        return false;
+    };
+    o == i || (i.is_dir() && o.starts_with(&i))
+}
+
 fn list_rules(a: arcdiag::cli::RulesArgs) -> ExitCode {
     let (_, rules) = match catalog(&a.rules_files) {
         Ok(c) => c,
@@ -161,7 +283,21 @@ fn list_rules(a: arcdiag::cli::RulesArgs) -> ExitCode {
             s.push('\n');
             s
         }
-        _ => {
+        Format::Markdown => {
+            let cell = |t: &str| t.replace('|', "\\|").replace('\n', " ");
+            let mut s = String::from("| code | severity | name | summary |\n| --- | --- | --- | --- |\n");
+            for r in &rules {
+                s.push_str(&format!(
+                    "| `{}` | {} | `{}` | {} |\n",
+                    r.code(),
+                    r.severity().as_str(),
+                    r.name(),
+                    cell(&arcdiag::rules::summary_of(&r.doc()))
+                ));
+            }
+            s
+        }
+        Format::Text => {
             let mut s = String::new();
             for r in &rules {
                 s.push_str(&format!(
@@ -307,6 +443,7 @@ fn collect(a: arcdiag::cli::CollectArgs) -> ExitCode {
         redact: !a.no_redact,
         output: a.output.clone(),
         stop: Arc::clone(&stop),
+        require_cluster: !a.no_cluster,
     };
     if a.dry_run {
         return match emit(&arcdiag::collect::dry_run(&opts), None) {

@@ -2,27 +2,11 @@
 //! codes, filters, output formats, determinism across runs and thread counts, damaged bundles,
 //! failed collection steps, rules files, `rules` and `explain`.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Output};
 
-const SAMPLE: &str = "fixtures/sample/arcdiag-contoso-arc-01-20261125T170000Z";
-
-fn root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-}
-
-fn arcdiag(args: &[&str]) -> Output {
-    arcdiag_env(args, &[])
-}
-
-fn arcdiag_env(args: &[&str], env: &[(&str, &str)]) -> Output {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_arcdiag"));
-    c.args(args).current_dir(root()).env_remove("RAYON_NUM_THREADS");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    c.output().expect("run arcdiag")
-}
+mod common;
+use common::{arcdiag, arcdiag_env, root, SAMPLE};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -92,15 +76,50 @@ fn sample_directory_reports_the_troubles() {
     for want in ["K8S001", "K8S002", "K8S005", "K8S006"] {
         assert!(c.contains(&want.to_string()), "{want} missing from {c:?}");
     }
-    // The forbidden clusterrolebindings step is reported as a failed input with its stderr.
+    // Every step of the sample's plan succeeded (a failed step is reported as a failed input with
+    // its stderr: see `a_forbidden_step_is_a_failed_input_with_its_stderr`).
     let failed: Vec<_> = r["inputs"]
         .as_array()
         .unwrap()
         .iter()
         .filter(|i| i["state"] == "failed")
         .collect();
-    assert_eq!(failed.len(), 1);
-    assert!(failed[0]["reason"].as_str().unwrap().contains("Forbidden"));
+    assert!(failed.is_empty(), "{failed:?}");
+}
+
+#[test]
+fn a_forbidden_step_is_a_failed_input_with_its_stderr() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let b = tmp.path().join("arcdiag-contoso-arc-01-20261125T170000Z");
+    copy_dir(&root().join(SAMPLE), &b);
+    let mp = b.join("manifest.json");
+    let mut m: serde_json::Value = serde_json::from_slice(&std::fs::read(&mp).expect("manifest")).expect("json");
+    let forbidden = "Error from server (Forbidden): configmaps is forbidden: User \"support-reader\" cannot list resource \"configmaps\" in API group \"\" in the namespace \"flux-system\"";
+    for s in m["steps"].as_array_mut().expect("steps") {
+        if s["id"] == "kubectl/namespaces/flux-system/configmaps" {
+            s["status"] = "failed".into();
+            s["exit_code"] = 1.into();
+            s["output"] = serde_json::Value::Null;
+            s["bytes"] = 0.into();
+            s["stderr"] = forbidden.into();
+        }
+    }
+    std::fs::write(&mp, serde_json::to_vec_pretty(&m).expect("json")).expect("write");
+    std::fs::remove_file(b.join("kubectl/namespaces/flux-system/configmaps.json")).expect("rm");
+    let r = json(&arcdiag(&["analyze", b.to_str().expect("utf-8"), "--format", "json"]));
+    let failed: Vec<_> = r["inputs"]
+        .as_array()
+        .expect("inputs")
+        .iter()
+        .filter(|i| i["state"] == "failed")
+        .collect();
+    assert_eq!(failed.len(), 1, "{failed:?}");
+    assert_eq!(failed[0]["id"], "kubectl/namespaces/flux-system/configmaps");
+    assert!(
+        failed[0]["reason"].as_str().expect("reason").contains("Forbidden"),
+        "{}",
+        failed[0]
+    );
 }
 
 #[test]
@@ -490,4 +509,126 @@ fn several_bundles_keep_their_place_when_one_is_unreadable() {
     let o = arcdiag(&["analyze", bad.to_str().unwrap(), "--format", "json"]);
     assert_eq!(o.status.code(), Some(2));
     assert_eq!(json(&o)["bundle"]["unreadable"], true);
+}
+
+#[test]
+fn a_misspelled_code_is_refused_and_spaces_around_commas_are_trimmed() {
+    let o = arcdiag(&["analyze", SAMPLE, "--select", "FLX001,K8S00l"]);
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(
+        e.contains("'K8S00l' matches no rule code") && e.contains("did you mean"),
+        "{e}"
+    );
+    assert!(
+        o.stdout.is_empty(),
+        "no report for a run that would not run what was asked"
+    );
+    let o = arcdiag(&["analyze", SAMPLE, "--ignore", "OSM99"]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    let o = arcdiag(&["analyze", SAMPLE, "--select", "FLX001, K8S001 ,", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = json(&o);
+    let mut ran: Vec<&str> = r["rules"]
+        .as_array()
+        .expect("rules")
+        .iter()
+        .filter_map(|x| x["code"].as_str())
+        .collect();
+    ran.dedup();
+    assert_eq!(ran, ["FLX001", "K8S001"]);
+}
+
+#[test]
+fn rules_as_markdown_is_a_table() {
+    let o = arcdiag(&["rules", "--format", "markdown"]);
+    assert!(o.status.success());
+    let t = String::from_utf8_lossy(&o.stdout);
+    let mut lines = t.lines();
+    assert_eq!(lines.next(), Some("| code | severity | name | summary |"));
+    assert_eq!(lines.next(), Some("| --- | --- | --- | --- |"));
+    let rows: Vec<&str> = lines.collect();
+    assert!(
+        rows.len() >= 41 && rows.iter().all(|r| r.starts_with("| `") && r.ends_with(" |")),
+        "{t}"
+    );
+}
+
+#[test]
+fn collect_since_is_checked_when_parsed() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let o = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["collect", "--since", "2x", "--output"])
+        .arg(tmp.path())
+        .output()
+        .expect("run");
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("'2x' is not a duration"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_dir(tmp.path()).expect("dir").count(), 0);
+}
+
+#[test]
+fn output_never_overwrites_an_input_bundle() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tgz = tmp.path().join("bundle.tgz");
+    pack(&root().join(SAMPLE), "arcdiag-contoso-arc-01-20261125T170000Z", &tgz);
+    let before = std::fs::read(&tgz).expect("read");
+    let t = tgz.to_str().expect("utf-8");
+    for out in [t.to_string(), format!("{}/./bundle.tgz", tmp.path().display())] {
+        let o = arcdiag(&["analyze", t, "-o", &out]);
+        assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+        assert!(
+            stderr(&o).contains("is one of the bundles being analyzed"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    // Nor a file inside a directory bundle.
+    let dir = tmp.path().join("b");
+    copy_dir(&root().join(SAMPLE), &dir);
+    let inside = dir.join("manifest.json");
+    let o = arcdiag(&[
+        "analyze",
+        dir.to_str().expect("utf-8"),
+        "-o",
+        inside.to_str().expect("utf-8"),
+    ]);
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert_eq!(std::fs::read(&tgz).expect("read"), before);
+    let report = tmp.path().join("report.txt");
+    let o = arcdiag(&["analyze", t, "-o", report.to_str().expect("utf-8")]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    assert!(report.exists());
+}
+
+#[test]
+fn the_root_entry_tar_writes_with_dash_c_is_not_a_problem() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let tgz = tmp.path().join("b.tgz");
+    let st = Command::new("tar")
+        .arg("czf")
+        .arg(&tgz)
+        .arg("-C")
+        .arg(root().join(SAMPLE))
+        .arg(".")
+        .status()
+        .expect("run tar");
+    assert!(st.success());
+    let o = arcdiag(&["analyze", tgz.to_str().expect("utf-8"), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+    let r = json(&o);
+    assert_eq!(r["bundle"]["partial"], false, "{}", r["bundle"]["errors"]);
+    assert_eq!(r["bundle"]["layout"], "arcdiag-v1");
+}
+
+/// The sample's reports as a user reads them (text without colour, and Markdown for a ticket).
+#[test]
+fn sample_reports_as_text_and_markdown() {
+    for (format, name) in [("text", "sample_report_text"), ("markdown", "sample_report_markdown")] {
+        let o = arcdiag(&["analyze", SAMPLE, "--format", format, "--color", "never"]);
+        assert_eq!(o.status.code(), Some(1), "{}", stderr(&o));
+        insta::with_settings!({prepend_module_to_snapshot => false, omit_expression => true}, {
+            insta::assert_snapshot!(name, stdout(&o));
+        });
+    }
 }

@@ -68,6 +68,7 @@ done
 slug=""
 case "$1 $2" in
   "account show") if [ -f "$D/az-logged-out" ]; then echo "ERROR: Please run 'az login' to setup account." >&2; exit 1; fi; exit 0;;
+  "extension list") if [ -f "$D/az-no-cli-extensions" ]; then echo '[]'; else echo '[{"name":"k8s-extension","version":"1.6.1"},{"name":"k8s-configuration","version":"2.2.0"}]'; fi; exit 0;;
   "aks show"|"connectedk8s show") slug=cluster-show;;
   "k8s-extension list") slug=k8s-extension-list;;
   "k8s-extension show") slug=k8s-extension-show-$name;;
@@ -183,17 +184,9 @@ fn step<'a>(man: &'a Value, id: &str) -> &'a Value {
 }
 
 fn analyze(bundle: &Path) -> Value {
-    let out = Command::new(BIN)
-        .args(["analyze", "--format", "json", "--fail-on", "never"])
-        .arg(bundle)
-        .output()
-        .expect("run arcdiag analyze");
-    assert!(
-        out.status.success(),
-        "analyze failed: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    serde_json::from_slice(&out.stdout).expect("analyze JSON")
+    let (code, report, err) = common::analyze_json(bundle, &["--fail-on", "never"]);
+    assert_eq!(code, Some(0), "analyze failed: {err}");
+    report
 }
 
 fn input_state(report: &Value, id: &str) -> String {
@@ -534,6 +527,92 @@ fn logged_out_az_and_missing_cli_extension() {
         input_state(&report, "az/k8s-configuration-flux-show-cluster-config"),
         "failed"
     );
+}
+
+#[test]
+fn missing_az_cli_extensions_are_said_once_with_the_install_command() {
+    let fake = Fake::new();
+    fake.put("az-no-cli-extensions", "");
+    fake.put(
+        "az/cluster-show.json",
+        r#"{"name":"c1","connectivityStatus":"Connected"}"#,
+    );
+    let out = fake.collect(&["-g", "rg1", "-c", "c1", "-t", "connectedClusters"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let err = stderr(&out);
+    for ext in ["k8s-extension", "k8s-configuration"] {
+        let install = format!("az extension add --name {ext}");
+        assert_eq!(err.matches(&install).count(), 1, "said once: {err}");
+    }
+    let man = manifest(&common::bundle_members(&fake.bundle()));
+    for (id, ext) in [
+        ("az/k8s-extension-list", "k8s-extension"),
+        ("az/k8s-configuration-flux-list", "k8s-configuration"),
+        ("az/k8s-configuration-list", "k8s-configuration"),
+    ] {
+        let s = step(&man, id);
+        assert_eq!(s["status"], "skipped", "{s}");
+        let why = s["stderr"].as_str().unwrap_or("");
+        assert!(why.contains(&format!("az extension add --name {ext}")), "{s}");
+        assert!(!why.contains('\n'), "one line: {why:?}");
+    }
+    assert_eq!(step(&man, "az/cluster-show")["status"], "ok");
+    // The report's reason for a rule that needed the list is that one line.
+    let report = analyze(&fake.bundle());
+    let input = report["inputs"]
+        .as_array()
+        .and_then(|i| i.iter().find(|i| i["id"] == "az/k8s-extension-list"))
+        .expect("input");
+    assert!(
+        input["reason"]
+            .as_str()
+            .unwrap_or("")
+            .contains("az extension add --name k8s-extension"),
+        "{input}"
+    );
+}
+
+#[test]
+fn no_reachable_cluster_exits_2_and_writes_nothing() {
+    let fake = Fake::new();
+    fake.put(
+        "bin/kubectl",
+        "#!/bin/sh\necho 'The connection to the server 10.0.0.1:6443 was refused - did you specify the right host or port?' >&2\nexit 1\n",
+    );
+    let kubectl = fake.data.join("bin/kubectl");
+    {
+        use std::os::unix::fs::PermissionsExt;
+        fs::set_permissions(&kubectl, fs::Permissions::from_mode(0o755)).expect("chmod");
+    }
+    let k = kubectl.to_str().expect("utf-8");
+    let out = fake.collect(&["--kubectl", k]);
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("was refused"), "{}", stderr(&out));
+    assert_eq!(fs::read_dir(&fake.out).expect("out").count(), 0, "no bundle written");
+    let out = fake.collect(&["--kubectl", "/nonexistent/kubectl"]);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(stderr(&out).contains("not installed"), "{}", stderr(&out));
+    assert_eq!(fs::read_dir(&fake.out).expect("out").count(), 0, "no bundle written");
+    // --no-cluster writes the Azure side alone.
+    fake.put(
+        "az/cluster-show.json",
+        r#"{"name":"c1","connectivityStatus":"Offline"}"#,
+    );
+    let out = fake.collect(&[
+        "--kubectl",
+        k,
+        "--no-cluster",
+        "-g",
+        "rg1",
+        "-c",
+        "c1",
+        "-t",
+        "connectedClusters",
+    ]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let man = manifest(&common::bundle_members(&fake.bundle()));
+    assert_eq!(step(&man, "az/cluster-show")["status"], "ok");
+    assert_eq!(step(&man, "kubectl/cluster/nodes")["status"], "failed");
 }
 
 #[test]

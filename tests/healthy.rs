@@ -4,19 +4,12 @@
 //! the default MeshConfig, the SMI CRDs, a meshed namespace with sidecars), analyzed by the real
 //! binary: no OSM rule may fire, and every one must be able to vouch for it (clean, not skipped).
 
-use std::path::Path;
-use std::process::Command;
+mod common;
 
 fn analyze(select: &str) -> (i32, serde_json::Value) {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/healthy/osm");
-    let out = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
-        .args(["analyze", "--format", "json", "--select", select])
-        .arg(&dir)
-        .output()
-        .expect("run arcdiag");
-    let report: serde_json::Value = serde_json::from_slice(&out.stdout)
-        .unwrap_or_else(|e| panic!("report is not JSON ({e}): {}", String::from_utf8_lossy(&out.stderr)));
-    (out.status.code().unwrap_or(-1), report)
+    let dir = common::root().join("fixtures/healthy/osm");
+    let (code, report, _) = common::analyze_json(&dir, &["--select", select]);
+    (code.unwrap_or(-1), report)
 }
 
 #[test]
@@ -42,7 +35,7 @@ fn the_healthy_mesh_keeps_the_guides_evicted_controller() {
     // The guide's healthy `kubectl get pods` shows an Evicted controller beside a Running one;
     // the fixture must keep that pod, or the test above proves less than it claims.
     let pods = std::fs::read_to_string(
-        Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/healthy/osm/kubectl/namespaces/arc-osm-system/pods.json"),
+        common::root().join("fixtures/healthy/osm/kubectl/namespaces/arc-osm-system/pods.json"),
     )
     .expect("pods.json");
     let v: serde_json::Value = serde_json::from_str(&pods).expect("pods.json parses");

@@ -5,7 +5,6 @@
 //! values, symlinks and long names, `*-errors.json` files read as failed inputs.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 /// A vendored third-party bundle; a missing one fails the test (never a silent skip).
 fn thirdparty(rel: &str) -> PathBuf {
@@ -16,14 +15,10 @@ fn thirdparty(rel: &str) -> PathBuf {
     p
 }
 
+mod common;
+
 fn analyze(path: &Path) -> (Option<i32>, serde_json::Value, String) {
-    let o = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
-        .args(["analyze", "--format", "json"])
-        .arg(path)
-        .output()
-        .expect("run arcdiag");
-    let v = serde_json::from_slice(&o.stdout).unwrap_or(serde_json::Value::Null);
-    (o.status.code(), v, String::from_utf8_lossy(&o.stderr).into_owned())
+    common::analyze_json(path, &[])
 }
 
 fn compact(code: Option<i32>, r: &serde_json::Value) -> serde_json::Value {

@@ -41,6 +41,8 @@ fn builds_as_a_member_of_another_workspace() {
         std::fs::copy(root().join(f), member.join(f)).expect("copy");
     }
     copy_tree(&root().join("src"), &member.join("src"));
+    // Cargo.toml names a test target (`[[test]] rules`), whose file must be there to parse it.
+    copy_tree(&root().join("tests"), &member.join("tests"));
     let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
     let o = Command::new(cargo)
         .current_dir(ws)

@@ -1,6 +1,9 @@
 //! Every rule's fixtures: `fixtures/rules/<CODE>/fires/` must make the rule fire and
 //! `fixtures/rules/<CODE>/quiet/` (a near miss) must not. Each case runs only that rule and
 //! snapshots its outcome and findings, so a reviewer reads exactly what a user would see.
+//!
+//! Each fixture case is a test of its own (libtest-mimic: `harness = false` in Cargo.toml), so one
+//! mismatch never hides the others, and `cargo test --test rules FLX001` runs one rule's cases.
 
 use arcdiag::analyze::{analyze_path, load_signatures};
 use arcdiag::bundle::Limits;
@@ -89,29 +92,28 @@ fn fixture_dirs() -> Vec<PathBuf> {
     out
 }
 
-#[test]
-fn rule_fixtures() {
-    let dirs = fixture_dirs();
-    assert!(!dirs.is_empty(), "no rule fixtures found");
-    for d in dirs {
-        let (name, value) = case(&d);
-        let kind = d
-            .file_name()
-            .map(|s| s.to_string_lossy().into_owned())
-            .unwrap_or_default();
-        let name = if kind.starts_with("fires-") || kind.starts_with("quiet-") {
-            let code = name.split('-').next().unwrap_or("").to_string();
-            format!("{code}-{kind}")
-        } else {
-            name
-        };
-        insta::with_settings!({snapshot_path => "snapshots/rules", prepend_module_to_snapshot => false, omit_expression => true}, {
-            insta::assert_json_snapshot!(name, value);
-        });
+/// The snapshot name of a fixture case: `<CODE>-fires`, `<CODE>-quiet`, `<CODE>-quiet-<what>`.
+fn snapshot_name(dir: &Path, case_name: &str) -> String {
+    let kind = dir
+        .file_name()
+        .map(|s| s.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    if kind.starts_with("fires-") || kind.starts_with("quiet-") {
+        let code = case_name.split('-').next().unwrap_or("").to_string();
+        format!("{code}-{kind}")
+    } else {
+        case_name.to_string()
     }
 }
 
-#[test]
+fn run_case(d: &Path) {
+    let (name, value) = case(d);
+    let name = snapshot_name(d, &name);
+    insta::with_settings!({snapshot_path => "snapshots/rules", prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_json_snapshot!(name, value);
+    });
+}
+
 fn every_rule_has_fixtures() {
     let sigs = load_signatures(&[]).expect("built-in signatures");
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
@@ -126,7 +128,6 @@ fn every_rule_has_fixtures() {
     assert!(missing.is_empty(), "rules without fixtures: {missing:?}");
 }
 
-#[test]
 fn every_rule_has_a_doc() {
     let sigs = load_signatures(&[]).expect("built-in signatures");
     for r in registry(&sigs) {
@@ -140,4 +141,42 @@ fn every_rule_has_a_doc() {
             assert!(doc.contains(section), "{}: doc lacks '{section}'", r.code());
         }
     }
+}
+
+/// A test body as a libtest-mimic trial: a panic (a failed assertion) is the failure message.
+fn trial(name: String, f: impl FnOnce() + Send + std::panic::UnwindSafe + 'static) -> libtest_mimic::Trial {
+    libtest_mimic::Trial::test(name, move || {
+        std::panic::catch_unwind(f).map_err(|p| {
+            let msg = p
+                .downcast_ref::<String>()
+                .cloned()
+                .or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                .unwrap_or_else(|| "the test panicked".into());
+            msg.into()
+        })
+    })
+}
+
+fn main() {
+    let args = libtest_mimic::Arguments::from_args();
+    let dirs = fixture_dirs();
+    let mut trials = vec![
+        trial("every_rule_has_fixtures".into(), every_rule_has_fixtures),
+        trial("every_rule_has_a_doc".into(), every_rule_has_a_doc),
+        trial("fixture_cases_exist".into(), || {
+            assert!(
+                fixture_dirs().len() >= 82,
+                "rule fixture cases missing: {:?}",
+                fixture_dirs()
+            )
+        }),
+    ];
+    for d in dirs {
+        let rel = d
+            .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules"))
+            .map(|p| p.to_string_lossy().replace('/', "::"))
+            .unwrap_or_else(|_| d.display().to_string());
+        trials.push(trial(format!("fixture::{rel}"), move || run_case(&d)));
+    }
+    libtest_mimic::run(&args, trials).exit();
 }

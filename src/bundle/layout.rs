@@ -598,7 +598,9 @@ fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>
                     };
                     let status = step.status.0.as_deref().unwrap_or("");
                     let output = step.output.0;
-                    let stderr = step.stderr.0.as_deref().unwrap_or("").trim();
+                    // One line in a reason (the manifest keeps the whole text).
+                    let stderr = super::manifest::first_line(step.stderr.0.as_deref().unwrap_or(""));
+                    let stderr = stderr.as_str();
                     let reason = |what: &str| {
                         if stderr.is_empty() {
                             format!("collection step {what}")

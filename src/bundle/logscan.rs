@@ -80,6 +80,47 @@ fn push_line_text(out: &mut String, b: &[u8], chars: usize) {
     crate::finding::push_excerpt(out, &String::from_utf8_lossy(cut), chars);
 }
 
+/// A matching line as kept: whole when it fits [`LINE_CHARS`], else a window around the first
+/// match of its signatures (`…` where it was cut), so the text that matched is what a citation
+/// can show even on a long JSON line.
+fn hit_text(line: &[u8], sigs: &[(usize, BTreeMap<String, String>)], m: &LogMatcher) -> String {
+    let line = line.strip_suffix(b"\r").unwrap_or(line);
+    if line.len() <= LINE_CHARS {
+        return line_text(line);
+    }
+    let span = m
+        .ids
+        .iter()
+        .enumerate()
+        .filter(|(_, id)| sigs.iter().any(|(s, _)| s == *id))
+        .filter_map(|(si, _)| m.regexes.get(si)?.find(line))
+        .map(|x| (x.start(), x.end()))
+        .min();
+    let Some((start, end)) = span else {
+        // Matched only on the decoded values (which are kept apart): the head of the line.
+        return line_text(line);
+    };
+    // A byte window wide enough for LINE_CHARS characters on each side, then cut by characters.
+    let (from, to) = (
+        start.saturating_sub(LINE_CHARS * 4),
+        (end + LINE_CHARS * 4).min(line.len()),
+    );
+    let w = String::from_utf8_lossy(&line[from..to]);
+    let (s, e) = match &w {
+        std::borrow::Cow::Borrowed(_) => (start - from, end - from),
+        // Invalid UTF-8 moved the offsets: centre on where the match was, roughly.
+        std::borrow::Cow::Owned(o) => ((start - from).min(o.len()), (end - from).min(o.len())),
+    };
+    let mut out = crate::finding::excerpt_around(&w, s, e, LINE_CHARS);
+    if from > 0 && !out.starts_with('…') {
+        out.insert(0, '…');
+    }
+    if to < line.len() && !out.ends_with('…') {
+        out.push('…');
+    }
+    out
+}
+
 /// The last lines of a log (or segment), in one string: every log keeps its tail, so one
 /// allocation each rather than one per line (240,000 of them for 24,000 logs).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -405,7 +446,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
         }
         hits.push(LogHit {
             line: line_no,
-            text: line_text(&data[ls..le]),
+            text: hit_text(&data[ls..le], &sigs, m),
             decoded,
             sigs,
             before,
@@ -587,6 +628,21 @@ signatures:
     pattern: 'explo(?P<what>ded|sion)'
 "#;
         SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap()
+    }
+
+    #[test]
+    fn a_long_line_keeps_the_window_around_its_match() {
+        let set = matcher();
+        let line = format!("{{\"msg\":\"{}it exploded here{}\"}}", "a".repeat(900), "z".repeat(900));
+        let s = scan_buffer(format!("{line}\n").as_bytes(), 1, &set.log);
+        assert_eq!(s.hits.len(), 1);
+        let t = &s.hits[0].text;
+        assert!(t.contains("it exploded here"), "{t}");
+        assert!(t.starts_with('…') && t.ends_with('…'), "{t}");
+        assert!(t.chars().count() <= LINE_CHARS + 2, "{}", t.chars().count());
+        // A short line is kept whole.
+        let s = scan_buffer(b"it exploded\n", 1, &set.log);
+        assert_eq!(s.hits[0].text, "it exploded");
     }
 
     #[test]

@@ -183,6 +183,20 @@ impl<'de> Deserialize<'de> for Steps {
     }
 }
 
+/// The first line of a tool's error text that says something, bounded: what a step's reason and
+/// a report show (the whole text stays in the manifest).
+pub fn first_line(text: &str) -> String {
+    let mut lines = text.lines().map(str::trim).filter(|l| !l.is_empty());
+    let Some(first) = lines.next() else {
+        return String::new();
+    };
+    let mut out: String = first.chars().take(300).collect();
+    if out.len() < first.len() {
+        out.push('…');
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

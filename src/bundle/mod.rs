@@ -64,6 +64,9 @@ pub struct Limits {
     pub max_members: u64,
     /// Uncompressed/compressed ratio past which a gzip stream is treated as a bomb.
     pub max_ratio: u64,
+    /// When set, the compressed bytes of an archive read so far are added here as they are read
+    /// (what a progress bar shows); reading never looks at it.
+    pub progress: Option<&'static std::sync::atomic::AtomicU64>,
 }
 
 impl Default for Limits {
@@ -73,6 +76,7 @@ impl Default for Limits {
             max_total_bytes: 64 << 30,
             max_members: 250_000,
             max_ratio: 200,
+            progress: None,
         }
     }
 }

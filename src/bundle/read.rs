@@ -163,6 +163,7 @@ pub fn read_path(path: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool
     let counting = CountingReader {
         inner: BufReader::with_capacity(1 << 20, f),
         count: counter.clone(),
+        progress: limits.progress,
     };
     let decoded: Box<dyn Read> = match kind {
         // A bundle written by `arcdiag collect` is block gzip: decompressed on every core.
@@ -207,12 +208,17 @@ pub fn path_display(p: &Path) -> String {
 struct CountingReader<R> {
     inner: R,
     count: Arc<AtomicU64>,
+    /// `Limits::progress`: the same count, for a progress bar.
+    progress: Option<&'static AtomicU64>,
 }
 
 impl<R: Read> Read for CountingReader<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
         let n = self.inner.read(buf)?;
         self.count.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(p) = self.progress {
+            p.fetch_add(n as u64, Ordering::Relaxed);
+        }
         Ok(n)
     }
 }
@@ -888,6 +894,14 @@ fn read_tar(
                     n
                 }
                 Ok(n) => n,
+                // The archive's own root folder (`./`, which `tar czf b.tgz -C dir .` writes
+                // first): nothing to read and nothing wrong.
+                Err(_)
+                    if entry.header().entry_type().is_dir()
+                        && raw_name.split('/').all(|c| c.is_empty() || c == ".") =>
+                {
+                    continue;
+                }
                 Err(why) => {
                     errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
                     continue;

@@ -15,7 +15,7 @@ use runner::{Ended, Job, Limits, RawOutcome, StopCause};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::ffi::OsString;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
@@ -41,6 +41,9 @@ pub struct Options {
     pub output: Option<PathBuf>,
     /// Set by Ctrl-C.
     pub stop: Arc<AtomicBool>,
+    /// Refuse to run (no bundle written) when `kubectl` cannot reach a cluster; off with
+    /// `--no-cluster` for an az-only bundle.
+    pub require_cluster: bool,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
@@ -110,6 +113,9 @@ pub struct Summary {
 pub enum CollectError {
     #[error("cannot write the bundle {path}: {source}")]
     Write { path: String, source: std::io::Error },
+    /// The preflight found no cluster to collect from; no bundle is written.
+    #[error("no cluster to collect from: {0} (--no-cluster collects the Azure side alone)")]
+    NoCluster(String),
 }
 
 /// A judged step: its record, the redacted output to store, and what discovery needs from it.
@@ -346,10 +352,103 @@ fn job(opts: &Options, step: &Step) -> Job {
     }
 }
 
+/// `kubectl version` against the cluster: a bundle of nothing but failed steps helps nobody, so
+/// no kubectl, no context or an API server that does not answer stops `collect` before it writes
+/// anything, with kubectl's own first line of error.
+fn cluster_preflight(opts: &Options, limits: &Limits) -> Result<(), CollectError> {
+    let mut args: Vec<String> = ["version", "-o", "json", "--request-timeout=10s"]
+        .map(String::from)
+        .to_vec();
+    if let Some(c) = &opts.plan.context {
+        args.extend(["--context".to_string(), c.clone()]);
+    }
+    let job = Job {
+        program: opts.kubectl.clone(),
+        args,
+        env: Vec::new(),
+        cap: 1 << 16,
+    };
+    let r = runner::run_one(
+        &job,
+        &Limits {
+            step_timeout: Duration::from_secs(20).min(opts.step_timeout.max(Duration::from_secs(1))),
+            ..limits.clone()
+        },
+    );
+    let kubectl = Path::new(&opts.kubectl).display().to_string();
+    let why = match r.ended {
+        Ended::Exited(0) => return Ok(()),
+        Ended::SpawnFailed(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            format!("{kubectl} is not installed (not found on PATH; --kubectl PATH names it)")
+        }
+        Ended::SpawnFailed(e) => format!("cannot run {kubectl}: {e}"),
+        Ended::Exited(code) => {
+            let mut c = Counts::new();
+            let err = Redactor::new().redact(&r.stderr, &mut c).into_owned();
+            let text = String::from_utf8_lossy(&err);
+            let first = crate::bundle::manifest::first_line(&text);
+            if first.is_empty() {
+                format!("`kubectl version` failed (exit {code})")
+            } else {
+                format!("`kubectl version` failed: {first}")
+            }
+        }
+        _ => "`kubectl version` did not answer within 20 s (is the API server reachable?)".to_string(),
+    };
+    Err(CollectError::NoCluster(why))
+}
+
+/// The az CLI extensions the plan's `az k8s-extension` / `az k8s-configuration` steps need that
+/// `az extension list` does not show, each with the command that installs it. Asked once, so the
+/// cause is said once instead of as az's multi-line "misspelled or not recognized" per step. When
+/// the list cannot be read, nothing is assumed missing (the steps then say what az says).
+fn missing_az_extensions(opts: &Options, limits: &Limits) -> Vec<(&'static str, String)> {
+    let j = Job {
+        program: opts.az.clone(),
+        args: ["extension", "list", "-o", "json"].map(String::from).to_vec(),
+        env: env_for(Tool::Az),
+        cap: 1 << 20,
+    };
+    let r = runner::run_one(
+        &j,
+        &Limits {
+            step_timeout: Duration::from_secs(30).min(opts.step_timeout.max(Duration::from_secs(1))),
+            ..limits.clone()
+        },
+    );
+    let Ended::Exited(0) = r.ended else {
+        return Vec::new();
+    };
+    let Ok(Value::Array(list)) = serde_json::from_slice::<Value>(&r.stdout) else {
+        return Vec::new();
+    };
+    let installed: BTreeSet<&str> = list
+        .iter()
+        .filter_map(|e| e.get("name").and_then(Value::as_str))
+        .collect();
+    ["k8s-extension", "k8s-configuration"]
+        .into_iter()
+        .filter(|e| !installed.contains(e))
+        .map(|e| {
+            (
+                e,
+                format!("the az CLI extension {e} is not installed; install it with `az extension add --name {e}`"),
+            )
+        })
+        .collect()
+}
+
 /// The preflight commands, shown by `--dry-run`: the kube context (for the bundle's name) and
 /// whether `az` is logged in.
 pub fn preflight(opts: &Options) -> Vec<Vec<String>> {
     let mut v = vec![vec!["kubectl".to_string(), "config".into(), "current-context".into()]];
+    if opts.require_cluster {
+        v.push(
+            ["kubectl", "version", "-o", "json", "--request-timeout=10s"]
+                .map(String::from)
+                .to_vec(),
+        );
+    }
     if opts.plan.azure.is_some() {
         v.push(vec![
             "az".into(),
@@ -358,6 +457,7 @@ pub fn preflight(opts: &Options) -> Vec<Vec<String>> {
             "-o".into(),
             "none".into(),
         ]);
+        v.push(["az", "extension", "list", "-o", "json"].map(String::from).to_vec());
     }
     v
 }
@@ -526,6 +626,9 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
             }
         }
     };
+    if opts.require_cluster {
+        cluster_preflight(opts, &limits)?;
+    }
     let cluster_name = opts
         .plan
         .azure
@@ -546,6 +649,9 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
     })?;
     // az preflight: not installed or not logged in skips every az step with the reason.
     let mut az_skip: Option<String> = None;
+    // The az CLI extensions (`k8s-extension`, `k8s-configuration`) that are not installed, with
+    // the one-line reason their steps are skipped for.
+    let mut az_missing: Vec<(&'static str, String)> = Vec::new();
     if opts.plan.azure.is_some() {
         let j = Job {
             program: opts.az.clone(),
@@ -576,6 +682,11 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
         };
         if let Some(why) = &az_skip {
             progress.note(&format!("Azure steps skipped: {why}"));
+        } else {
+            az_missing = missing_az_extensions(opts, &limits);
+            for (ext, why) in &az_missing {
+                progress.note(&format!("`az {ext}` steps skipped: {why}"));
+            }
         }
     }
     let mut run = Run {
@@ -592,7 +703,16 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
     let pre_for = |steps: &[Step]| -> Vec<Option<String>> {
         steps
             .iter()
-            .map(|s| if s.tool == Tool::Az { az_skip.clone() } else { None })
+            .map(|s| match s.tool {
+                Tool::Az => az_skip.clone().or_else(|| {
+                    let group = s.args.first().map(String::as_str);
+                    az_missing
+                        .iter()
+                        .find(|(e, _)| Some(*e) == group)
+                        .map(|(_, why)| why.clone())
+                }),
+                _ => None,
+            })
             .collect()
     };
 

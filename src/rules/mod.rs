@@ -163,6 +163,32 @@ pub fn log_evidence(path: &str, line: u64, text: &str) -> Evidence {
     }
 }
 
+/// Evidence for a signature's match in a log line: the excerpt is a window around the match
+/// (`regex` run again on the kept line, or on its decoded JSON values when only those matched),
+/// so a long JSON line never loses the text that matched.
+pub fn log_match_evidence(path: &str, line: u64, text: &str, decoded: Option<&str>, regex: &regex::Regex) -> Evidence {
+    let mut e = log_evidence(path, line, text);
+    e.excerpt = match_excerpt(text, regex)
+        .or_else(|| decoded.and_then(|d| match_excerpt(d, regex)))
+        .unwrap_or(e.excerpt);
+    e
+}
+
+/// Evidence for a signature's match in an object's field (an event message, a condition).
+pub fn obj_match_evidence(src: &Src, object: String, field: &str, text: &str, regex: &regex::Regex) -> Evidence {
+    let mut e = obj_evidence(src, object, field, text);
+    if let Some(x) = match_excerpt(text, regex) {
+        e.excerpt = x;
+    }
+    e
+}
+
+/// The 300-character excerpt of `text` around `regex`'s first match, if it matches.
+fn match_excerpt(text: &str, regex: &regex::Regex) -> Option<String> {
+    let m = regex.find(text)?;
+    Some(crate::finding::excerpt_around(text, m.start(), m.end(), 300))
+}
+
 /// Lines of a previous (or current) log quoted when citing a container.
 pub const CITED_LOG_LINES: usize = 5;
 

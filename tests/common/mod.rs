@@ -1,6 +1,7 @@
-//! Helpers for hostile-input tests: raw tar and gzip builders (no validation, so names with `..`,
-//! devices and lying sizes can be written) and a runner that measures the child's wall time and
-//! peak RSS with its cwd in a fresh temporary folder.
+//! The test harness every integration test shares: running the real binary (`arcdiag`,
+//! `analyze_json`), the fixtures' paths, and for hostile-input tests raw tar and gzip builders (no
+//! validation, so names with `..`, devices and lying sizes can be written) and a runner that
+//! measures the child's wall time and peak RSS with its cwd in a fresh temporary folder.
 //!
 //! Peak RSS is the child's `VmHWM` from `/proc/<pid>/status`, sampled every 2 ms until it exits
 //! (a lower bound within the last 2 ms of its life). wait4's `ru_maxrss` is not used: Linux
@@ -14,6 +15,48 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::Instant;
+
+/// The crate's folder (fixtures are below it).
+pub fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The sample bundle, as a path below [`root`].
+pub const SAMPLE: &str = "fixtures/sample/arcdiag-contoso-arc-01-20261125T170000Z";
+
+/// Run the real binary with `args` in the crate's folder (so relative fixture paths work), with
+/// `env` added and the thread count left to the binary.
+pub fn arcdiag_env<S: AsRef<std::ffi::OsStr>>(args: &[S], env: &[(&str, &str)]) -> std::process::Output {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_arcdiag"));
+    c.args(args).current_dir(root()).env_remove("RAYON_NUM_THREADS");
+    for (k, v) in env {
+        c.env(k, v);
+    }
+    c.output().expect("run arcdiag")
+}
+
+/// [`arcdiag_env`] with no extra environment.
+pub fn arcdiag<S: AsRef<std::ffi::OsStr>>(args: &[S]) -> std::process::Output {
+    arcdiag_env(args, &[])
+}
+
+/// `arcdiag analyze --format json <extra> BUNDLE`: (exit code, the report, stderr). A report
+/// that is not JSON fails the test with what the binary printed.
+pub fn analyze_json(bundle: &Path, extra: &[&str]) -> (Option<i32>, serde_json::Value, String) {
+    let mut args: Vec<std::ffi::OsString> = vec!["analyze".into(), "--format".into(), "json".into()];
+    args.extend(extra.iter().map(OsString::from));
+    args.push(bundle.into());
+    let o = arcdiag(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| {
+        panic!(
+            "{}: report is not JSON ({e}): {}\nstderr: {stderr}",
+            bundle.display(),
+            String::from_utf8_lossy(&o.stdout)
+        )
+    });
+    (o.status.code(), v, stderr)
+}
 
 /// Root folder of the base bundle inside archives.
 pub const ROOT: &str = "arcdiag-contoso-arc-20261125T170000Z";
