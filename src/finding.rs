@@ -152,22 +152,3 @@ impl Finding {
         self.related.dedup();
     }
 }
-
-/// Shorten a line of text for an excerpt, on a character boundary.
-pub fn excerpt(text: &str, max_chars: usize) -> String {
-    let mut s = String::new();
-    push_excerpt(&mut s, text, max_chars);
-    s
-}
-
-/// [`excerpt`], appended to `out`.
-pub fn push_excerpt(out: &mut String, text: &str, max_chars: usize) {
-    let t = text.trim_end_matches(['\r', '\n']);
-    // No more bytes than characters allowed: nothing to count (most log lines).
-    if t.len() <= max_chars || t.chars().count() <= max_chars {
-        out.push_str(t);
-        return;
-    }
-    out.extend(t.chars().take(max_chars));
-    out.push('…');
-}

@@ -8,7 +8,7 @@ use super::manifest;
 use super::read::{Content, Member, RawBundle};
 use super::typed::TypedDoc;
 use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src, TypedObjects};
-use crate::model::Obj;
+use crate::k8s::Obj;
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::collections::HashMap;

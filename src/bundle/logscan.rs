@@ -12,10 +12,10 @@ use std::collections::BTreeMap;
 /// Lines of context kept on each side of a match.
 pub const CONTEXT: usize = 2;
 /// Lines kept from the end of each log: the last [`TAIL`] that are not blank, which is what
-/// rules cite (`rules::CITED_LOG_LINES`), with the blank lines among them kept empty (so line
+/// rules cite (`text::CITED_LOG_LINES`), with the blank lines among them kept empty (so line
 /// numbers stay consecutive), at most [`TAIL_WALK`] lines back. Every log keeps its tail, so
 /// this is much of what a bundle of thousands of logs holds after reading.
-pub const TAIL: usize = crate::rules::CITED_LOG_LINES;
+pub const TAIL: usize = crate::text::CITED_LOG_LINES;
 /// Lines walked back from the end of a log for its tail, at most.
 const TAIL_WALK: usize = 64;
 /// Characters kept of a tail line: what a citation shows (`rules::log_evidence`).
@@ -77,7 +77,7 @@ fn line_text(b: &[u8]) -> String {
 fn push_line_text(out: &mut String, b: &[u8], chars: usize) {
     let b = b.strip_suffix(b"\r").unwrap_or(b);
     let cut = &b[..b.len().min(chars * 4)];
-    crate::finding::push_excerpt(out, &String::from_utf8_lossy(cut), chars);
+    crate::text::push_excerpt(out, &String::from_utf8_lossy(cut), chars);
 }
 
 /// The last lines of a log (or segment), in one string: every log keeps its tail, so one
@@ -357,11 +357,11 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
                     }
                     if added {
                         have.sort_by_key(|(s, _)| *s);
-                        *dec = Some(crate::finding::excerpt(&text, LINE_CHARS * 2));
+                        *dec = Some(crate::text::excerpt(&text, LINE_CHARS * 2));
                     }
                 } else if !sigs.is_empty() {
                     if keep(&mut kept, &sigs) {
-                        found.insert(ls, (le, sigs, Some(crate::finding::excerpt(&text, LINE_CHARS * 2))));
+                        found.insert(ls, (le, sigs, Some(crate::text::excerpt(&text, LINE_CHARS * 2))));
                     } else {
                         dropped += 1;
                     }

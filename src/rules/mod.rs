@@ -13,9 +13,10 @@ pub mod osm;
 
 use crate::bundle::Src;
 use crate::facts::Facts;
-use crate::finding::{excerpt, Evidence, Finding, Severity, Subject};
+use crate::finding::{Evidence, Finding, Severity, Subject};
 use crate::model::{Need, Snapshot};
 use crate::signatures::SignatureSet;
+use crate::text::excerpt;
 use std::collections::BTreeMap;
 
 /// What inputs a rule reads.
@@ -163,17 +164,16 @@ pub fn log_evidence(path: &str, line: u64, text: &str) -> Evidence {
     }
 }
 
-/// Lines of a previous (or current) log quoted when citing a container.
-pub const CITED_LOG_LINES: usize = 5;
+pub use crate::text::CITED_LOG_LINES;
 
 /// Cite why a container is not healthy: its waiting state, its last termination (reason, exit
 /// code, restart count) and the last lines of its previous log (or current log) when the bundle
 /// has them. `field` is the status's field path (`status.containerStatuses[0]`).
 pub fn cite_container_status(
     cx: &Context,
-    p: &crate::model::Obj<crate::model::k8s::Pod>,
+    p: &crate::model::Obj<crate::k8s::Pod>,
     field: &str,
-    cs: &crate::model::k8s::ContainerStatus,
+    cs: &crate::k8s::ContainerStatus,
     f: &mut Finding,
 ) {
     let pref = crate::model::object_ref("Pod", Some(p.ns()), &p.metadata.name);
@@ -369,4 +369,32 @@ pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
         .take(n)
         .map(|(_, c)| c.to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The built-in signatures are checked here, where the Rust codes they may name are known.
+    #[test]
+    fn builtin_signatures_compile_and_are_escape_safe() {
+        use crate::signatures::Place;
+        let codes = rust_codes();
+        let set = SignatureSet::load(&[], &codes).expect("built-in signatures");
+        assert!(!set.sigs.is_empty());
+        // the built-in signatures all have plain runs: no line is unescaped unless it is a candidate
+        assert!(set.log.escape_safe);
+        // messages are prefiltered too, and an escape inside a literal does not hide a match
+        assert!(set.prefilters_text());
+        assert!(set.match_text("Back-off pulling image", Place::Events).is_empty());
+        let m = set.match_text(
+            r#"Internal error occurred: failed calling webhook \u0022v.example.io\u0022: x509: certificate has expired or is not yet valid"#,
+            Place::Events,
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.captures.get("webhook").map(String::as_str) == Some("v.example.io")),
+            "{m:?}"
+        );
+    }
 }
