@@ -59,9 +59,7 @@ pub(super) fn read_archive(
     };
     let decoded: Box<dyn Read> = match kind {
         // A bundle written by `arcdiag collect` is block gzip: decompressed on every core.
-        Kind::Gzip if gzblocks::is_block_gzip(&head[..n]) => {
-            Box::new(gzblocks::BlockReader::new(Box::new(counting)))
-        }
+        Kind::Gzip if gzblocks::is_block_gzip(&head[..n]) => Box::new(gzblocks::BlockReader::new(Box::new(counting))),
         Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counting)),
         Kind::Tar => Box::new(counting),
     };
@@ -81,7 +79,6 @@ pub(super) fn read_archive(
     };
     Ok(raw)
 }
-
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
@@ -112,7 +109,6 @@ pub fn clean_member_name(name: &str) -> Result<String, String> {
     }
     Ok(parts.join("/"))
 }
-
 
 fn read_tar(
     reader: Box<dyn Read>,
@@ -334,4 +330,3 @@ fn read_tar(
         container: "tar",
     })
 }
-

@@ -12,7 +12,12 @@ use std::fs::File;
 use std::io;
 use std::path::{Path, PathBuf};
 
-pub(super) fn read_dir(root: &Path, limits: &Limits, matcher: &LogMatcher, typed: bool) -> Result<RawBundle, BundleError> {
+pub(super) fn read_dir(
+    root: &Path,
+    limits: &Limits,
+    matcher: &LogMatcher,
+    typed: bool,
+) -> Result<RawBundle, BundleError> {
     let mut files: Vec<(String, PathBuf)> = Vec::new();
     let mut errors = Vec::new();
     let mut members = Vec::new();

@@ -307,4 +307,3 @@ impl<'a> Feeder<'a> {
         self.chunked.retain(|(i, _, _)| *i != idx);
     }
 }
-

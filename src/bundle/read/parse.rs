@@ -69,4 +69,3 @@ fn parse_yaml_docs(text: &str) -> Result<Value, String> {
         _ => Ok(Value::Array(docs)),
     }
 }
-

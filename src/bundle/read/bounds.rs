@@ -306,4 +306,3 @@ pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Us
         content: content(why),
     })
 }
-

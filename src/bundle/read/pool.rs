@@ -111,7 +111,6 @@ impl std::ops::Deref for Buf {
     }
 }
 
-
 /// Limits the bytes handed to the pool but not yet processed, so memory stays bounded.
 pub(super) struct Budget {
     in_flight: Mutex<u64>,
@@ -149,4 +148,3 @@ impl Budget {
         self.cv.notify_all();
     }
 }
-

@@ -130,7 +130,7 @@ pub fn path_display(p: &Path) -> String {
 
 /// The one place member bytes flow: read up to `n` bytes of `r` (a member, or the rest of one)
 /// onto the end of `buf`; how many were read. See the module note.
-pub(super) fn read_more(r: &mut dyn Read, buf: &mut Buf, n: u64) -> Result<u64, ReadFail> {
+fn read_more(r: &mut dyn Read, buf: &mut Buf, n: u64) -> Result<u64, ReadFail> {
     let n = usize::try_from(n).map_err(|_| ReadFail::Io(io::Error::other("member too large for memory")))?;
     let spare = buf.spare(n);
     let mut got = 0;
@@ -146,9 +146,8 @@ pub(super) fn read_more(r: &mut dyn Read, buf: &mut Buf, n: u64) -> Result<u64, 
     Ok(got as u64)
 }
 
-
 /// What a member's bytes become (parsed, scanned or kept), on the rayon pool.
-pub(super) fn process(path: String, size: u64, data: &[u8], class: Class, limit: u64, matcher: &LogMatcher) -> Member {
+fn process(path: String, size: u64, data: &[u8], class: Class, limit: u64, matcher: &LogMatcher) -> Member {
     let content = match class {
         Class::Json => Content::Json(parse_json(data)),
         Class::Typed(kind) => Content::Typed(typed::parse(kind, data, limit)),
@@ -160,4 +159,3 @@ pub(super) fn process(path: String, size: u64, data: &[u8], class: Class, limit:
     };
     Member { path, size, content }
 }
-
