@@ -335,21 +335,6 @@ pub fn summary_of(doc: &str) -> String {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The codes closest to `want` (same family first), at most `n`.
 pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = codes
@@ -359,7 +344,7 @@ pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
                 Some(prefix) if c.starts_with(prefix) => 0,
                 _ => 2,
             };
-            (edit_distance(want, c) + family_bonus, *c)
+            (strsim::levenshtein(want, c) + family_bonus, *c)
         })
         .collect();
     scored.sort();
