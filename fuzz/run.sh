@@ -1,5 +1,5 @@
 #!/usr/bin/env bash
-# Run both fuzz targets for SECONDS each (default 300). Not part of CI.
+# Run every fuzz target for SECONDS each (default 300). Not part of CI.
 # Needs cargo-fuzz (`cargo install cargo-fuzz`). The stable toolchain is told to accept the
 # nightly-only sanitizer flags with RUSTC_BOOTSTRAP=1.
 # Findings land in fuzz/artifacts/<target>/; the corpus grows in fuzz/corpus/<target>/.
@@ -43,8 +43,12 @@ done
 for f in src/rules/*/signatures.yaml; do
   cp "$f" "$seed_r/$(echo "$f" | tr '/' '_')"
 done
+# JSONPath seeds: the printer-column paths of the CRDs in the fixtures.
+seed_j="$here/corpus/jsonpath"; mkdir -p "$seed_j"
+grep -rhoE '"jsonPath": *"[^"]*"' fixtures 2>/dev/null | sed -E 's/.*: *"//; s/"$//' | sort -u | \
+  while IFS= read -r p; do printf '%s' "$p" > "$seed_j/$(printf '%s' "$p" | md5sum | cut -c1-16)"; done
 
-for t in bundle_reader rules_file; do
+for t in bundle_reader rules_file jsonpath; do
   echo "== $t: ${secs}s"
   cargo fuzz run --fuzz-dir "$here" -s none "$t" "$here/corpus/$t" -- \
     -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -max_len=1048576 \

@@ -77,7 +77,7 @@ pub struct Analysis {
 }
 
 /// Every signature hit in the snapshot, in a stable order.
-fn condition_texts(conds: &[crate::model::k8s::Condition]) -> Vec<(String, &str)> {
+fn condition_texts(conds: &[crate::k8s::Condition]) -> Vec<(String, &str)> {
     conds
         .iter()
         .enumerate()

@@ -143,6 +143,53 @@ fn every_rule_has_a_doc() {
     }
 }
 
+// Rules that read other rules' findings, run with the rules they read.
+
+fn run_selected(case: &str, select: &[&str]) -> arcdiag::report::Report {
+    let sigs = load_signatures(&[]).expect("built-in signatures");
+    let rules = registry(&sigs);
+    let opts = Options {
+        select: select.iter().map(|s| s.to_string()).collect(),
+        ..Options::default()
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules").join(case);
+    analyze_path(&dir, &Limits::default(), &sigs, &rules, &opts).expect("fixture reads")
+}
+
+fn flx010_is_silent_for_objects_a_specific_rule_explains() {
+    // Alone, FLX010 reports the Kustomization; with FLX001 it leaves it (and the az status) to FLX001.
+    for case in ["FLX001/fires", "FLX001/fires-az-escaped"] {
+        let alone = run_selected(case, &["FLX010"]);
+        assert_eq!(alone.findings.len(), 1, "{case}: {:?}", alone.findings);
+        let both = run_selected(case, &["FLX001", "FLX010"]);
+        let codes: Vec<&str> = both.findings.iter().map(|f| f.code.as_str()).collect();
+        assert_eq!(codes, ["FLX001"], "{case}");
+        let r = both.rules.iter().find(|r| r.code == "FLX010").expect("FLX010 ran");
+        assert_eq!(r.outcome, Outcome::Clean, "{case}");
+    }
+}
+
+fn flx001_dry_run_failure_from_unreachable_webhook_is_not_flx001() {
+    let r = run_selected("FLX001/quiet", &["FLX001", "K8S007"]);
+    let codes: Vec<&str> = r.findings.iter().map(|f| f.code.as_str()).collect();
+    assert_eq!(codes, ["K8S007"]);
+}
+
+fn ext002_lists_the_pod_findings_under_it() {
+    let sigs = load_signatures(&[]).expect("built-in signatures");
+    let rules = registry(&sigs);
+    let opts = Options {
+        select: vec!["EXT002".into(), "K8S001".into()],
+        ..Options::default()
+    };
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/EXT002/fires");
+    let r = analyze_path(&dir, &Limits::default(), &sigs, &rules, &opts).expect("fixture reads");
+    let ext = r.findings.iter().find(|f| f.code == "EXT002").expect("EXT002 fired");
+    assert_eq!(ext.related.len(), 1, "{:?}", ext.related);
+    assert_eq!(ext.related[0].code, "K8S001");
+    assert!(ext.related[0].subject.contains("osm-controller-5c8d9f7b6-k2l3m"));
+}
+
 /// A test body as a libtest-mimic trial: a panic (a failed assertion) is the failure message.
 fn trial(name: String, f: impl FnOnce() + Send + std::panic::UnwindSafe + 'static) -> libtest_mimic::Trial {
     libtest_mimic::Trial::test(name, move || {
@@ -163,6 +210,18 @@ fn main() {
     let mut trials = vec![
         trial("every_rule_has_fixtures".into(), every_rule_has_fixtures),
         trial("every_rule_has_a_doc".into(), every_rule_has_a_doc),
+        trial(
+            "flx010_is_silent_for_objects_a_specific_rule_explains".into(),
+            flx010_is_silent_for_objects_a_specific_rule_explains,
+        ),
+        trial(
+            "flx001_dry_run_failure_from_unreachable_webhook_is_not_flx001".into(),
+            flx001_dry_run_failure_from_unreachable_webhook_is_not_flx001,
+        ),
+        trial(
+            "ext002_lists_the_pod_findings_under_it".into(),
+            ext002_lists_the_pod_findings_under_it,
+        ),
         trial("fixture_cases_exist".into(), || {
             assert!(
                 fixture_dirs().len() >= 82,

@@ -46,8 +46,7 @@ pub mod manifest;
 pub mod read;
 pub mod typed;
 
-use crate::model::k8s::{Event, Node, Pod};
-use crate::model::Obj;
+use crate::k8s::{Event, Node, Obj, Pod};
 use crate::signatures::LogMatcher;
 use logscan::LogScan;
 use serde::Serialize;
@@ -144,13 +143,8 @@ pub struct Input {
     pub reason: Option<String>,
 }
 
-/// Where an object came from: the bundle path and its index in that file's list.
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Default, Serialize)]
-pub struct Src {
-    pub path: String,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-}
+/// Where an object came from (defined with the object types, in the leaf [`crate::k8s`]).
+pub use crate::k8s::Src;
 
 /// A Kubernetes object as read, with its logical resource (`pods`, `kustomizations.kustomize.toolkit.fluxcd.io`).
 #[derive(Debug, Clone)]

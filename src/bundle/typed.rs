@@ -10,7 +10,7 @@
 //! reads `Value`s). The reader cannot know the layout yet, so the name is the whole test: when the
 //! file name and its folder name different kinds (`cluster-resources/pods/events.json`, the pods of
 //! a namespace called `events`), the member is parsed as a `Value` as before and typed later by
-//! [`crate::model::Snapshot`].
+//! the typed views (`model`).
 //!
 //! How: one pass deserializes a List (`{"items": [...]}`), a bare array, `items: null` or a
 //! single object, each item straight into its type. An item of the wrong shape aborts that pass;
@@ -26,8 +26,7 @@
 //! pod costs 2-3 KB parsed; 50,000 pods and 200,000 events, 250,000 objects, fit with room.
 
 use super::Src;
-use crate::model::k8s::{Event, Node, Pod};
-use crate::model::Obj;
+use crate::k8s::{Event, Node, Obj, Pod};
 use serde::de::{self, DeserializeOwned, DeserializeSeed, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use serde_json::value::RawValue;

@@ -99,29 +99,24 @@ fn base64_private_key(_: &[u8], c: &Captures) -> bool {
         .unwrap_or(false)
 }
 
+/// The bytes a base64 run decodes to, read as far as the alphabet goes (padding or any other
+/// byte ends it) and ignoring a trailing partial byte, as a key's prefix needs no more.
 fn base64_decode(s: &[u8]) -> Vec<u8> {
-    let val = |c: u8| -> Option<u32> {
-        match c {
-            b'A'..=b'Z' => Some((c - b'A') as u32),
-            b'a'..=b'z' => Some((c - b'a') as u32 + 26),
-            b'0'..=b'9' => Some((c - b'0') as u32 + 52),
-            b'+' => Some(62),
-            b'/' => Some(63),
-            _ => None,
-        }
-    };
-    let mut out = Vec::with_capacity(s.len() * 3 / 4);
-    let (mut acc, mut bits) = (0u32, 0u32);
-    for &c in s {
-        let Some(v) = val(c) else { break };
-        acc = (acc << 6) | v;
-        bits += 6;
-        if bits >= 8 {
-            bits -= 8;
-            out.push((acc >> bits) as u8);
-        }
-    }
-    out
+    use base64::engine::{general_purpose::GeneralPurpose, DecodePaddingMode, GeneralPurposeConfig};
+    use base64::Engine;
+    const LENIENT: GeneralPurpose = GeneralPurpose::new(
+        &base64::alphabet::STANDARD,
+        GeneralPurposeConfig::new()
+            .with_decode_padding_mode(DecodePaddingMode::RequireNone)
+            .with_decode_allow_trailing_bits(true),
+    );
+    let run = s
+        .iter()
+        .position(|c| !(c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/'))
+        .unwrap_or(s.len());
+    // One character past a multiple of four holds no whole byte.
+    let run = if run % 4 == 1 { run - 1 } else { run };
+    LENIENT.decode(&s[..run]).unwrap_or_default()
 }
 
 impl Default for Redactor {
@@ -253,6 +248,51 @@ impl Redactor {
 
 #[cfg(test)]
 mod tests {
+    /// The hand-written decoder `base64_decode` replaced: bytes while the alphabet lasts.
+    fn reference_decode(s: &[u8]) -> Vec<u8> {
+        let val = |c: u8| -> Option<u32> {
+            match c {
+                b'A'..=b'Z' => Some((c - b'A') as u32),
+                b'a'..=b'z' => Some((c - b'a') as u32 + 26),
+                b'0'..=b'9' => Some((c - b'0') as u32 + 52),
+                b'+' => Some(62),
+                b'/' => Some(63),
+                _ => None,
+            }
+        };
+        let mut out = Vec::new();
+        let (mut acc, mut bits) = (0u32, 0u32);
+        for &c in s {
+            let Some(v) = val(c) else { break };
+            acc = (acc << 6) | v;
+            bits += 6;
+            if bits >= 8 {
+                bits -= 8;
+                out.push((acc >> bits) as u8);
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn base64_decode_reads_as_far_as_the_alphabet_goes() {
+        let key = b"LS0tLS1CRUdJTiBSU0EgUFJJVkFURSBLRVktLS0tLQpNSUlFb3dJQkFBS0NBUUVB";
+        let mut cases: Vec<Vec<u8>> = vec![b"".to_vec(), b"=".to_vec(), b"QQ==".to_vec(), b"QUI=".to_vec()];
+        for n in 0..=key.len() {
+            cases.push(key[..n].to_vec());
+            for tail in [&b"="[..], b"==", b"\\n", b"\"x", b"-_"] {
+                let mut c = key[..n].to_vec();
+                c.extend_from_slice(tail);
+                c.extend_from_slice(&key[..n / 2]);
+                cases.push(c);
+            }
+        }
+        for c in &cases {
+            assert_eq!(base64_decode(c), reference_decode(c), "{}", String::from_utf8_lossy(c));
+        }
+        assert!(memchr::memmem::find(&base64_decode(key), b"PRIVATE KEY-----").is_some());
+    }
+
     use super::*;
 
     fn red(s: &str) -> (String, Counts) {

@@ -5,29 +5,16 @@
 //! fields have the wrong type is left out with an error naming its file and index.
 
 pub mod az;
-pub mod k8s;
 pub mod quantity;
+
+/// The object types live in the leaf [`crate::k8s`], which the reader imports too.
+pub use crate::k8s::{self, Obj};
 
 use crate::bundle::{Bundle, BundleError, InputState, Log, RawObject, Src};
 use serde::de::DeserializeOwned;
 use serde::Deserialize;
 use serde_json::Value;
 use std::collections::{BTreeMap, HashMap};
-use std::ops::Deref;
-
-/// A typed object and where it came from.
-#[derive(Debug, Clone)]
-pub struct Obj<T> {
-    pub item: T,
-    pub src: Src,
-}
-
-impl<T> Deref for Obj<T> {
-    type Target = T;
-    fn deref(&self) -> &T {
-        &self.item
-    }
-}
 
 /// Typed objects of one kind in `Src` order, kept in the lists they were parsed in (one per
 /// file): joining them into one list would copy every object into fresh memory (144 MB for
@@ -518,8 +505,8 @@ mod tests {
     fn events_of_pod_by_scan_and_by_index_agree() {
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("fixtures/sample/arcdiag-contoso-arc-01-20261125T170000Z");
-        let sigs = crate::analyze::load_signatures(&[]).expect("signatures");
-        let b = crate::bundle::open(&dir, &crate::bundle::Limits::default(), &sigs.log, true).expect("sample");
+        let none = crate::signatures::LogMatcher::empty();
+        let b = crate::bundle::open(&dir, &crate::bundle::Limits::default(), &none, true).expect("sample");
         let snap = Snapshot::build(b);
         let names = |v: Vec<&Obj<k8s::Event>>| v.iter().map(|e| e.metadata.name.clone()).collect::<Vec<_>>();
         let pods: Vec<(String, String)> = snap

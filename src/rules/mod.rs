@@ -13,9 +13,10 @@ pub mod osm;
 
 use crate::bundle::Src;
 use crate::facts::Facts;
-use crate::finding::{excerpt, Evidence, Finding, Severity, Subject};
+use crate::finding::{Evidence, Finding, Severity, Subject};
 use crate::model::{Need, Snapshot};
 use crate::signatures::SignatureSet;
+use crate::text::excerpt;
 use std::collections::BTreeMap;
 
 /// What inputs a rule reads.
@@ -186,20 +187,19 @@ pub fn obj_match_evidence(src: &Src, object: String, field: &str, text: &str, re
 /// The 300-character excerpt of `text` around `regex`'s first match, if it matches.
 fn match_excerpt(text: &str, regex: &regex::Regex) -> Option<String> {
     let m = regex.find(text)?;
-    Some(crate::finding::excerpt_around(text, m.start(), m.end(), 300))
+    Some(crate::text::excerpt_around(text, m.start(), m.end(), 300))
 }
 
-/// Lines of a previous (or current) log quoted when citing a container.
-pub const CITED_LOG_LINES: usize = 5;
+pub use crate::text::CITED_LOG_LINES;
 
 /// Cite why a container is not healthy: its waiting state, its last termination (reason, exit
 /// code, restart count) and the last lines of its previous log (or current log) when the bundle
 /// has them. `field` is the status's field path (`status.containerStatuses[0]`).
 pub fn cite_container_status(
     cx: &Context,
-    p: &crate::model::Obj<crate::model::k8s::Pod>,
+    p: &crate::model::Obj<crate::k8s::Pod>,
     field: &str,
-    cs: &crate::model::k8s::ContainerStatus,
+    cs: &crate::k8s::ContainerStatus,
     f: &mut Finding,
 ) {
     let pref = crate::model::object_ref("Pod", Some(p.ns()), &p.metadata.name);
@@ -360,21 +360,6 @@ pub fn summary_of(doc: &str) -> String {
     }
 }
 
-fn edit_distance(a: &str, b: &str) -> usize {
-    let a: Vec<char> = a.chars().collect();
-    let b: Vec<char> = b.chars().collect();
-    let mut prev: Vec<usize> = (0..=b.len()).collect();
-    for i in 1..=a.len() {
-        let mut cur = vec![i; b.len() + 1];
-        for j in 1..=b.len() {
-            let cost = usize::from(a[i - 1] != b[j - 1]);
-            cur[j] = (prev[j] + 1).min(cur[j - 1] + 1).min(prev[j - 1] + cost);
-        }
-        prev = cur;
-    }
-    prev[b.len()]
-}
-
 /// The codes closest to `want` (same family first), at most `n`.
 pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
     let mut scored: Vec<(usize, &str)> = codes
@@ -384,7 +369,7 @@ pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
                 Some(prefix) if c.starts_with(prefix) => 0,
                 _ => 2,
             };
-            (edit_distance(want, c) + family_bonus, *c)
+            (strsim::levenshtein(want, c) + family_bonus, *c)
         })
         .collect();
     scored.sort();
@@ -394,4 +379,32 @@ pub fn nearest(want: &str, codes: &[&str], n: usize) -> Vec<String> {
         .take(n)
         .map(|(_, c)| c.to_string())
         .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The built-in signatures are checked here, where the Rust codes they may name are known.
+    #[test]
+    fn builtin_signatures_compile_and_are_escape_safe() {
+        use crate::signatures::Place;
+        let codes = rust_codes();
+        let set = SignatureSet::load(&[], &codes).expect("built-in signatures");
+        assert!(!set.sigs.is_empty());
+        // the built-in signatures all have plain runs: no line is unescaped unless it is a candidate
+        assert!(set.log.escape_safe);
+        // messages are prefiltered too, and an escape inside a literal does not hide a match
+        assert!(set.prefilters_text());
+        assert!(set.match_text("Back-off pulling image", Place::Events).is_empty());
+        let m = set.match_text(
+            r#"Internal error occurred: failed calling webhook \u0022v.example.io\u0022: x509: certificate has expired or is not yet valid"#,
+            Place::Events,
+        );
+        assert!(
+            m.iter()
+                .any(|m| m.captures.get("webhook").map(String::as_str) == Some("v.example.io")),
+            "{m:?}"
+        );
+    }
 }

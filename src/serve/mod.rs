@@ -9,6 +9,7 @@
 pub mod api;
 pub mod http;
 pub mod index;
+pub mod jsonpath;
 pub mod select;
 pub mod table;
 

@@ -6,7 +6,7 @@ mod nodes_at_risk_iptables_nat;
 mod privileged_pods_disallowed;
 
 use super::{Applies, Context, Rule};
-use crate::model::k8s::Pod;
+use crate::k8s::Pod;
 use crate::model::{Need, Obj};
 
 pub fn all() -> Vec<Box<dyn Rule>> {

@@ -42,7 +42,7 @@ impl Rule for NodesAtRiskIptablesNat {
 
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let pods = ama_pods(cx);
-        let adapter = |p: &&crate::model::Obj<crate::model::k8s::Pod>| p.container(TOKEN_ADAPTER).is_some();
+        let adapter = |p: &&crate::model::Obj<crate::k8s::Pod>| p.container(TOKEN_ADAPTER).is_some();
         // With AMA pods but no token adapter anywhere, useAADAuth is off: nothing uses iptables.
         if !pods.is_empty() && !pods.iter().any(adapter) {
             return Vec::new();

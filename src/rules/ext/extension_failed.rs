@@ -54,7 +54,7 @@ impl Rule for ExtensionFailed {
                     e.name, e.extension_type
                 ),
                 match msgs.first() {
-                    Some((_, m)) => format!("version {version}: {}", crate::finding::excerpt(m, 600)),
+                    Some((_, m)) => format!("version {version}: {}", crate::text::excerpt(m, 600)),
                     None => format!("version {version}; provisioningState {state}; no status message"),
                 },
             );

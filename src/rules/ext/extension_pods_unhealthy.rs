@@ -20,7 +20,7 @@
 
 use super::ext_applies;
 use crate::finding::{Finding, Subject};
-use crate::model::k8s::Pod;
+use crate::k8s::Pod;
 use crate::model::{object_ref, Need, Obj};
 use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 
@@ -214,30 +214,5 @@ impl Rule for ExtensionPodsUnhealthy {
             out.push(f);
         }
         out
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use crate::analyze::{analyze_path, load_signatures};
-    use crate::bundle::Limits;
-    use crate::engine::Options;
-    use crate::rules::registry;
-    use std::path::Path;
-
-    #[test]
-    fn lists_the_pod_findings_under_it() {
-        let sigs = load_signatures(&[]).expect("built-in signatures");
-        let rules = registry(&sigs);
-        let opts = Options {
-            select: vec!["EXT002".into(), "K8S001".into()],
-            ..Options::default()
-        };
-        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/EXT002/fires");
-        let r = analyze_path(&dir, &Limits::default(), &sigs, &rules, &opts).expect("fixture reads");
-        let ext = r.findings.iter().find(|f| f.code == "EXT002").expect("EXT002 fired");
-        assert_eq!(ext.related.len(), 1, "{:?}", ext.related);
-        assert_eq!(ext.related[0].code, "K8S001");
-        assert!(ext.related[0].subject.contains("osm-controller-5c8d9f7b6-k2l3m"));
     }
 }

@@ -35,17 +35,6 @@ use std::collections::BTreeMap;
 
 pub struct ContainerLimitsPolicyBlocksFlux;
 
-/// A Gatekeeper constraint, whichever way the bundle holds it.
-pub fn is_constraint(o: &RawObject) -> bool {
-    o.resource == "constraints"
-        || o.resource.ends_with(".constraints.gatekeeper.sh")
-        || o.value
-            .get("apiVersion")
-            .and_then(Value::as_str)
-            .map(|a| a.starts_with("constraints.gatekeeper.sh/"))
-            .unwrap_or(false)
-}
-
 fn strs(v: Option<&Value>) -> Vec<String> {
     v.and_then(Value::as_array)
         .map(|a| a.iter().filter_map(Value::as_str).map(str::to_string).collect())
@@ -206,7 +195,7 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             .bundle
             .objects
             .iter()
-            .filter(|o| is_constraint(o) && limits_kind(o))
+            .filter(|o| super::is_constraint(o) && limits_kind(o))
             .collect();
         for c in &constraints {
             let action = enforcement(c);
@@ -271,7 +260,7 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
                 line: None,
                 object: Some(object_ref(c.kind(), None, c.name())),
                 field: Some("spec.parameters".into()),
-                excerpt: crate::finding::excerpt(&format!("parameters {p}; match {m}"), 300),
+                excerpt: crate::text::excerpt(&format!("parameters {p}; match {m}"), 300),
             });
         }
         // Audit violations of enforcing constraints that name flux-system pods.
@@ -285,7 +274,7 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             for (i, v) in vs.iter().enumerate() {
                 let ns = v.get("namespace").and_then(Value::as_str).unwrap_or("");
                 let msg = v.get("message").and_then(Value::as_str).unwrap_or("");
-                if ns != "flux-system" || !super::flux_namespace_denied_by_policy::is_limits_denial(msg) {
+                if ns != "flux-system" || !super::is_limits_denial(msg) {
                     continue;
                 }
                 let case = cases.entry(c.name().to_string()).or_default();
@@ -295,7 +284,7 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
                     line: None,
                     object: Some(object_ref(c.kind(), None, c.name())),
                     field: Some(format!("status.violations[{i}]")),
-                    excerpt: crate::finding::excerpt(
+                    excerpt: crate::text::excerpt(
                         &format!(
                             "{} {}: {msg}",
                             v.get("kind").and_then(Value::as_str).unwrap_or("Pod"),

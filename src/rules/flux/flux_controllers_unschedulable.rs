@@ -34,7 +34,7 @@ struct NodeRoom {
     pods: usize,
 }
 
-fn request_of(c: &crate::model::k8s::Container, key: &str) -> Quantity {
+fn request_of(c: &crate::k8s::Container, key: &str) -> Quantity {
     c.resources
         .requests
         .get(key)

@@ -62,7 +62,7 @@ impl Rule for FluxExtensionFailed {
                 if first.is_empty() {
                     format!("provisioningState {state}; no status message")
                 } else {
-                    format!("provisioningState {state}: {}", crate::finding::excerpt(first, 600))
+                    format!("provisioningState {state}: {}", crate::text::excerpt(first, 600))
                 },
             );
             let ext = format!("extension {}", e.name);

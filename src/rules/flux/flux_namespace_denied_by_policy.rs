@@ -20,25 +20,9 @@ use super::{denying_constraint, flux_applies, is_flux_extension_status};
 use crate::finding::{Evidence, Finding, Subject};
 use crate::model::{object_ref, Need};
 use crate::rules::{finding, Applies, Context, Hit, Inputs, Origin, Rule};
-use regex::Regex;
 use std::collections::BTreeMap;
-use std::sync::OnceLock;
 
 pub struct FluxNamespaceDeniedByPolicy;
-
-/// Denials about container limits belong to FLX008.
-pub fn is_limits_denial(text: &str) -> bool {
-    static RE: OnceLock<Option<Regex>> = OnceLock::new();
-    RE.get_or_init(|| {
-        Regex::new(
-            r"(?i)\b(cpu|memory) limit\b|resource limits|containerlimits|container-limits|container-resource-limits",
-        )
-        .ok()
-    })
-    .as_ref()
-    .map(|r| r.is_match(text))
-    .unwrap_or(false)
-}
 
 /// Whether a hit concerns `flux-system`. A Kustomization or HelmRelease in `flux-system` whose
 /// applied object was denied elsewhere is about that object's namespace, not `flux-system`.
@@ -90,7 +74,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let mut by_policy: BTreeMap<String, Vec<&Hit>> = BTreeMap::new();
         for h in cx.hits_for("FLX003") {
-            if is_limits_denial(&h.text) || !about_flux_system(cx, h) {
+            if super::is_limits_denial(&h.text) || !about_flux_system(cx, h) {
                 continue;
             }
             let key = denying_constraint(&h.text)
@@ -113,7 +97,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
                 format!(
                     "{} denial(s) for flux-system; first: {}",
                     hits.len(),
-                    crate::finding::excerpt(&detail, 500)
+                    crate::text::excerpt(&detail, 500)
                 ),
             );
             f.evidence.extend(hits.iter().map(|h| h.evidence.clone()));
@@ -122,7 +106,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
                 .bundle
                 .objects
                 .iter()
-                .filter(|o| super::container_limits_policy_blocks_flux::is_constraint(o))
+                .filter(|o| super::is_constraint(o))
                 .find(|o| o.name() == policy);
             if let Some(c) = constraint {
                 let m = c.value.pointer("/spec/match").cloned().unwrap_or_default();
@@ -131,7 +115,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
                     line: None,
                     object: Some(object_ref(c.kind(), None, c.name())),
                     field: Some("spec.match".into()),
-                    excerpt: crate::finding::excerpt(&m.to_string(), 300),
+                    excerpt: crate::text::excerpt(&m.to_string(), 300),
                 });
             }
             if policy.starts_with("azurepolicy-") {

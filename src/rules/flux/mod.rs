@@ -170,7 +170,7 @@ pub fn container_name(c: &FluxContainer) -> &'static str {
 
 /// The table's rows a flux-system pod runs: by container name (`fluxconfig-agent`, `fluent-bit`)
 /// or by the pod's name (the controllers' container is called `manager`).
-pub fn containers_of_pod(p: &crate::model::k8s::Pod) -> Vec<&'static FluxContainer> {
+pub fn containers_of_pod(p: &crate::k8s::Pod) -> Vec<&'static FluxContainer> {
     FLUX_CONTAINERS
         .iter()
         .filter(|c| {
@@ -309,6 +309,31 @@ pub fn denying_constraint(text: &str) -> Option<String> {
 /// The `microsoft.flux` extension's `useKubeletIdentity` etc. live in its settings; this finds it.
 pub fn flux_extension<'a>(cx: &'a Context) -> Option<&'a crate::model::Obj<crate::model::az::Extension>> {
     cx.snap.extensions.iter().find(|e| e.is_type("microsoft.flux"))
+}
+
+/// A Gatekeeper constraint, whichever way the bundle holds it.
+pub(super) fn is_constraint(o: &crate::bundle::RawObject) -> bool {
+    o.resource == "constraints"
+        || o.resource.ends_with(".constraints.gatekeeper.sh")
+        || o.value
+            .get("apiVersion")
+            .and_then(serde_json::Value::as_str)
+            .map(|a| a.starts_with("constraints.gatekeeper.sh/"))
+            .unwrap_or(false)
+}
+
+/// Denials about container limits belong to FLX008 (FLX007 leaves them; FLX008 cites them).
+pub(super) fn is_limits_denial(text: &str) -> bool {
+    static RE: std::sync::OnceLock<Option<regex::Regex>> = std::sync::OnceLock::new();
+    RE.get_or_init(|| {
+        regex::Regex::new(
+            r"(?i)\b(cpu|memory) limit\b|resource limits|containerlimits|container-limits|container-resource-limits",
+        )
+        .ok()
+    })
+    .as_ref()
+    .map(|r| r.is_match(text))
+    .unwrap_or(false)
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@ mod pod_unschedulable;
 mod webhook_unreachable;
 
 use super::Rule;
-use crate::model::{k8s::Pod, Obj};
+use crate::k8s::{Obj, Pod};
 
 pub fn all() -> Vec<Box<dyn Rule>> {
     vec![
@@ -32,7 +32,7 @@ pub fn pod_ref(p: &Obj<Pod>) -> String {
 }
 
 /// Events whose involved object is this pod, oldest first.
-pub fn pod_events<'a>(snap: &'a crate::model::Snapshot, p: &'a Obj<Pod>) -> Vec<&'a Obj<crate::model::k8s::Event>> {
+pub fn pod_events<'a>(snap: &'a crate::model::Snapshot, p: &'a Obj<Pod>) -> Vec<&'a Obj<crate::k8s::Event>> {
     let mut v = snap.events_of_pod(p.ns(), &p.metadata.name);
     v.sort_by(|a, b| {
         a.last_seen()

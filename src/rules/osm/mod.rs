@@ -25,7 +25,7 @@ mod smi_crds_missing;
 
 use super::{obj_evidence, Applies, Context, Rule};
 use crate::finding::Finding;
-use crate::model::k8s::{Pod, WebhookConfiguration};
+use crate::k8s::{Pod, WebhookConfiguration};
 use crate::model::{object_ref, Need, Obj};
 
 pub fn all() -> Vec<Box<dyn Rule>> {

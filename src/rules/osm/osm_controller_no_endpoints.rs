@@ -57,8 +57,7 @@ pub fn no_ready_endpoints(
         .iter()
         .find(|e| e.metadata.namespace.as_deref() == Some(NS) && e.metadata.name == name);
     let subject = Subject::new("Endpoints", Some(NS), name);
-    let on_port =
-        |s: &crate::model::k8s::EndpointSubset| port.map(|p| s.ports.iter().any(|x| x.port == p)).unwrap_or(true);
+    let on_port = |s: &crate::k8s::EndpointSubset| port.map(|p| s.ports.iter().any(|x| x.port == p)).unwrap_or(true);
     let mut f = match ep {
         None if collected(cx, "endpoints") => finding(
             rule,

@@ -57,7 +57,7 @@ impl Rule for OsmInjectorUnavailable {
             }
         }
         let pods = component_pods(cx, "osm-injector");
-        let healthy = |p: &crate::model::k8s::Pod| p.all_ready() && p.ready_count() == (1, 1);
+        let healthy = |p: &crate::k8s::Pod| p.all_ready() && p.ready_count() == (1, 1);
         if collected(cx, "pods") && !pods.iter().any(|p| healthy(p)) {
             if pods.is_empty() {
                 problems.push("no osm-injector pod exists".into());

@@ -16,7 +16,7 @@
 
 use super::{absent_evidence, applies, webhook_config, NS, VALIDATING_WEBHOOK};
 use crate::finding::{Finding, Subject};
-use crate::model::k8s::WebhookConfiguration;
+use crate::k8s::WebhookConfiguration;
 use crate::model::{object_ref, Need, Obj};
 use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 

@@ -75,7 +75,7 @@ impl Rule for OsmWebhookCaBundleMissing {
                         if ca.is_empty() {
                             String::new()
                         } else {
-                            format!(": {}", crate::finding::excerpt(ca, 40))
+                            format!(": {}", crate::text::excerpt(ca, 40))
                         }
                     ),
                 ));

@@ -1,5 +1,5 @@
-//! Typed views of the Kubernetes objects rules read. Every field defaults, so objects with
-//! missing or unexpected fields still deserialize; values of the wrong type fail only that object.
+//! The object types: every field defaults, so objects with missing or unexpected fields still
+//! deserialize; values of the wrong type fail only that object.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -632,31 +632,4 @@ pub struct Namespace {
 pub struct ConfigMap {
     pub metadata: ObjectMeta,
     pub data: BTreeMap<String, String>,
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn small_map_reads_like_a_btree_map() {
-        let m: SmallMap<String> = serde_json::from_str(r#"{"b":"1","a":"2","b":"3","c":"4"}"#).unwrap();
-        assert_eq!(m.keys().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
-        // duplicate keys: the last one wins, as a BTreeMap's insert does
-        assert_eq!(m.get("b").map(String::as_str), Some("3"));
-        assert!(m.contains_key("c") && !m.contains_key("d"));
-        assert_eq!(m.len(), 3);
-        let empty: SmallMap<Value> = serde_json::from_str("null").unwrap();
-        assert!(empty.is_empty());
-        let p: Pod = serde_json::from_value(serde_json::json!({
-            "metadata": {"name": "x", "labels": {"app": "web"}, "annotations": null},
-            "spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "500m", "memory": 536870912}}}]}
-        }))
-        .unwrap();
-        assert_eq!(p.metadata.labels.get("app").map(String::as_str), Some("web"));
-        assert!(p.metadata.annotations.is_empty());
-        let limits = &p.spec.containers[0].resources.limits;
-        assert_eq!(limits.get("memory"), Some(&serde_json::json!(536870912)));
-        assert!(serde_json::from_str::<SmallMap<String>>("[1]").is_err());
-    }
 }

@@ -1,92 +1,29 @@
-//! Server-side `Table` responses: the columns and cells the real API server prints for the common
-//! built-in types, a CRD's `additionalPrinterColumns` for custom resources, NAME + AGE otherwise.
-//! Every age is relative to the bundle's collection time, so output does not drift.
+//! The built-in kinds `kubectl get` prints as the real API server does: each kind's columns
+//! ([`builtin_columns`]) and cells ([`builtin_cells`]; pods, services, endpoints, nodes, events
+//! and the rest by kind). Ages are relative to the bundle's time. Knows nothing of custom
+//! resources (their columns come from the CRD, in `table`).
 
-use super::index::{parse_time, partial_metadata, PrinterColumn, ResourceType};
-use super::select::selector_string;
+use super::{age, human_duration, Col, AGE, NAME};
+use crate::serve::index::{parse_time, ResourceType};
+use crate::serve::select::selector_string;
 use serde_json::{json, Value};
 
-/// `duration.HumanDuration` of the Kubernetes libraries.
-pub fn human_duration(secs: i64) -> String {
-    if secs < -1 {
-        return "<invalid>".into();
-    }
-    if secs < 0 {
-        return "0s".into();
-    }
-    if secs < 120 {
-        return format!("{secs}s");
-    }
-    let minutes = secs / 60;
-    if minutes < 10 {
-        let s = secs % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = secs / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
-}
-
-/// Age of a timestamp at the bundle's time; `<unknown>` when either is missing.
-pub fn age(ts: Option<&Value>, now: Option<i64>) -> String {
-    match (ts.and_then(Value::as_str).and_then(parse_time), now) {
-        (Some(t), Some(n)) => human_duration(n - t),
-        _ => "<unknown>".into(),
-    }
-}
-
-fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
+pub(super) fn s<'a>(v: &'a Value, ptr: &str) -> &'a str {
     v.pointer(ptr).and_then(Value::as_str).unwrap_or("")
 }
 
-fn i(v: &Value, ptr: &str) -> i64 {
+pub(super) fn i(v: &Value, ptr: &str) -> i64 {
     v.pointer(ptr).and_then(Value::as_i64).unwrap_or(0)
 }
 
-fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
+pub(super) fn arr<'a>(v: &'a Value, ptr: &str) -> &'a [Value] {
     v.pointer(ptr)
         .and_then(Value::as_array)
         .map(Vec::as_slice)
         .unwrap_or(&[])
 }
 
-fn or_none(x: String) -> String {
+pub(super) fn or_none(x: String) -> String {
     if x.is_empty() {
         "<none>".into()
     } else {
@@ -95,7 +32,7 @@ fn or_none(x: String) -> String {
 }
 
 /// `labels.FormatLabels`: sorted `k=v` joined by commas, `<none>` when empty.
-fn format_labels(m: Option<&Value>) -> String {
+pub(super) fn format_labels(m: Option<&Value>) -> String {
     let mut kv: Vec<String> = m
         .and_then(Value::as_object)
         .map(|o| {
@@ -108,23 +45,14 @@ fn format_labels(m: Option<&Value>) -> String {
     or_none(kv.join(","))
 }
 
-fn containers_images(podspec_ptr: &str, o: &Value) -> (String, String) {
+pub(super) fn containers_images(podspec_ptr: &str, o: &Value) -> (String, String) {
     let cs = arr(o, &format!("{podspec_ptr}/containers"));
     let names: Vec<&str> = cs.iter().map(|c| s(c, "/name")).collect();
     let images: Vec<&str> = cs.iter().map(|c| s(c, "/image")).collect();
     (names.join(","), images.join(","))
 }
 
-type Col = (&'static str, &'static str, &'static str, i64);
-
-fn col(c: &Col) -> Value {
-    json!({"name": c.0, "type": c.1, "format": c.2, "description": "", "priority": c.3})
-}
-
-const NAME: Col = ("Name", "string", "name", 0);
-const AGE: Col = ("Age", "string", "", 0);
-
-fn builtin_columns(t: &ResourceType) -> Option<Vec<Col>> {
+pub(super) fn builtin_columns(t: &ResourceType) -> Option<Vec<Col>> {
     if t.custom {
         return None;
     }
@@ -220,7 +148,7 @@ fn builtin_columns(t: &ResourceType) -> Option<Vec<Col>> {
     })
 }
 
-fn builtin_cells(t: &ResourceType, o: &Value, now: Option<i64>) -> Vec<Value> {
+pub(super) fn builtin_cells(t: &ResourceType, o: &Value, now: Option<i64>) -> Vec<Value> {
     let name = json!(s(o, "/metadata/name"));
     let created = age(o.pointer("/metadata/creationTimestamp"), now);
     match (t.group.as_str(), t.plural.as_str()) {
@@ -653,237 +581,4 @@ fn event_cells(o: &Value, now: Option<i64>) -> Vec<Value> {
         json!(count),
         json!(s(o, "/metadata/name")),
     ]
-}
-
-/// A step of a (simple) JSONPath, as CRDs use them.
-#[derive(Debug, Clone, PartialEq)]
-enum Step {
-    Field(String),
-    Index(usize),
-    All,
-    /// `[?(@.a.b == "x")]`; `None` value: existence.
-    Filter(Vec<String>, bool, Option<Value>),
-}
-
-fn parse_path(p: &str) -> Option<Vec<Step>> {
-    let p = p.trim();
-    let p = p.strip_prefix('{').and_then(|x| x.strip_suffix('}')).unwrap_or(p);
-    let p = p.strip_prefix('$').unwrap_or(p);
-    let b = p.as_bytes();
-    let mut steps = Vec::new();
-    let mut k = 0;
-    while k < b.len() {
-        match b[k] {
-            b'.' => {
-                let start = k + 1;
-                let mut e = start;
-                while e < b.len() && b[e] != b'.' && b[e] != b'[' {
-                    e += 1;
-                }
-                if e > start {
-                    steps.push(Step::Field(p[start..e].to_string()));
-                }
-                k = e;
-            }
-            b'[' => {
-                let close = if p[k..].starts_with("[?(") {
-                    k + p[k..].find(")]")? + 1
-                } else {
-                    k + p[k..].find(']')?
-                };
-                let inner = p[k + 1..close].trim();
-                if inner == "*" {
-                    steps.push(Step::All);
-                } else if let Ok(n) = inner.parse::<usize>() {
-                    steps.push(Step::Index(n));
-                } else if let Some(f) = inner.strip_prefix("?(").and_then(|x| x.strip_suffix(')')) {
-                    let f = f.trim();
-                    let (lhs, eq, rhs) = if let Some((l, r)) = f.split_once("==") {
-                        (l, true, Some(r))
-                    } else if let Some((l, r)) = f.split_once("!=") {
-                        (l, false, Some(r))
-                    } else {
-                        (f, true, None)
-                    };
-                    let path: Vec<String> = lhs
-                        .trim()
-                        .strip_prefix('@')?
-                        .split('.')
-                        .filter(|x| !x.is_empty())
-                        .map(str::to_string)
-                        .collect();
-                    let val = rhs.map(|r| {
-                        let r = r.trim();
-                        let unq = r
-                            .strip_prefix('"')
-                            .and_then(|x| x.strip_suffix('"'))
-                            .or_else(|| r.strip_prefix('\'').and_then(|x| x.strip_suffix('\'')));
-                        match unq {
-                            Some(u) => Value::String(u.to_string()),
-                            None => serde_json::from_str(r).unwrap_or(Value::String(r.to_string())),
-                        }
-                    });
-                    steps.push(Step::Filter(path, eq, val));
-                } else {
-                    let name = inner.trim_matches(|c| c == '\'' || c == '"');
-                    steps.push(Step::Field(name.to_string()));
-                }
-                k = close + 1;
-            }
-            _ => {
-                // A path without a leading dot: a field name.
-                let start = k;
-                let mut e = start;
-                while e < b.len() && b[e] != b'.' && b[e] != b'[' {
-                    e += 1;
-                }
-                steps.push(Step::Field(p[start..e].to_string()));
-                k = e;
-            }
-        }
-    }
-    Some(steps)
-}
-
-fn eval<'a>(steps: &[Step], root: &'a Value) -> Vec<&'a Value> {
-    let mut cur = vec![root];
-    for st in steps {
-        let mut next = Vec::new();
-        for v in cur {
-            match st {
-                Step::Field(f) => next.extend(v.get(f.as_str())),
-                Step::Index(n) => next.extend(v.as_array().and_then(|a| a.get(*n))),
-                Step::All => match v {
-                    Value::Array(a) => next.extend(a.iter()),
-                    Value::Object(o) => next.extend(o.values()),
-                    _ => {}
-                },
-                Step::Filter(path, eq, want) => {
-                    for item in v.as_array().map(Vec::as_slice).unwrap_or(&[]) {
-                        let mut x = Some(item);
-                        for seg in path {
-                            x = x.and_then(|y| y.get(seg.as_str()));
-                        }
-                        let keep = match want {
-                            None => x.is_some(),
-                            Some(w) => (x == Some(w)) == *eq,
-                        };
-                        if keep {
-                            next.push(item);
-                        }
-                    }
-                }
-            }
-        }
-        cur = next;
-    }
-    cur
-}
-
-fn custom_cell(c: &PrinterColumn, o: &Value, now: Option<i64>) -> Value {
-    let Some(steps) = parse_path(&c.json_path) else {
-        return Value::Null;
-    };
-    let Some(v) = eval(&steps, o).into_iter().next() else {
-        return Value::Null;
-    };
-    match c.typ.as_str() {
-        "date" => match v.as_str() {
-            Some(ts) if parse_time(ts).is_some() => json!(age(Some(v), now)),
-            _ => json!("<invalid>"),
-        },
-        "integer" => v
-            .as_i64()
-            .map(|n| json!(n))
-            .or_else(|| v.as_f64().map(|f| json!(f as i64)))
-            .unwrap_or(Value::Null),
-        "number" => v.as_f64().map(|f| json!(f)).unwrap_or(Value::Null),
-        "boolean" => v.as_bool().map(|b| json!(b)).unwrap_or(Value::Null),
-        _ => match v {
-            Value::String(s) => json!(s),
-            Value::Null => Value::Null,
-            other => json!(other.to_string()),
-        },
-    }
-}
-
-type CellsFn<'a> = Box<dyn Fn(&Value) -> Vec<Value> + 'a>;
-
-/// A `meta.k8s.io/v1` `Table` of the given objects.
-pub fn table(t: &ResourceType, objects: &[&Value], now: Option<i64>, include_object: &str) -> Value {
-    let (columns, cells): (Vec<Value>, CellsFn) = match (builtin_columns(t), &t.columns) {
-        (Some(cols), _) => (
-            cols.iter().map(col).collect(),
-            Box::new(move |o: &Value| builtin_cells(t, o, now)),
-        ),
-        (None, Some(custom)) => {
-            let mut defs = vec![col(&NAME)];
-            defs.extend(custom.iter().map(|c| {
-                json!({"name": c.name, "type": c.typ, "format": c.format, "description": c.description, "priority": c.priority})
-            }));
-            let custom = custom.clone();
-            (
-                defs,
-                Box::new(move |o: &Value| {
-                    let mut row = vec![json!(s(o, "/metadata/name"))];
-                    row.extend(custom.iter().map(|c| custom_cell(c, o, now)));
-                    row
-                }),
-            )
-        }
-        (None, None) => (
-            vec![col(&NAME), col(&AGE)],
-            Box::new(move |o: &Value| {
-                vec![
-                    json!(s(o, "/metadata/name")),
-                    json!(age(o.pointer("/metadata/creationTimestamp"), now)),
-                ]
-            }),
-        ),
-    };
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|o| {
-            let mut row = json!({"cells": cells(o)});
-            match include_object {
-                "None" => {}
-                "Object" => row["object"] = (*o).clone(),
-                _ => row["object"] = partial_metadata(o),
-            }
-            row
-        })
-        .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": "1"},
-        "columnDefinitions": columns,
-        "rows": rows,
-    })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_match_kubernetes() {
-        assert_eq!(human_duration(5), "5s");
-        assert_eq!(human_duration(125), "2m5s");
-        assert_eq!(human_duration(600), "10m");
-        assert_eq!(human_duration(3 * 3600 + 60), "3h1m");
-        assert_eq!(human_duration(30 * 3600), "30h");
-        assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
-        assert_eq!(human_duration(100 * 86400), "100d");
-        assert_eq!(human_duration(800 * 86400), "2y70d");
-    }
-
-    #[test]
-    fn json_paths() {
-        let o = json!({"status": {"conditions": [{"type": "A", "status": "False"}, {"type": "Ready", "status": "True", "message": "ok"}]}});
-        let steps = parse_path(".status.conditions[?(@.type==\"Ready\")].message").unwrap_or_default();
-        assert_eq!(eval(&steps, &o), vec![&json!("ok")]);
-        let steps = parse_path("{.status.conditions[0].type}").unwrap_or_default();
-        assert_eq!(eval(&steps, &o), vec![&json!("A")]);
-    }
 }

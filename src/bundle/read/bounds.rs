@@ -1,0 +1,313 @@
+//! The reader's bounds, one check each for an archive and a directory: a member's size and the
+//! total ([`MemberBounds`]), the member count, the decompressed stream's total, compression ratio
+//! and tar metadata ([`GuardReader`], whatever the headers claim), and the values and typed objects
+//! parsed per bundle ([`charge_member`], in member order so refusals are deterministic). Every
+//! refusal names the member and the bound's flag. Knows nothing of layouts or of what members mean.
+
+use super::typed::{self, MAX_TYPED_OBJECTS};
+use super::{Class, Content, Member};
+use crate::bundle::{BundleError, Limits};
+use std::io::{self, Read};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+/// Where members come from: the messages name what the reader holds, and a member of an archive
+/// that is skipped is still decompressed (so it counts against the total), a file is not read.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(super) enum Source {
+    Archive,
+    Directory,
+}
+
+/// What to do with one member.
+pub(super) enum Admit {
+    Read,
+    /// Over the member bound: not read; the error says so.
+    Skip(BundleError),
+    /// The total bound is passed: stop reading, with these errors.
+    Stop(Vec<BundleError>),
+}
+
+/// The member-size, total-size and member-count bounds, for archives and directories alike.
+pub(super) struct MemberBounds {
+    limits: Limits,
+    source: Source,
+    total: u64,
+}
+
+impl MemberBounds {
+    pub(super) fn new(limits: &Limits, source: Source) -> MemberBounds {
+        MemberBounds {
+            limits: *limits,
+            source,
+            total: 0,
+        }
+    }
+
+    /// Admit member `name` of `size` bytes (in reading order), charging it against the total.
+    pub(super) fn admit(&mut self, name: &str, size: u64) -> Admit {
+        let l = &self.limits;
+        if size > l.max_member_bytes {
+            let what = match self.source {
+                Source::Archive => "member",
+                Source::Directory => "file",
+            };
+            let skip = BundleError::new(
+                name.to_string(),
+                format!(
+                    "{what} is {size} bytes, over the member bound of {} bytes (--max-member-bytes); not read",
+                    l.max_member_bytes
+                ),
+            );
+            if self.source == Source::Directory {
+                return Admit::Skip(skip);
+            }
+            // Skipping still decompresses it; count it against the total.
+            self.total = self.total.saturating_add(size);
+            if self.total > l.max_total_bytes {
+                return Admit::Stop(vec![skip, self.total_passed(name)]);
+            }
+            return Admit::Skip(skip);
+        }
+        self.total = self.total.saturating_add(size);
+        if self.total > l.max_total_bytes {
+            return Admit::Stop(vec![self.total_passed(name)]);
+        }
+        Admit::Read
+    }
+
+    fn total_passed(&self, name: &str) -> BundleError {
+        let bound = self.limits.max_total_bytes;
+        BundleError::new(
+            name.to_string(),
+            match self.source {
+                Source::Archive => format!(
+                    "uncompressed size passed the total bound of {bound} bytes at this member (--max-total-bytes); the rest was not read"
+                ),
+                Source::Directory => {
+                    format!("total size passed the bound of {bound} bytes (--max-total-bytes); the rest was not read")
+                }
+            },
+        )
+    }
+
+    /// The error when `count` members (this one included) pass the member-count bound.
+    pub(super) fn over_member_count(&self, count: u64, at: &str) -> Option<BundleError> {
+        (count > self.limits.max_members).then(|| {
+            BundleError::new(
+                at.to_string(),
+                format!(
+                    "more than {} members (bound --max-members); the rest was not read",
+                    self.limits.max_members
+                ),
+            )
+        })
+    }
+}
+
+pub(super) struct CountingReader<R> {
+    pub(super) inner: R,
+    pub(super) count: Arc<AtomicU64>,
+    /// `Limits::progress`: the same count, for a progress bar.
+    pub(super) progress: Option<&'static AtomicU64>,
+}
+
+impl<R: Read> Read for CountingReader<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        self.count.fetch_add(n as u64, Ordering::Relaxed);
+        if let Some(p) = self.progress {
+            p.fetch_add(n as u64, Ordering::Relaxed);
+        }
+        Ok(n)
+    }
+}
+
+/// Bytes of tar metadata (GNU long names, PAX headers, sparse maps) allowed between two members.
+/// The tar crate holds these in memory whole, so a hostile header declaring gigabytes would
+/// otherwise be buffered.
+const MAX_META_BYTES: u64 = 1 << 20;
+/// Uncompressed bytes read before the compression ratio is judged (small streams of repeated
+/// lines compress far better than any bound, harmlessly).
+const RATIO_FLOOR: u64 = 256 << 20;
+
+/// State shared between the reading loop and [`GuardReader`]: every decompressed byte passes
+/// the guard, which enforces the total bound, the compression ratio and the metadata bound on
+/// the stream itself, whatever the tar headers claim.
+pub(super) struct GuardState {
+    limits: Limits,
+    compressed: Arc<AtomicU64>,
+    judge_ratio: bool,
+    out: AtomicU64,
+    /// Stream offset past which reading counts as metadata over [`MAX_META_BYTES`].
+    allow_until: AtomicU64,
+    trip: Mutex<Option<String>>,
+}
+
+impl GuardState {
+    pub(super) fn new(limits: Limits, compressed: Arc<AtomicU64>, judge_ratio: bool) -> GuardState {
+        GuardState {
+            limits,
+            compressed,
+            judge_ratio,
+            out: AtomicU64::new(0),
+            allow_until: AtomicU64::new(MAX_META_BYTES + 512),
+            trip: Mutex::new(None),
+        }
+    }
+    /// Called when the loop gets a member of `size` data bytes: the stream may now advance past
+    /// its data (read or skipped) and the next member's headers.
+    pub(super) fn allow_member(&self, size: u64) {
+        let padded = size.saturating_add(511) / 512 * 512;
+        let now = self.out.load(Ordering::Relaxed);
+        self.allow_until.store(
+            now.saturating_add(padded).saturating_add(MAX_META_BYTES + 512),
+            Ordering::Relaxed,
+        );
+    }
+    pub(super) fn tripped(&self) -> Option<String> {
+        match self.trip.lock() {
+            Ok(g) => g.clone(),
+            Err(p) => p.into_inner().clone(),
+        }
+    }
+    fn check(&self, out: u64) -> Result<(), String> {
+        if out > self.limits.max_total_bytes.saturating_add(MAX_META_BYTES) {
+            return Err(format!(
+                "uncompressed size passed the total bound of {} bytes (--max-total-bytes); the rest was not read",
+                self.limits.max_total_bytes
+            ));
+        }
+        if out > self.allow_until.load(Ordering::Relaxed) {
+            return Err(format!(
+                "tar metadata (GNU long name, PAX header or sparse map) over {MAX_META_BYTES} bytes; the rest was not read"
+            ));
+        }
+        if self.judge_ratio && out > RATIO_FLOOR {
+            let consumed = self.compressed.load(Ordering::Relaxed).max(1);
+            if out / consumed > self.limits.max_ratio {
+                return Err(format!(
+                    "compression ratio passed {}:1 (--max-ratio): {out} bytes from {consumed} compressed; looks like a decompression bomb; the rest was not read",
+                    self.limits.max_ratio
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+pub(super) struct GuardReader {
+    pub(super) inner: Box<dyn Read>,
+    pub(super) state: Arc<GuardState>,
+}
+
+impl Read for GuardReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if let Some(t) = self.state.tripped() {
+            return Err(io::Error::other(t));
+        }
+        let n = self.inner.read(buf)?;
+        let out = self.state.out.fetch_add(n as u64, Ordering::Relaxed) + n as u64;
+        if let Err(why) = self.state.check(out) {
+            match self.state.trip.lock() {
+                Ok(mut g) => *g = Some(why.clone()),
+                Err(p) => *p.into_inner() = Some(why.clone()),
+            }
+            return Err(io::Error::other(why));
+        }
+        Ok(n)
+    }
+}
+
+/// Values (JSON/YAML nodes) the reader parses for one bundle at most. A parsed value costs about
+/// 100 bytes whatever its text, so `[{},{},...]` would otherwise turn 90 MB into 20 GB.
+pub const MAX_VALUES: u64 = 24_000_000;
+
+/// Estimated values in a JSON or YAML text: separators and openers outside JSON strings (YAML
+/// also counts lines). Linear, allocation-free, an over-estimate for text rich in commas.
+pub fn estimate_values(data: &[u8], class: Class) -> u64 {
+    let mut n: u64 = 1;
+    match class {
+        Class::Json | Class::Manifest => {
+            let (mut in_str, mut esc) = (false, false);
+            for &b in data {
+                if in_str {
+                    if esc {
+                        esc = false;
+                    } else if b == b'\\' {
+                        esc = true;
+                    } else if b == b'"' {
+                        in_str = false;
+                    }
+                } else {
+                    match b {
+                        b'"' => in_str = true,
+                        b',' | b'{' | b'[' | b':' => n += 1,
+                        _ => {}
+                    }
+                }
+            }
+        }
+        Class::Yaml => {
+            n += data
+                .iter()
+                .filter(|b| matches!(b, b'\n' | b',' | b'{' | b'[' | b':' | b'-'))
+                .count() as u64;
+        }
+        _ => {}
+    }
+    n
+}
+
+/// What the members read so far were charged against the parse bounds.
+#[derive(Default)]
+pub(super) struct Used {
+    values: u64,
+    typed: u64,
+}
+
+/// Charge a JSON/YAML member against [`MAX_VALUES`], or a typed one against
+/// [`MAX_TYPED_OBJECTS`], in archive order; `Ok(items a typed member may hold)` or the refused
+/// member when it does not fit.
+pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Result<u64, Member> {
+    let (why, content): (String, fn(String) -> Content) = match class {
+        Class::Typed(_) => {
+            let est = typed::charge(data);
+            if used.typed.saturating_add(est) <= MAX_TYPED_OBJECTS {
+                used.typed += est;
+                return Ok(est);
+            }
+            (
+                format!(
+                    "holds up to {est} objects; with the {} already read that passes the bound of {MAX_TYPED_OBJECTS} parsed objects per bundle (memory); not parsed",
+                    used.typed
+                ),
+                |w| Content::Typed(Err(w)),
+            )
+        }
+        Class::Json | Class::Yaml | Class::Manifest => {
+            let est = estimate_values(data, class);
+            if used.values.saturating_add(est) <= MAX_VALUES {
+                used.values += est;
+                return Ok(0);
+            }
+            (
+                format!(
+                    "holds about {est} values; with the {} already read that passes the bound of {MAX_VALUES} parsed values per bundle (memory); not parsed",
+                    used.values
+                ),
+                match class {
+                    Class::Json => |w| Content::Json(Err(w)),
+                    Class::Manifest => |w| Content::Manifest(Err(w)),
+                    _ => |w| Content::Yaml(Err(w)),
+                },
+            )
+        }
+        _ => return Ok(0),
+    };
+    Err(Member {
+        path: name.to_string(),
+        size: data.len() as u64,
+        content: content(why),
+    })
+}

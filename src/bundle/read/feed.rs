@@ -1,0 +1,309 @@
+//! Handing an archive's members to the rayon pool while the stream is still being read: small
+//! members batched into one buffer per task, long logs cut into regions at line boundaries
+//! (overlapping by the context lines) and scanned in parallel, everything else whole.
+//! Member bytes come in through [`super::read_more`]; what each becomes is [`super::process`].
+//! Knows nothing of tar headers or bounds.
+//!
+//! - One streaming pass. The calling thread walks the tar; everything else runs on the rayon pool
+//!   at the same time. An ordinary gzip stream is sequential: the calling thread decompresses it,
+//!   and analysis hides behind it on the other core. A bundle written by `arcdiag collect` is
+//!   block gzip (`gzblocks`: independent 1 MiB gzip members that name their length), so its
+//!   members are decompressed on the pool too, ahead of the reader, and decompression and
+//!   analysis share every core: such a bundle is analyzed in about the time one thread takes
+//!   merely to decompress it (the floor of BENCHMARKS.md).
+//! - The calling thread copies member bytes straight from the decoder into pooled buffers
+//!   ([`Pool`]) and hands over a task per [`CHUNK`] bytes ([`Feeder`]): small members are
+//!   batched back to back into one buffer (one task, not one per file, for bundles of many tiny
+//!   files); a log longer than `CHUNK` is cut into regions after a line, each region handed over
+//!   with the [`CONTEXT`] lines before it and after it, and scanned in parallel with the rest of
+//!   the stream; the regions' scans are merged after the stream ends (`logscan::merge`), so a
+//!   log of any size costs `CHUNK` bytes at a time and its scan finishes with the stream.
+//! - Logs are scanned, not stored: one combined matcher (`signatures::LogMatcher`): a literal
+//!   prefilter (aho-corasick's vectorized Teddy) finds the few lines that can match, and only
+//!   those see the full regexes; candidate lines with escapes are also matched unescaped (the
+//!   literals are chosen so that an escape never hides one; see `LogMatcher::escape_safe`). Only
+//!   the matching lines, their context and each log's last lines are kept.
+//! - Lists of the most numerous objects (pods, events, nodes) are parsed on the pool straight
+//!   into the typed models rules read (`typed`), and the manifest into the fields the layout
+//!   reads (`manifest`): no `serde_json::Value` tree (~6x the JSON text) is built for them.
+//!   Everything else JSON/YAML is a `Value`, as `serve` needs every field (`serve` reads all
+//!   members as `Value`s).
+//! - The calling thread's only extra work over the floor is copying member bytes into pooled
+//!   buffers that stay initialized ([`Buf`]: no zeroing before each read); it never waits for the
+//!   pool on the bundles of BENCHMARKS.md.
+//! - Memory: bytes read but not yet processed are bounded by [`IN_FLIGHT_BYTES`] (the reader
+//!   waits for the pool beyond it), so peak memory is that, plus the largest JSON/YAML member
+//!   (parsed whole), plus what is kept: typed objects (~2-4 KB a pod, ~1 KB an event), each
+//!   log's scan (its last lines and matches, ~1-2 KB), and `Value`s of the other resources.
+//!   It grows with the number of objects and logs, not with the bytes of the logs.
+
+use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK};
+use super::{process, read_more, Class, Member};
+use crate::bundle::logscan::{scan_region, LogScan, CONTEXT};
+use crate::signatures::LogMatcher;
+use memchr::memrchr;
+use std::io::Read;
+use std::sync::Mutex;
+
+/// What the pool's tasks produced: members by their index in the archive.
+#[derive(Default)]
+pub(super) struct Shared {
+    results: Mutex<Vec<(usize, Member)>>,
+}
+
+impl Shared {
+    pub(super) fn push(&self, idx: usize, m: Member) {
+        match self.results.lock() {
+            Ok(mut g) => g.push((idx, m)),
+            Err(p) => p.into_inner().push((idx, m)),
+        }
+    }
+    pub(super) fn into_results(self) -> Vec<(usize, Member)> {
+        match self.results.into_inner() {
+            Ok(r) => r,
+            Err(p) => p.into_inner(),
+        }
+    }
+}
+
+/// A member (or the part of one) in a batch buffer.
+struct Piece {
+    idx: usize,
+    path: String,
+    size: u64,
+    class: Class,
+    /// Items a typed member may hold (its charge; see `typed`).
+    limit: u64,
+    start: usize,
+    end: usize,
+}
+
+/// Hands what the decompressor produces to the rayon pool: small members batched into one buffer
+/// per task, long logs cut into regions at line boundaries (overlapping by the context lines)
+/// and scanned in parallel, everything else whole.
+pub(super) struct Feeder<'a> {
+    matcher: &'a LogMatcher,
+    shared: &'a Shared,
+    /// Scans of regions of long logs: (member index, region number, scan).
+    parts: &'a Mutex<Vec<(usize, u32, LogScan)>>,
+    budget: &'a Budget,
+    pool: &'a Pool,
+    batch: Buf,
+    pieces: Vec<Piece>,
+    /// Long logs read in regions: (member index, path, size).
+    chunked: Vec<(usize, String, u64)>,
+}
+
+impl<'a> Feeder<'a> {
+    pub(super) fn new(
+        matcher: &'a LogMatcher,
+        shared: &'a Shared,
+        parts: &'a Mutex<Vec<(usize, u32, LogScan)>>,
+        budget: &'a Budget,
+        pool: &'a Pool,
+    ) -> Feeder<'a> {
+        Feeder {
+            matcher,
+            shared,
+            parts,
+            budget,
+            pool,
+            batch: Buf::default(),
+            pieces: Vec::new(),
+            chunked: Vec::new(),
+        }
+    }
+
+    /// The long logs read in regions: (member index, path, size).
+    pub(super) fn take_chunked(&mut self) -> Vec<(usize, String, u64)> {
+        std::mem::take(&mut self.chunked)
+    }
+
+    pub(super) fn member<'s>(
+        &mut self,
+        scope: &rayon::Scope<'s>,
+        entry: &mut dyn Read,
+        idx: usize,
+        name: &str,
+        size: u64,
+        class: Class,
+    ) -> Result<(), ReadFail>
+    where
+        'a: 's,
+    {
+        let is_dump_log = name.rsplit('/').next() == Some("logs.txt");
+        if size > CHUNK as u64 && class == Class::Log && !is_dump_log {
+            return self.chunked(scope, entry, idx, name, size);
+        }
+        // Anything else is read whole into the batch (a member over CHUNK, alone), so that it
+        // can still be checked (`last_data`) and dropped (`discard`) before it is handed over.
+        if !self.pieces.is_empty() && self.batch.len() as u64 + size > CHUNK as u64 {
+            self.flush(scope);
+        }
+        if self.batch.capacity() == 0 {
+            self.batch = if size > CHUNK as u64 {
+                Buf::with_capacity(size as usize)
+            } else {
+                self.pool.get()
+            };
+        }
+        let start = self.batch.len();
+        let got = read_more(entry, &mut self.batch, size)?;
+        if got < size {
+            self.batch.truncate(start);
+            return Err(ReadFail::Short(got));
+        }
+        self.pieces.push(Piece {
+            idx,
+            path: name.to_string(),
+            size,
+            class,
+            limit: 0,
+            start,
+            end: self.batch.len(),
+        });
+        Ok(())
+    }
+
+    /// Set the item limit of member `idx`, the last one read whole.
+    pub(super) fn set_limit(&mut self, idx: usize, limit: u64) {
+        if let Some(p) = self.pieces.last_mut().filter(|p| p.idx == idx) {
+            p.limit = limit;
+        }
+    }
+
+    /// The bytes of member `idx` when it is the last one read whole and not yet handed over.
+    pub(super) fn last_data(&self, idx: usize) -> Option<&[u8]> {
+        let p = self.pieces.last().filter(|p| p.idx == idx)?;
+        Some(&self.batch[p.start..p.end])
+    }
+
+    /// A long log: regions of about `CHUNK` bytes cut after a line, each handed over with the
+    /// `CONTEXT` lines before it (copied from the previous region) and after it (the start of the
+    /// next one), so every match keeps its context; the scans are merged after the stream ends.
+    fn chunked<'s>(
+        &mut self,
+        scope: &rayon::Scope<'s>,
+        entry: &mut dyn Read,
+        idx: usize,
+        name: &str,
+        size: u64,
+    ) -> Result<(), ReadFail>
+    where
+        'a: 's,
+    {
+        let mut remaining = size;
+        let mut part = 0u32;
+        let mut buf = self.pool.get();
+        let mut region_start = 0usize;
+        loop {
+            let want = if buf.len() < region_start + CHUNK {
+                region_start + CHUNK - buf.len()
+            } else {
+                CHUNK
+            } as u64;
+            let want = want.min(remaining);
+            let got = read_more(entry, &mut buf, want)?;
+            remaining -= got;
+            if got < want {
+                return Err(ReadFail::Short(size - remaining));
+            }
+            if remaining == 0 {
+                let end = buf.len();
+                self.region(scope, buf, region_start, end, idx, part);
+                break;
+            }
+            // Cut before the last CONTEXT whole lines, which stay in this buffer as context and
+            // start the next region; a line longer than the buffer makes it grow instead.
+            let Some(mut cut) = memrchr(b'\n', &buf[region_start..]).map(|p| region_start + p + 1) else {
+                continue;
+            };
+            for _ in 0..CONTEXT {
+                cut = match memrchr(b'\n', &buf[region_start..cut - 1]) {
+                    Some(p) => region_start + p + 1,
+                    None => region_start,
+                };
+                if cut == region_start {
+                    break;
+                }
+            }
+            if cut == region_start {
+                continue;
+            }
+            // The next buffer: CONTEXT lines before its region, then the rest of this one.
+            let mut prefix = cut;
+            for _ in 0..CONTEXT {
+                if prefix > 0 {
+                    prefix = memrchr(b'\n', &buf[..prefix - 1]).map(|p| p + 1).unwrap_or(0);
+                }
+            }
+            let mut next = self.pool.get();
+            next.extend_from_slice(&buf[prefix..]);
+            self.region(scope, buf, region_start, cut, idx, part);
+            part += 1;
+            region_start = cut - prefix;
+            buf = next;
+        }
+        self.chunked.push((idx, name.to_string(), size));
+        Ok(())
+    }
+
+    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, start: usize, end: usize, idx: usize, part: u32)
+    where
+        'a: 's,
+    {
+        let len = buf.len() as u64;
+        self.budget.acquire(len);
+        let (matcher, parts, budget, pool) = (self.matcher, self.parts, self.budget, self.pool);
+        scope.spawn(move |_| {
+            let scan = scan_region(&buf, start, end, matcher);
+            match parts.lock() {
+                Ok(mut g) => g.push((idx, part, scan)),
+                Err(p) => p.into_inner().push((idx, part, scan)),
+            }
+            pool.put(buf);
+            budget.release(len);
+        });
+    }
+
+    /// Hand the batch of small members to the pool.
+    pub(super) fn flush<'s>(&mut self, scope: &rayon::Scope<'s>)
+    where
+        'a: 's,
+    {
+        if self.pieces.is_empty() {
+            return;
+        }
+        let buf = std::mem::take(&mut self.batch);
+        let pieces = std::mem::take(&mut self.pieces);
+        self.dispatch(scope, buf, pieces);
+    }
+
+    fn dispatch<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, pieces: Vec<Piece>)
+    where
+        'a: 's,
+    {
+        let len = buf.len() as u64;
+        self.budget.acquire(len);
+        let (matcher, shared, budget, pool) = (self.matcher, self.shared, self.budget, self.pool);
+        scope.spawn(move |_| {
+            for p in pieces {
+                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher);
+                shared.push(p.idx, m);
+            }
+            pool.put(buf);
+            budget.release(len);
+        });
+    }
+
+    /// Forget a member that was read but must not count (it broke a bound).
+    pub(super) fn discard(&mut self, idx: usize) {
+        if let Some(p) = self.pieces.last() {
+            if p.idx == idx {
+                self.batch.truncate(p.start);
+                self.pieces.pop();
+            }
+        }
+        self.chunked.retain(|(i, _, _)| *i != idx);
+    }
+}

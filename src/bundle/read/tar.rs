@@ -1,0 +1,341 @@
+//! Reading an archive: detecting gzip, block gzip or plain tar by content, guarding the
+//! decompressed stream (`bounds`), and walking the tar once on the calling thread, handing members
+//! to `feed`. Member names are cleaned here (no `..`, no absolute paths). Knows nothing of what a
+//! member means beyond its name's [`Class`].
+
+use super::bounds::{charge_member, Admit, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used};
+use super::feed::{Feeder, Shared};
+use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
+use super::{classify_for, path_display, Class, Content, Member, RawBundle};
+use crate::bundle::logscan::{merge, LogScan};
+use crate::bundle::{gzblocks, BundleError, Limits};
+use crate::signatures::LogMatcher;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Component, Path};
+use std::sync::atomic::AtomicU64;
+use std::sync::{Arc, Mutex};
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Kind {
+    Gzip,
+    Tar,
+}
+
+/// Read an archive (`compressed_len` bytes on disk) recognized by its first bytes.
+pub(super) fn read_archive(
+    path: &Path,
+    compressed_len: u64,
+    limits: &Limits,
+    matcher: &LogMatcher,
+    typed: bool,
+) -> Result<RawBundle, BundleError> {
+    let mut f = File::open(path).map_err(|e| BundleError::new(path_display(path), format!("cannot open: {e}")))?;
+    let mut head = [0u8; 512];
+    let n =
+        read_full(&mut f, &mut head).map_err(|e| BundleError::new(path_display(path), format!("cannot read: {e}")))?;
+    let kind = if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
+        Kind::Gzip
+    } else if n >= 262 && &head[257..262] == b"ustar" {
+        Kind::Tar
+    } else if n == 0 {
+        return Err(BundleError::new(
+            path_display(path),
+            "the file is empty: not a bundle".into(),
+        ));
+    } else if n == 512 && head.iter().all(|b| *b == 0) {
+        Kind::Tar
+    } else {
+        return Err(BundleError::new(
+            path_display(path),
+            "not a bundle: neither a gzip'd tar archive, a tar archive, nor a directory".into(),
+        ));
+    };
+    let f = File::open(path).map_err(|e| BundleError::new(path_display(path), format!("cannot open: {e}")))?;
+    let counter = Arc::new(AtomicU64::new(0));
+    let counting = CountingReader {
+        inner: BufReader::with_capacity(1 << 20, f),
+        count: counter.clone(),
+        progress: limits.progress,
+    };
+    let decoded: Box<dyn Read> = match kind {
+        // A bundle written by `arcdiag collect` is block gzip: decompressed on every core.
+        Kind::Gzip if gzblocks::is_block_gzip(&head[..n]) => Box::new(gzblocks::BlockReader::new(Box::new(counting))),
+        Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counting)),
+        Kind::Tar => Box::new(counting),
+    };
+    let guard = Arc::new(GuardState::new(
+        *limits,
+        counter,
+        kind == Kind::Gzip && compressed_len > 0,
+    ));
+    let reader: Box<dyn Read> = Box::new(GuardReader {
+        inner: decoded,
+        state: guard.clone(),
+    });
+    let mut raw = read_tar(reader, limits, matcher, typed, &guard)?;
+    raw.container = match kind {
+        Kind::Gzip => "tar.gz",
+        Kind::Tar => "tar",
+    };
+    Ok(raw)
+}
+
+fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match f.read(&mut buf[n..])? {
+            0 => break,
+            k => n += k,
+        }
+    }
+    Ok(n)
+}
+
+/// Normalize a member name: strip `./` and leading `/`; refuse names that climb out with `..`.
+pub fn clean_member_name(name: &str) -> Result<String, String> {
+    let mut parts: Vec<&str> = Vec::new();
+    for comp in Path::new(name).components() {
+        match comp {
+            Component::Normal(s) => match s.to_str() {
+                Some(s) => parts.push(s),
+                None => return Err("member name is not valid UTF-8".into()),
+            },
+            Component::CurDir | Component::RootDir | Component::Prefix(_) => {}
+            Component::ParentDir => return Err("member name climbs out of the archive with '..'".into()),
+        }
+    }
+    if parts.is_empty() {
+        return Err("empty member name".into());
+    }
+    Ok(parts.join("/"))
+}
+
+fn read_tar(
+    reader: Box<dyn Read>,
+    limits: &Limits,
+    matcher: &LogMatcher,
+    typed: bool,
+    guard: &GuardState,
+) -> Result<RawBundle, BundleError> {
+    let mut archive = tar::Archive::new(reader);
+    let shared = Shared::default();
+    let budget = Budget::new(IN_FLIGHT_BYTES);
+    let pool = Pool::new();
+    let parts: Mutex<Vec<(usize, u32, LogScan)>> = Mutex::new(Vec::new());
+    let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
+    let mut errors: Vec<BundleError> = Vec::new();
+    let mut stopped_early = false;
+    let mut bounds = MemberBounds::new(limits, Source::Archive);
+    let mut count: u64 = 0;
+    let mut any_entry = false;
+    let mut used = Used::default();
+    let mut last_member = String::new();
+    // The cause of a stream error: a bound the guard tripped, else what the decoder said.
+    let cause = |e: &io::Error| {
+        guard
+            .tripped()
+            .unwrap_or_else(|| format!("truncated or corrupt archive: {e}"))
+    };
+
+    let entries = match archive.entries() {
+        Ok(e) => e,
+        Err(e) => {
+            return Err(BundleError::new(
+                "archive".into(),
+                format!("cannot read the tar stream: {e}"),
+            ))
+        }
+    };
+    rayon::in_place_scope(|scope| {
+        for (idx, entry) in entries.enumerate() {
+            let mut entry = match entry {
+                Ok(e) => e,
+                Err(e) => {
+                    let after = if last_member.is_empty() {
+                        String::new()
+                    } else {
+                        format!(", after member '{last_member}'")
+                    };
+                    errors.push(BundleError::new(
+                        "archive".into(),
+                        format!("{} (stopped after {count} members{after})", cause(&e)),
+                    ));
+                    stopped_early = true;
+                    break;
+                }
+            };
+            any_entry = true;
+            count += 1;
+            let size = entry.size();
+            guard.allow_member(size);
+            if let Some(e) = bounds.over_member_count(count, "archive") {
+                errors.push(e);
+                stopped_early = true;
+                break;
+            }
+            let raw_name = match entry.path() {
+                Ok(p) => p.to_string_lossy().into_owned(),
+                Err(e) => {
+                    errors.push(BundleError::new(
+                        format!("member #{idx}"),
+                        format!("unreadable member name: {e}"),
+                    ));
+                    continue;
+                }
+            };
+            let name = match clean_member_name(&raw_name) {
+                Ok(n) if raw_name.starts_with('/') => {
+                    errors.push(BundleError::new(
+                        raw_name.clone(),
+                        format!("absolute member name; read as '{n}' inside the archive"),
+                    ));
+                    n
+                }
+                Ok(n) => n,
+                // The archive's own root folder (`./`, which `tar czf b.tgz -C dir .` writes
+                // first): nothing to read and nothing wrong.
+                Err(_)
+                    if entry.header().entry_type().is_dir()
+                        && raw_name.split('/').all(|c| c.is_empty() || c == ".") =>
+                {
+                    continue;
+                }
+                Err(why) => {
+                    errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
+                    continue;
+                }
+            };
+            last_member.clone_from(&name);
+            let etype = entry.header().entry_type();
+            if etype.is_dir() {
+                shared.push(
+                    idx,
+                    Member {
+                        path: name,
+                        size: 0,
+                        content: Content::Dir,
+                    },
+                );
+                continue;
+            }
+            if etype.is_symlink() || etype.is_hard_link() {
+                let target = match entry.link_name() {
+                    Ok(Some(t)) => t.to_string_lossy().into_owned(),
+                    _ => {
+                        errors.push(BundleError::new(name, "link without a target; ignored".into()));
+                        continue;
+                    }
+                };
+                let content = if etype.is_symlink() {
+                    Content::Symlink(target)
+                } else {
+                    Content::HardLink(target)
+                };
+                shared.push(
+                    idx,
+                    Member {
+                        path: name,
+                        size: 0,
+                        content,
+                    },
+                );
+                continue;
+            }
+            if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
+                errors.push(BundleError::new(name, "device or fifo member; ignored".into()));
+                continue;
+            }
+            if !(etype.is_file() || etype.is_contiguous() || etype == tar::EntryType::GNUSparse) {
+                // PAX/GNU metadata entries are consumed by the tar crate; anything else is skipped.
+                continue;
+            }
+            match bounds.admit(&name, size) {
+                Admit::Read => {}
+                Admit::Skip(e) => {
+                    errors.push(e);
+                    continue;
+                }
+                Admit::Stop(es) => {
+                    errors.extend(es);
+                    stopped_early = true;
+                    break;
+                }
+            }
+            let class = classify_for(&name, typed);
+            if class == Class::Other {
+                shared.push(
+                    idx,
+                    Member {
+                        path: name,
+                        size,
+                        content: Content::Other,
+                    },
+                );
+                continue;
+            }
+            if let Err(fail) = feeder.member(scope, &mut entry, idx, &name, size, class) {
+                errors.push(BundleError::new(
+                    name,
+                    match fail {
+                        ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
+                        ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
+                    },
+                ));
+                stopped_early = true;
+                break;
+            }
+            if let Some(data) = feeder.last_data(idx) {
+                match charge_member(&name, data, class, &mut used) {
+                    Ok(limit) => feeder.set_limit(idx, limit),
+                    Err(refused) => {
+                        feeder.discard(idx);
+                        shared.push(idx, refused);
+                    }
+                }
+            }
+        }
+        feeder.flush(scope);
+    });
+    if !any_entry && errors.is_empty() {
+        errors.push(BundleError::new(
+            "archive".into(),
+            "the archive holds no members".into(),
+        ));
+    }
+    let chunked = feeder.take_chunked();
+    drop(feeder);
+    let mut results = shared.into_results();
+    // Long logs were scanned in regions: put each one's regions back together, in order.
+    let mut parts = match parts.into_inner() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    parts.sort_by_key(|(i, n, _)| (*i, *n));
+    let mut parts = parts.into_iter().peekable();
+    for (idx, path, size) in chunked {
+        while parts.peek().is_some_and(|(i, _, _)| *i < idx) {
+            parts.next();
+        }
+        let mut scans = Vec::new();
+        while let Some((_, _, scan)) = parts.next_if(|(i, _, _)| *i == idx) {
+            scans.push(scan);
+        }
+        results.push((
+            idx,
+            Member {
+                path,
+                size,
+                content: Content::Log(vec![merge(scans)]),
+            },
+        ));
+    }
+
+    results.sort_by_key(|(i, _)| *i);
+    Ok(RawBundle {
+        members: results.into_iter().map(|(_, m)| m).collect(),
+        errors,
+        stopped_early,
+        container: "tar",
+    })
+}
