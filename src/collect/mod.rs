@@ -5,15 +5,14 @@
 //! progress goes to the caller's [`Progress`].
 
 pub mod plan;
-pub mod redact;
 pub mod runner;
 pub mod writer;
 
+use crate::redact::{Counts, Redactor, Shape};
 use plan::{Discovered, PlanConfig, Step, StepKind, Tool};
-use redact::{Counts, Redactor};
 use runner::{Ended, Job, Limits, RawOutcome, StopCause};
 use serde_json::{json, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::AtomicBool;
@@ -79,16 +78,33 @@ pub struct StepRecord {
     pub bytes: u64,
     pub truncated: bool,
     pub stderr: String,
+    /// Lowercase hex sha256 of the output as stored (after redaction).
+    pub sha256: Option<String>,
 }
 
 impl StepRecord {
     fn to_json(&self) -> Value {
-        json!({
+        let mut v = json!({
             "id": self.id, "argv": self.argv, "output": self.output, "status": self.status.as_str(),
             "exit_code": self.exit_code, "duration_ms": self.duration_ms, "bytes": self.bytes,
             "truncated": self.truncated, "stderr": self.stderr,
-        })
+        });
+        if let (Some(h), Some(o)) = (&self.sha256, v.as_object_mut()) {
+            o.insert("sha256".into(), Value::String(h.clone()));
+        }
+        v
     }
+}
+
+/// Lowercase hex sha256 of `data`.
+pub fn sha256_hex(data: &[u8]) -> String {
+    use sha2::Digest;
+    let d = sha2::Sha256::digest(data);
+    let mut s = String::with_capacity(64);
+    for b in d {
+        s.push_str(&format!("{b:02x}"));
+    }
+    s
 }
 
 /// Where progress goes; the binary draws a bar on a terminal and plain lines otherwise.
@@ -123,6 +139,9 @@ struct Judged {
     record: StepRecord,
     data: Option<Vec<u8>>,
     counts: Counts,
+    /// What redaction replaced in the stored output, and whether it was read as text.
+    file_counts: Counts,
+    as_text: bool,
     parsed: Option<Value>,
     /// An interrupt or the deadline stopped this step.
     stopped: bool,
@@ -158,6 +177,7 @@ fn skipped(step: &Step, why: &str) -> StepRecord {
         bytes: 0,
         truncated: false,
         stderr: why.to_string(),
+        sha256: None,
     }
 }
 
@@ -171,13 +191,19 @@ fn stop_text(cause: StopCause, deadline: Duration) -> String {
 /// Turn what the runner saw into a step record and the (redacted) bytes to store.
 fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Options) -> Judged {
     let mut counts = Counts::new();
-    let mut red = |b: &[u8]| -> Vec<u8> {
-        match redactor {
-            Some(r) => r.redact(b, &mut counts).into_owned(),
-            None => b.to_vec(),
+    let mut red = |b: &[u8], shape: Shape, file: Option<&mut (Counts, bool)>| -> Vec<u8> {
+        let Some(r) = redactor else { return b.to_vec() };
+        let o = r.redact(b, shape);
+        for (k, n) in &o.counts {
+            *counts.entry(k).or_insert(0) += n;
         }
+        if let Some(f) = file {
+            f.0 = o.counts;
+            f.1 = o.as_text;
+        }
+        o.bytes.into_owned()
     };
-    let stderr_red = red(&raw.stderr);
+    let stderr_red = red(&raw.stderr, Shape::Text, None);
     let mut stderr = lossy_bounded(&stderr_red, STDERR_KEEP);
     let mut rec = StepRecord {
         id: step.id.clone(),
@@ -189,6 +215,7 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
         bytes: 0,
         truncated: false,
         stderr: String::new(),
+        sha256: None,
     };
     let is_log = step.kind == StepKind::Log;
     let mut keep_output = false;
@@ -261,7 +288,13 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
     // Output that is neither stored nor parsed is dropped unread: redacting (copying) a
     // capped 256 MiB list only to discard it doubled the memory of a hostile step.
     let needed = keep_output || (!is_log && rec.status == Status::Ok);
-    let stdout = if needed { red(&raw.stdout) } else { Vec::new() };
+    let shape = if is_log { Shape::Log } else { Shape::Json };
+    let mut file = (Counts::new(), false);
+    let stdout = if needed {
+        red(&raw.stdout, shape, Some(&mut file))
+    } else {
+        Vec::new()
+    };
     drop(raw.stdout);
     let mut parsed = None;
     if !is_log && rec.status == Status::Ok {
@@ -291,6 +324,7 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
     let data = if keep_output && step.output.is_some() {
         rec.output = step.output.clone();
         rec.bytes = stdout.len() as u64;
+        rec.sha256 = Some(sha256_hex(&stdout));
         Some(stdout)
     } else {
         None
@@ -298,10 +332,13 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
     if rec.status != Status::Ok {
         rec.stderr = lossy_bounded(stderr.as_bytes(), STDERR_KEEP);
     }
+    let (file_counts, as_text) = if data.is_some() { file } else { (Counts::new(), false) };
     Judged {
         record: rec,
         data,
         counts,
+        file_counts,
+        as_text,
         parsed,
         stopped: matches!(raw.ended, Ended::Stopped { .. }),
     }
@@ -383,8 +420,7 @@ fn cluster_preflight(opts: &Options, limits: &Limits) -> Result<(), CollectError
         }
         Ended::SpawnFailed(e) => format!("cannot run {kubectl}: {e}"),
         Ended::Exited(code) => {
-            let mut c = Counts::new();
-            let err = Redactor::new().redact(&r.stderr, &mut c).into_owned();
+            let err = Redactor::new().redact(&r.stderr, Shape::Text).bytes.into_owned();
             let text = String::from_utf8_lossy(&err);
             let first = crate::bundle::manifest::first_line(&text);
             if first.is_empty() {
@@ -525,6 +561,10 @@ struct Run<'a> {
     target: String,
     records: Vec<StepRecord>,
     counts: Counts,
+    /// Per stored output: what redaction replaced there (never values).
+    files: BTreeMap<String, Counts>,
+    /// Outputs that did not read as JSON and were redacted as text.
+    as_text: Vec<String>,
     write_error: Option<std::io::Error>,
     /// Some step was stopped by an interrupt or the deadline.
     stopped: bool,
@@ -580,6 +620,14 @@ impl Run<'_> {
         for (i, j) in results {
             for (k, n) in j.counts {
                 *self.counts.entry(k).or_insert(0) += n;
+            }
+            if let Some(out) = &j.record.output {
+                if !j.file_counts.is_empty() {
+                    self.files.insert(out.clone(), j.file_counts);
+                }
+                if j.as_text {
+                    self.as_text.push(out.clone());
+                }
             }
             parsed[i] = j.parsed;
             self.stopped |= j.stopped;
@@ -666,8 +714,7 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
                 ..limits.clone()
             },
         );
-        let mut c = Counts::new();
-        let err = Redactor::new().redact(&r.stderr, &mut c).into_owned();
+        let err = Redactor::new().redact(&r.stderr, Shape::Text).bytes.into_owned();
         az_skip = match r.ended {
             Ended::Exited(0) => None,
             Ended::SpawnFailed(e) if e.kind() == std::io::ErrorKind::NotFound => {
@@ -697,6 +744,8 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
         target: target_s.clone(),
         records: Vec::new(),
         counts: Counts::new(),
+        files: BTreeMap::new(),
+        as_text: Vec::new(),
         write_error: None,
         stopped: false,
     };
@@ -813,7 +862,10 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
             "step_timeout_s": opts.step_timeout.as_secs(), "deadline_s": opts.deadline.as_secs(),
             "jobs": opts.jobs,
         },
-        "redaction": {"enabled": opts.redact, "replacements": run.counts},
+        "redaction": {
+            "enabled": opts.redact, "replacements": run.counts, "files": run.files,
+            "as_text": run.as_text,
+        },
         "steps": run.records.iter().map(StepRecord::to_json).collect::<Vec<_>>(),
     });
     let mut mbytes = serde_json::to_vec_pretty(&manifest).unwrap_or_default();
