@@ -26,6 +26,30 @@ pub enum Command {
     Serve(ServeArgs),
     /// Collect a bundle from the current kube context (and Azure, given a resource group and cluster).
     Collect(CollectArgs),
+    /// Re-redact any bundle `analyze` reads into a new .tar.gz before it is shared.
+    Redact(RedactArgs),
+    /// Check every member of a bundle against the digests it recorded (exit 0 all match, 1 a
+    /// mismatch, 2 cannot read it or it records no digests).
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct RedactArgs {
+    /// The bundle: .tar.gz, .tgz, .tar, or a directory (any layout `analyze` reads).
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    /// The redacted bundle to write (.tar.gz); never overwritten.
+    #[arg(short, long, value_name = "OUT.tar.gz")]
+    pub output: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// The bundle: .tar.gz, .tgz, .tar, or a directory.
+    #[arg(value_name = "BUNDLE")]
+    pub bundle: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -18,6 +18,7 @@ pub mod facts;
 pub mod finding;
 pub mod k8s;
 pub mod model;
+pub mod rebundle;
 pub mod redact;
 pub mod report;
 pub mod rules;

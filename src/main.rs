@@ -26,6 +26,89 @@ fn main() -> ExitCode {
         Command::Explain(a) => explain(a),
         Command::Serve(a) => serve(a),
         Command::Collect(a) => collect(a),
+        Command::Redact(a) => redact(a),
+        Command::Verify(a) => verify(a),
+    }
+}
+
+fn redact(a: arcdiag::cli::RedactArgs) -> ExitCode {
+    match arcdiag::rebundle::rebundle(&a.bundle, &a.output) {
+        Ok(s) => {
+            let total: u64 = s.replacements.values().sum();
+            let kinds: Vec<String> = s.replacements.iter().map(|(k, n)| format!("{k} {n}")).collect();
+            eprintln!(
+                "arcdiag: wrote {} ({} members, {total} replacement(s){}{})",
+                text::sanitize_terminal(&s.path.display().to_string()),
+                s.members,
+                if kinds.is_empty() {
+                    String::new()
+                } else {
+                    format!(": {}", kinds.join(", "))
+                },
+                if s.dropped.is_empty() {
+                    String::new()
+                } else {
+                    format!("; {} dropped", s.dropped.len())
+                }
+            );
+            for (p, why) in &s.dropped {
+                eprintln!("arcdiag: dropped {}: {why}", text::sanitize_terminal(p));
+            }
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("arcdiag: redact: {}", text::sanitize_terminal(&e.to_string()));
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn verify(a: arcdiag::cli::VerifyArgs) -> ExitCode {
+    let limits = Limits::from(&a.limits);
+    let matcher = arcdiag::signatures::LogMatcher::empty();
+    let name = text::sanitize_terminal(&a.bundle.display().to_string());
+    let b = match arcdiag::bundle::open(&a.bundle, &limits, &matcher, true) {
+        Ok(b) => b,
+        Err(e) => {
+            eprintln!("arcdiag: verify: {}", text::sanitize_terminal(&e.to_string()));
+            return ExitCode::from(2);
+        }
+    };
+    let ig = &b.integrity;
+    let mut out = String::new();
+    match ig.state {
+        "verified" => out.push_str(&format!(
+            "{name}: verified: every member matches the digest the bundle recorded\n"
+        )),
+        "mismatch" => {
+            out.push_str(&format!("{name}: MISMATCH: the bundle was changed after it was made\n"));
+            for m in &ig.mismatched {
+                out.push_str(&format!("  changed or missing: {m}\n"));
+            }
+            for m in &ig.unlisted {
+                out.push_str(&format!("  not listed: {m}\n"));
+            }
+        }
+        _ => {
+            let why = if b.read_stopped_early {
+                let first = b.errors.first().map(|e| e.to_string()).unwrap_or_default();
+                format!("the bundle could not be read to its end ({first})")
+            } else {
+                "the bundle records no digests (made by another tool or an older arcdiag; `arcdiag redact` adds them)"
+                    .into()
+            };
+            eprintln!(
+                "arcdiag: verify: {name}: unverifiable: {}",
+                text::sanitize_terminal(&why)
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let _ = emit(&text::sanitize_terminal(&out), None);
+    if ig.state == "verified" {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
     }
 }
 

@@ -33,6 +33,7 @@ pub struct Step {
     pub status: Str,
     pub output: Str,
     pub stderr: Str,
+    pub sha256: Str,
 }
 
 /// `steps`, when it is a list.
@@ -160,6 +161,7 @@ lenient_object!(Step {
     "status" => status,
     "output" => output,
     "stderr" => stderr,
+    "sha256" => sha256,
 });
 
 impl<'de> Deserialize<'de> for Steps {

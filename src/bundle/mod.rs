@@ -39,6 +39,7 @@ macro_rules! others_as {
     };
 }
 
+pub mod digest;
 pub mod gzblocks;
 pub mod layout;
 pub mod logscan;
@@ -244,6 +245,8 @@ pub struct Bundle {
     pub logs: Vec<Log>,
     /// Whether every input was read without error.
     pub read_stopped_early: bool,
+    /// Whether the members are the ones the bundle recorded (see `digest`).
+    pub integrity: digest::Integrity,
 }
 
 impl Bundle {

@@ -125,14 +125,39 @@ impl BundleWriter {
         Ok(())
     }
 
+    /// Add a symbolic or hard link at `rel` pointing at `target` (as the input archive had it).
+    pub fn add_link(&mut self, rel: &str, target: &str, hard: bool) -> io::Result<()> {
+        let mut h = tar::Header::new_gnu();
+        h.set_entry_type(if hard {
+            tar::EntryType::Link
+        } else {
+            tar::EntryType::Symlink
+        });
+        h.set_mode(0o600);
+        h.set_mtime(self.mtime);
+        h.set_size(0);
+        let path = format!("{}/{rel}", self.top);
+        let target = if hard {
+            format!("{}/{target}", self.top)
+        } else {
+            target.to_string()
+        };
+        self.builder()?.append_link(&mut h, path, target)
+    }
+
     /// Uncompressed bytes of the files added so far.
     pub fn bytes(&self) -> u64 {
         self.bytes
     }
 
     /// Add the manifest last, flush, sync and rename onto the target. Returns the target.
-    pub fn finish(mut self, manifest: &[u8]) -> io::Result<PathBuf> {
-        self.add("manifest.json", manifest)?;
+    pub fn finish(self, manifest: &[u8]) -> io::Result<PathBuf> {
+        self.finish_with("manifest.json", manifest)
+    }
+
+    /// Add `last` (the manifest, or another record) at `rel`, then finish as [`finish`] does.
+    pub fn finish_with(mut self, rel: &str, last: &[u8]) -> io::Result<PathBuf> {
+        self.add(rel, last)?;
         let tar = self
             .tar
             .take()

@@ -160,7 +160,7 @@ pub fn credential_kind(key: &str) -> Option<&'static str> {
     {
         return Some("password");
     }
-    if has("authorization") || joined == "proxyauthorization" {
+    if last == "authorization" {
         return Some("authorization");
     }
     if has("cookie") || has("cookies") {

@@ -6,8 +6,8 @@
 //! catalog of token formats (`text`, `keys`, `catalog`).
 //!
 //! A secret becomes `[redacted:<kind>:<n>]`: `n` numbers distinct values in order of first sight
-//! across one `Redactor` (one bundle), so equal secrets get equal tokens and the token says
-//! nothing of the value. Replacements never hold a quote or a backslash, so JSON stays valid.
+//! across one `Redactor` (one bundle), and `kind` is the kind it was first seen as, so equal
+//! secrets get equal tokens and the token says nothing of the value. Replacements never hold a quote or a backslash, so JSON stays valid.
 //! A document too deep to read as JSON is redacted as text and said so (`Outcome::as_text`).
 //!
 //! Knows nothing of bundles, steps or the manifest: callers say what shape a member has.
@@ -68,7 +68,8 @@ pub struct Outcome<'a> {
 /// One bundle's redactor: its tokens are numbered across every member it redacts.
 #[derive(Default)]
 pub struct Redactor {
-    seen: Mutex<HashMap<Vec<u8>, u32>>,
+    /// Each value seen: its number and the kind it was first seen as.
+    seen: Mutex<HashMap<Vec<u8>, (u32, &'static str)>>,
 }
 
 impl Redactor {
@@ -101,13 +102,15 @@ impl Redactor {
         }
     }
 
-    fn number(&self, value: &[u8]) -> u32 {
+    /// The number of `value` and the kind its token names (the first kind it was seen as, so
+    /// that one secret has one token however it was found).
+    fn number(&self, value: &[u8], kind: &'static str) -> (u32, &'static str) {
         let mut seen = match self.seen.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
         let n = seen.len() as u32 + 1;
-        *seen.entry(value.to_vec()).or_insert(n)
+        *seen.entry(value.to_vec()).or_insert((n, kind))
     }
 }
 
@@ -119,8 +122,9 @@ pub(crate) struct Run<'r> {
 
 impl Run<'_> {
     fn token(&mut self, kind: &'static str, value: &[u8]) -> String {
+        let (n, kind) = self.red.number(value, kind);
         *self.counts.entry(kind).or_insert(0) += 1;
-        format!("[redacted:{kind}:{}]", self.red.number(value))
+        format!("[redacted:{kind}:{n}]")
     }
 
     /// `t` with the given spans replaced by tokens.

@@ -149,7 +149,11 @@ fn starts_line(text: &[u8], at: usize) -> bool {
 /// an environment variable, a literal such as `true`.
 pub(super) fn is_placeholder(v: &[u8]) -> bool {
     let v = v.trim_ascii();
-    v.is_empty()
+    // A file path (`/credentials/cloud`, `file:///etc/x`) names where a secret is, not the secret.
+    let path = (v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"file://"))
+        && v.len() > 1
+        && !v.iter().any(|c| c.is_ascii_whitespace());
+    path || v.is_empty()
         || v.starts_with(b"[redacted:")
         || v.starts_with(b"$(")
         || v.starts_with(b"${")
@@ -206,7 +210,9 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
             s
         };
         let v = &text[s..e];
-        if is_placeholder(v) || (keys::is_broad(kind) && v.iter().all(u8::is_ascii_digit)) {
+        // A broad key's value with a space is prose ("Auth: see the docs"), and all digits a count.
+        let broad = keys::is_broad(kind);
+        if is_placeholder(v) || (broad && (v.iter().all(u8::is_ascii_digit) || v.iter().any(u8::is_ascii_whitespace))) {
             continue;
         }
         out.push(Span { start: s, end: e, kind });

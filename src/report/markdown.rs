@@ -36,7 +36,19 @@ pub fn render(reports: &[Report]) -> String {
             "| complete | {} |",
             if b.complete { "yes" } else { "no (interrupted)" }
         );
-        let _ = writeln!(out, "| partial | {} |\n", if b.partial { "yes" } else { "no" });
+        let _ = writeln!(out, "| partial | {} |", if b.partial { "yes" } else { "no" });
+        let _ = writeln!(out, "| integrity | {} |\n", b.integrity.state);
+        let ig = &b.integrity;
+        if ig.state == "mismatch" {
+            let _ = writeln!(out, "## Integrity: the bundle was changed after it was made\n");
+            for m in &ig.mismatched {
+                let _ = writeln!(out, "- changed or missing: `{}`", esc(m));
+            }
+            for m in &ig.unlisted {
+                let _ = writeln!(out, "- not listed: `{}`", esc(m));
+            }
+            out.push('\n');
+        }
         if !b.errors.is_empty() {
             let _ = writeln!(out, "## Problems reading the bundle\n");
             for e in &b.errors {

@@ -6,6 +6,7 @@ pub mod json;
 pub mod markdown;
 pub mod text;
 
+use crate::bundle::digest::Integrity;
 use crate::bundle::{Bundle, BundleError, ClusterMeta, Input, Layout};
 use crate::engine::{Analysis, Outcome, RuleResult};
 use crate::facts::ClusterType;
@@ -24,6 +25,8 @@ pub struct BundleInfo {
     pub complete: bool,
     pub partial: bool,
     pub errors: Vec<BundleError>,
+    /// Whether the members are the ones the bundle recorded (`verified`, `mismatch`, `unverifiable`).
+    pub integrity: Integrity,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -95,6 +98,7 @@ impl Report {
                 complete: bundle.complete,
                 partial: !errors.is_empty() || bundle.read_stopped_early,
                 errors,
+                integrity: bundle.integrity.clone(),
             },
             facts: FactsInfo {
                 cluster_type: fa.cluster_type,

@@ -99,7 +99,31 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
     if let Some(d) = &r.facts.distribution {
         meta.push(format!("distribution {d}"));
     }
+    if b.integrity.state == "verified" {
+        meta.push("digests verified".into());
+    }
     let _ = writeln!(out, "{}", p.dim(&meta.join(", ")));
+    let ig = &b.integrity;
+    if ig.state == "mismatch" {
+        let _ = writeln!(
+            out,
+            "{}",
+            p.sev(
+                Severity::Error,
+                &format!(
+                    "integrity: {} member(s) differ from the digests the bundle recorded, {} not listed: the bundle was changed after it was made",
+                    ig.mismatched.len(),
+                    ig.unlisted.len()
+                )
+            )
+        );
+        for m in ig.mismatched.iter().take(20) {
+            let _ = writeln!(out, "  - changed or missing: {m}");
+        }
+        for m in ig.unlisted.iter().take(20) {
+            let _ = writeln!(out, "  - not listed: {m}");
+        }
+    }
     if !b.complete {
         let _ = writeln!(
             out,

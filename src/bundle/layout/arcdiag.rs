@@ -59,6 +59,10 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
                     };
                     let status = step.status.0.as_deref().unwrap_or("");
                     let output = step.output.0;
+                    // The manifest's digests win over the sidecar's (read first).
+                    if let (Some(o), Some(d)) = (&output, step.sha256.0) {
+                        mp.recorded.insert(o.clone(), d);
+                    }
                     // One line in a reason (the manifest keeps the whole text).
                     let stderr = manifest::first_line(step.stderr.0.as_deref().unwrap_or(""));
                     let stderr = stderr.as_str();

@@ -19,6 +19,7 @@ mod troubleshoot;
 use super::read::{Content, RawBundle};
 use super::typed::TypedDoc;
 use super::{Bundle, BundleError, ClusterMeta, Input, InputState, Layout, Log, RawObject, Src, TypedObjects};
+use crate::bundle::digest::{Integrity, SIDECAR};
 use crate::k8s::Obj;
 use links::Members;
 use serde_json::Value;
@@ -98,6 +99,8 @@ pub(super) struct Mapper {
     pub(super) az: BTreeMap<String, (Value, Src)>,
     pub(super) logs: Vec<Log>,
     pub(super) errors: Vec<BundleError>,
+    /// Digests the bundle records, by path relative to its root.
+    pub(super) recorded: BTreeMap<String, String>,
 }
 
 impl Mapper {
@@ -292,6 +295,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         errors,
         stopped_early,
         container,
+        digests,
     } = raw;
     let mut errors = errors;
     let mut ms = Members::new(members, &mut errors);
@@ -304,7 +308,10 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         az: BTreeMap::new(),
         logs: Vec::with_capacity(ms.list.iter().filter(|m| matches!(&m.content, Content::Log(_))).count()),
         errors,
+        recorded: BTreeMap::new(),
     };
+    // Read before the layout maps (a layout may take every JSON file at its root).
+    sidecar_digests(&ms, &root, &mut mapper);
     let mut bundle_meta = (None, ClusterMeta::default(), true);
     match layout {
         Layout::ArcdiagV1 => bundle_meta = arcdiag::map_arcdiag(&mut ms, &root, &mut mapper),
@@ -312,6 +319,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         Layout::ClusterInfoDump => cluster_info::map_cluster_info(&mut ms, &root, &mut mapper),
         Layout::Unknown => {}
     }
+    let integrity = Integrity::judge(&mapper.recorded, &digests, &root, !stopped_early);
     // Cluster version from kubectl version output, when the layout gave one.
     let (collected_at, mut cluster, complete) = bundle_meta;
     if cluster.kubernetes_version.is_none() {
@@ -362,6 +370,26 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         az: mapper.az,
         logs: mapper.logs,
         read_stopped_early: stopped_early,
+        integrity,
+    }
+}
+
+/// The digests in the sidecar `arcdiag redact` writes beside another tool's members.
+fn sidecar_digests(ms: &Members, root: &str, mp: &mut Mapper) {
+    let path = if root.is_empty() {
+        SIDECAR.to_string()
+    } else {
+        format!("{root}/{SIDECAR}")
+    };
+    let Some(&i) = ms.by_path.get(&path) else { return };
+    if let Content::Json(Ok(v)) = &ms.list[i].content {
+        if let Some(m) = v.get("sha256").and_then(Value::as_object) {
+            for (k, d) in m {
+                if let Some(d) = d.as_str() {
+                    mp.recorded.insert(k.clone(), d.to_string());
+                }
+            }
+        }
     }
 }
 
@@ -372,7 +400,7 @@ fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(
         let Some(rel) = strip_root(&ms.list[i].path, root) else {
             continue;
         };
-        if matches!(ms.list[i].content, Content::Dir) || !ms.is_current(i) {
+        if matches!(ms.list[i].content, Content::Dir) || !ms.is_current(i) || rel == SIDECAR {
             continue;
         }
         let rel = rel.to_string();

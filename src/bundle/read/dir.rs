@@ -6,6 +6,7 @@
 use super::bounds::{charge_member, Admit, MemberBounds, Source, Used};
 use super::pool::{Buf, ReadFail};
 use super::{classify_for, process, read_more, Class, Content, Member, RawBundle};
+use crate::bundle::digest::sha256_hex;
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
@@ -99,11 +100,8 @@ pub(super) fn read_dir(
         }
         let class = classify_for(&rel, typed);
         if class == Class::Other {
-            members.push(Member {
-                path: rel,
-                size,
-                content: Content::Other,
-            });
+            // Not parsed, but read once for its digest (with the others, in parallel).
+            work.push((rel, p, size, class, 0));
         } else {
             let mut limit = 0;
             if matches!(class, Class::Json | Class::Yaml | Class::Typed(_) | Class::Manifest) {
@@ -122,16 +120,23 @@ pub(super) fn read_dir(
         }
     }
     use rayon::prelude::*;
-    let results: Vec<Result<Member, BundleError>> = work
+    let results: Vec<Result<(Member, String), BundleError>> = work
         .into_par_iter()
         .map(|(rel, p, size, class, limit)| match read_file(&p, size) {
-            Ok(data) => Ok(process(rel, size, &data, class, limit, matcher)),
+            Ok(data) => {
+                let digest = sha256_hex(&data);
+                Ok((process(rel, size, &data, class, limit, matcher), digest))
+            }
             Err(e) => Err(BundleError::new(rel, format!("cannot read: {e}"))),
         })
         .collect();
+    let mut digests = std::collections::BTreeMap::new();
     for r in results {
         match r {
-            Ok(m) => members.push(m),
+            Ok((m, d)) => {
+                digests.insert(m.path.clone(), d);
+                members.push(m);
+            }
             Err(e) => errors.push(e),
         }
     }
@@ -141,6 +146,7 @@ pub(super) fn read_dir(
         errors,
         stopped_early,
         container: "directory",
+        digests,
     })
 }
 

@@ -70,6 +70,8 @@ pub struct RawBundle {
     /// True when reading stopped before the end (corruption, truncation, a bound).
     pub stopped_early: bool,
     pub container: &'static str,
+    /// The sha256 (lowercase hex) of every regular member read to its end, by path.
+    pub digests: std::collections::BTreeMap<String, String>,
 }
 
 /// How a member is treated, by its name.

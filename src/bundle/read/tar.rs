@@ -7,6 +7,7 @@ use super::bounds::{charge_member, Admit, CountingReader, GuardReader, GuardStat
 use super::feed::{Feeder, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
+use crate::bundle::digest::Hashing;
 use crate::bundle::logscan::{merge, LogScan};
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
@@ -131,6 +132,7 @@ fn read_tar(
     let mut any_entry = false;
     let mut used = Used::default();
     let mut last_member = String::new();
+    let mut digests = std::collections::BTreeMap::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
         guard
@@ -254,6 +256,20 @@ fn read_tar(
                 Admit::Read => {}
                 Admit::Skip(e) => {
                     errors.push(e);
+                    // Not kept, but still hashed: integrity covers every member.
+                    match Hashing::new(&mut entry).finish() {
+                        Ok(d) => {
+                            digests.insert(name, d);
+                        }
+                        Err(e) => {
+                            errors.push(BundleError::new(
+                                name,
+                                format!("{}; while reading this member", cause(&e)),
+                            ));
+                            stopped_early = true;
+                            break;
+                        }
+                    }
                     continue;
                 }
                 Admit::Stop(es) => {
@@ -264,6 +280,19 @@ fn read_tar(
             }
             let class = classify_for(&name, typed);
             if class == Class::Other {
+                match Hashing::new(&mut entry).finish() {
+                    Ok(d) => {
+                        digests.insert(name.clone(), d);
+                    }
+                    Err(e) => {
+                        errors.push(BundleError::new(
+                            name,
+                            format!("{}; while reading this member", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
+                    }
+                }
                 shared.push(
                     idx,
                     Member {
@@ -274,7 +303,24 @@ fn read_tar(
                 );
                 continue;
             }
-            if let Err(fail) = feeder.member(scope, &mut entry, idx, &name, size, class) {
+            let mut hashed = Hashing::new(&mut entry);
+            let read = feeder.member(scope, &mut hashed, idx, &name, size, class);
+            if read.is_ok() {
+                match hashed.finish() {
+                    Ok(d) => {
+                        digests.insert(name.clone(), d);
+                    }
+                    Err(e) => {
+                        errors.push(BundleError::new(
+                            name,
+                            format!("{}; while reading this member", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
+                    }
+                }
+            }
+            if let Err(fail) = read {
                 errors.push(BundleError::new(
                     name,
                     match fail {
@@ -337,5 +383,6 @@ fn read_tar(
         errors,
         stopped_early,
         container: "tar",
+        digests,
     })
 }

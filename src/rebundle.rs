@@ -1,0 +1,342 @@
+//! `arcdiag redact`: re-redact any bundle `analyze` reads (an arcdiag bundle, one made with
+//! `--no-redact`, a troubleshoot.sh bundle, a cluster-info dump; archive or directory) into a new
+//! `.tar.gz` before it is shared. Members are read in order and redacted one by one with one
+//! [`Redactor`] (tokens numbered across the bundle, deterministically); links are kept as links.
+//! An arcdiag manifest is rewritten (each step's `sha256`, `bytes` and redacted `stderr`, and the
+//! `redaction` report); another tool's bundle gets the sidecar `arcdiag-redaction.json` with the
+//! same report and the digests. A member that cannot be redacted (binary, or too large) is
+//! dropped and named in the report, never written as it was.
+//!
+//! Knows nothing of layouts beyond where the manifest sits, nor of rules or reports.
+
+use crate::bundle::digest::{sha256_hex, SIDECAR};
+use crate::bundle::read::clean_member_name;
+use crate::collect::writer::BundleWriter;
+use crate::redact::{Counts, Redactor, Shape};
+use serde_json::{json, Map, Value};
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{self, BufReader, Read};
+use std::path::{Path, PathBuf};
+
+/// A member larger than this is dropped (named in the report), not redacted.
+pub const MAX_MEMBER: u64 = 1 << 30;
+
+#[derive(Debug, thiserror::Error)]
+pub enum RebundleError {
+    #[error("cannot read {path}: {why}")]
+    Read { path: String, why: String },
+    #[error("cannot write {path}: {source}")]
+    Write { path: String, source: io::Error },
+    #[error("{0}")]
+    Refused(String),
+}
+
+/// What the rewrite did.
+#[derive(Debug, Default)]
+pub struct Summary {
+    pub members: usize,
+    pub replacements: Counts,
+    pub dropped: Vec<(String, String)>,
+    pub path: PathBuf,
+}
+
+enum Item {
+    File(Vec<u8>),
+    Link {
+        target: String,
+        hard: bool,
+    },
+    /// Not redacted: why.
+    Dropped(String),
+}
+
+/// Every member of the input in order: path (the input's own, `/`-separated) and content.
+fn members(input: &Path) -> Result<Vec<(String, Item)>, RebundleError> {
+    let err = |why: String| RebundleError::Read {
+        path: input.display().to_string(),
+        why,
+    };
+    let meta = std::fs::metadata(input).map_err(|e| err(e.to_string()))?;
+    let mut out = Vec::new();
+    if meta.is_dir() {
+        walk(input, input, &mut out).map_err(|e| err(e.to_string()))?;
+        out.sort_by(|a, b| a.0.cmp(&b.0));
+        return Ok(out);
+    }
+    let mut f = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
+    let mut magic = [0u8; 2];
+    let n = f.read(&mut magic).map_err(|e| err(e.to_string()))?;
+    let f = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
+    let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
+        Box::new(flate2::read::MultiGzDecoder::new(f))
+    } else {
+        Box::new(f)
+    };
+    let mut ar = tar::Archive::new(reader);
+    let entries = ar.entries().map_err(|e| err(format!("not a tar archive: {e}")))?;
+    for entry in entries {
+        let mut e = entry.map_err(|e| err(format!("truncated or corrupt archive: {e}")))?;
+        let raw = e.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
+        let Ok(name) = clean_member_name(&raw) else { continue };
+        let t = e.header().entry_type();
+        if t.is_dir() {
+            continue;
+        }
+        if t.is_symlink() || t.is_hard_link() {
+            if let Ok(Some(target)) = e.link_name() {
+                let target = target.to_string_lossy().into_owned();
+                out.push((
+                    name,
+                    Item::Link {
+                        target,
+                        hard: t.is_hard_link(),
+                    },
+                ));
+            }
+            continue;
+        }
+        if !(t.is_file() || t.is_contiguous()) {
+            continue;
+        }
+        if e.size() > MAX_MEMBER {
+            out.push((name, Item::Dropped(format!("larger than {} bytes", MAX_MEMBER))));
+            continue;
+        }
+        let mut data = Vec::with_capacity(e.size() as usize);
+        e.read_to_end(&mut data).map_err(|x| {
+            err(format!(
+                "truncated or corrupt archive: {x}; while reading member '{name}'"
+            ))
+        })?;
+        out.push((name, Item::File(data)));
+    }
+    Ok(out)
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Item)>) -> io::Result<()> {
+    for e in std::fs::read_dir(dir)? {
+        let e = e?;
+        let p = e.path();
+        let rel = p
+            .strip_prefix(root)
+            .map(|r| r.to_string_lossy().replace('\\', "/"))
+            .unwrap_or_default();
+        let ft = e.file_type()?;
+        if ft.is_symlink() {
+            let target = std::fs::read_link(&p)?.to_string_lossy().into_owned();
+            out.push((rel, Item::Link { target, hard: false }));
+        } else if ft.is_dir() {
+            walk(root, &p, out)?;
+        } else if ft.is_file() {
+            if e.metadata()?.len() > MAX_MEMBER {
+                out.push((rel, Item::Dropped(format!("larger than {} bytes", MAX_MEMBER))));
+            } else {
+                out.push((rel, Item::File(std::fs::read(&p)?)));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// The one top folder all members share, and each member's path under it.
+fn split_top(items: Vec<(String, Item)>, fallback: &str) -> (String, Vec<(String, Item)>) {
+    let first = |p: &str| p.split('/').next().unwrap_or("").to_string();
+    let top = items.first().map(|(p, _)| first(p)).unwrap_or_default();
+    let shared = !top.is_empty() && items.iter().all(|(p, _)| p.starts_with(&format!("{top}/")));
+    if shared {
+        let n = top.len() + 1;
+        (top, items.into_iter().map(|(p, i)| (p[n..].to_string(), i)).collect())
+    } else {
+        (fallback.to_string(), items)
+    }
+}
+
+/// Binary content (a NUL byte in the first 8 KiB, or not UTF-8 beyond a few bytes): it cannot
+/// be redacted as text, so it is dropped.
+fn is_binary(data: &[u8]) -> bool {
+    let head = &data[..data.len().min(8192)];
+    if memchr::memchr(0, head).is_some() {
+        return true;
+    }
+    let bad = String::from_utf8_lossy(head).matches('\u{FFFD}').count();
+    bad > 16
+}
+
+/// Re-redact `input` into `output` (which must not exist).
+pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
+    if output.exists() {
+        return Err(RebundleError::Refused(format!(
+            "{} already exists; not overwritten",
+            output.display()
+        )));
+    }
+    if let (Ok(a), Ok(b)) = (
+        input.canonicalize(),
+        output.parent().map_or(Ok(PathBuf::from(".")), |p| {
+            if p.as_os_str().is_empty() {
+                Path::new(".").canonicalize()
+            } else {
+                p.canonicalize()
+            }
+        }),
+    ) {
+        if b.starts_with(&a) && a.is_dir() {
+            return Err(RebundleError::Refused(format!(
+                "{} lies inside the input directory {}",
+                output.display(),
+                input.display()
+            )));
+        }
+    }
+    let fallback = input
+        .file_name()
+        .map(|n| {
+            n.to_string_lossy()
+                .trim_end_matches(".tar.gz")
+                .trim_end_matches(".tgz")
+                .to_string()
+        })
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| "bundle".into());
+    let (top, items) = split_top(members(input)?, &fallback);
+    let wr = |source| RebundleError::Write {
+        path: output.display().to_string(),
+        source,
+    };
+    // The input's own time stamps the output: the same input gives the same bytes.
+    let mtime = std::fs::metadata(input)
+        .and_then(|m| m.modified())
+        .unwrap_or(std::time::UNIX_EPOCH);
+    let mut w = BundleWriter::create(output, &top, mtime).map_err(wr)?;
+    let red = Redactor::new();
+    let mut manifest: Option<Value> = None;
+    let mut files: BTreeMap<String, Counts> = BTreeMap::new();
+    let mut digests: BTreeMap<String, String> = BTreeMap::new();
+    let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
+    let mut as_text = Vec::new();
+    let mut sum = Summary::default();
+    for (rel, item) in items {
+        match item {
+            Item::Link { target, hard } => {
+                w.add_link(&rel, &target, hard).map_err(wr)?;
+                sum.members += 1;
+            }
+            Item::Dropped(why) => sum.dropped.push((rel, why)),
+            Item::File(data) => {
+                if rel == SIDECAR {
+                    continue; // an earlier run's report: replaced by this one's
+                }
+                if rel == "manifest.json" {
+                    match serde_json::from_slice::<Value>(&data) {
+                        Ok(v) if crate::bundle::manifest::is_arcdiag_format(v["format"].as_str()) => {
+                            manifest = Some(v);
+                            continue;
+                        }
+                        _ => {}
+                    }
+                }
+                if is_binary(&data) {
+                    sum.dropped.push((rel, "binary content cannot be redacted".into()));
+                    continue;
+                }
+                let o = red.redact(&data, Shape::of(&rel));
+                for (k, n) in &o.counts {
+                    *sum.replacements.entry(k).or_insert(0) += n;
+                }
+                if !o.counts.is_empty() {
+                    files.insert(rel.clone(), o.counts.clone());
+                }
+                if o.as_text {
+                    as_text.push(rel.clone());
+                }
+                digests.insert(rel.clone(), sha256_hex(&o.bytes));
+                sizes.insert(rel.clone(), o.bytes.len() as u64);
+                w.add(&rel, &o.bytes).map_err(wr)?;
+                sum.members += 1;
+            }
+        }
+    }
+    let dropped: Vec<Value> = sum
+        .dropped
+        .iter()
+        .map(|(p, why)| json!({"path": p, "why": why}))
+        .collect();
+    let report = json!({
+        "enabled": true,
+        "by": format!("arcdiag redact {}", env!("CARGO_PKG_VERSION")),
+        "replacements": sum.replacements,
+        "files": files,
+        "as_text": as_text,
+        "dropped": dropped,
+    });
+    // The sidecar: the report and the digest of every member written (an arcdiag manifest
+    // lists only step outputs, and another tool's bundle has no record at all).
+    let manifest = manifest.map(|mut m| {
+        rewrite_steps(&mut m, &red, &digests, &sizes, &mut sum.replacements);
+        m
+    });
+    let mut report = report;
+    report["replacements"] = json!(sum.replacements);
+    let mut side = Map::new();
+    side.insert("format".into(), json!("arcdiag-redaction/v1"));
+    side.insert("redaction".into(), report.clone());
+    side.insert("sha256".into(), json!(digests));
+    let pretty = |v: &Value| -> Result<Vec<u8>, RebundleError> {
+        let mut b = serde_json::to_vec_pretty(v).map_err(|e| wr(io::Error::other(e)))?;
+        b.push(b'\n');
+        Ok(b)
+    };
+    match manifest {
+        Some(mut m) => {
+            if let Some(o) = m.as_object_mut() {
+                o.insert("redaction".into(), report);
+            }
+            w.add(SIDECAR, &pretty(&Value::Object(side))?).map_err(wr)?;
+            sum.path = w.finish_with("manifest.json", &pretty(&m)?).map_err(wr)?;
+            sum.members += 2;
+        }
+        None => {
+            sum.path = w.finish_with(SIDECAR, &pretty(&Value::Object(side))?).map_err(wr)?;
+            sum.members += 1;
+        }
+    }
+    Ok(sum)
+}
+
+/// An arcdiag manifest's steps after the rewrite: digests and sizes of the new members, stderr
+/// redacted; a step whose output was dropped loses its digest (and `verify` names it missing).
+fn rewrite_steps(
+    m: &mut Value,
+    red: &Redactor,
+    digests: &BTreeMap<String, String>,
+    sizes: &BTreeMap<String, u64>,
+    counts: &mut Counts,
+) {
+    let Some(steps) = m.get_mut("steps").and_then(Value::as_array_mut) else {
+        return;
+    };
+    for st in steps {
+        let Some(o) = st.as_object_mut() else { continue };
+        if let Some(e) = o.get("stderr").and_then(Value::as_str) {
+            let r = red.redact(e.as_bytes(), Shape::Text);
+            for (k, n) in &r.counts {
+                *counts.entry(k).or_insert(0) += n;
+            }
+            let text = String::from_utf8_lossy(&r.bytes).into_owned();
+            o.insert("stderr".into(), Value::String(text));
+        }
+        let Some(out) = o.get("output").and_then(Value::as_str).map(str::to_string) else {
+            continue;
+        };
+        match digests.get(&out) {
+            Some(d) => {
+                o.insert("sha256".into(), Value::String(d.clone()));
+                o.insert("bytes".into(), json!(sizes.get(&out).copied().unwrap_or(0)));
+            }
+            None => {
+                o.remove("sha256");
+            }
+        }
+    }
+}
