@@ -793,8 +793,9 @@ fn planted_secrets_never_reach_the_bundle() {
         "client-secret",
         "url-credentials",
         "password",
-        "azure-storage-key",
     ] {
+        // (The storage key is planted both under a `storageKey` key and bare: one value has one
+        // token, named by whichever step redacted it first, so its kind is not asserted.)
         assert!(
             repl[kind].as_u64().unwrap_or(0) >= 1,
             "no {kind} replacement counted: {repl}"
