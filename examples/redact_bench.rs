@@ -48,7 +48,7 @@ fn kubectl_json(target: usize) -> Vec<u8> {
                 "args": ["--events-addr=http://notification-controller.flux-system.svc.cluster.local./", "--watch-all-namespaces=true", "--log-level=info"],
                 "env": [{"name": "RUNTIME_NAMESPACE", "valueFrom": {"fieldRef": {"fieldPath": "metadata.namespace"}}},
                         {"name": "TUF_ROOT", "value": "/tmp/.sigstore"},
-                        {"name": "DB_PASSWORD", "value": if i % 500 == 0 { format!("pw-{i}") } else { "$(FROM_SECRET)".into() }}],
+                        {"name": "DB_PASSWORD", "value": if i.is_multiple_of(500) { format!("pw-{i}") } else { "$(FROM_SECRET)".into() }}],
                 "volumeMounts": [{"mountPath": "/var/run/secrets/kubernetes.io/serviceaccount", "name": "kube-api-access", "readOnly": true}]}],
                 "serviceAccountName": "source-controller", "automountServiceAccountToken": true},
             "status": {"phase": "Running", "podIP": "10.244.0.12", "containerStatuses": [{"name": "manager", "ready": true, "restartCount": 0,
