@@ -41,9 +41,9 @@ macro_rules! key_block {
     ($begin:literal) => {
         concat!(
             $begin,
-            r"(?:[ \t]*(?:\r?\n|\\r\\n|\\n)[ \t]*(?:[A-Za-z][A-Za-z0-9-]*: [^\r\n\\]*|[A-Za-z0-9+/=]{2,})?",
+            r"(?:[ \t]*(?:\r?\n|\\r\\n|\\n)(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?[ \t]+)?[ \t]*(?:[A-Za-z][A-Za-z0-9-]*: [^\r\n\\]*|[A-Za-z0-9+/=]{2,})?",
             r"|[ \t]+[A-Za-z0-9+/=]{16,})*",
-            r"(?:[ \t]*(?:\r?\n|\\r\\n|\\n)?[ \t]*-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?"
+            r"(?:[ \t]*(?:\r?\n|\\r\\n|\\n)?(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?[ \t]+)?[ \t]*-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?"
         )
     };
 }
@@ -101,7 +101,7 @@ pub static FORMATS: &[Format] = &[
     Format {
         kind: "azure-storage-key",
         anchors: &["=="],
-        pattern: r"(?:^|[^A-Za-z0-9+/])([A-Za-z0-9+/]{86}==)(?:[^A-Za-z0-9+/=]|$)",
+        pattern: r"(?:^|[^A-Za-z0-9+/\-])([A-Za-z0-9+/]{86}==)(?:[^A-Za-z0-9+/=]|$)",
         take: Take::Group(1),
         check: Some(mixed_classes),
     },
@@ -223,9 +223,44 @@ pub static FORMATS: &[Format] = &[
         check: None,
     },
     Format {
+        kind: "age-key",
+        anchors: &["AGE-SECRET-KEY-"],
+        pattern: r"AGE-SECRET-KEY-1[0-9A-Z]{58}",
+        take: Take::All,
+        check: None,
+    },
+    Format {
+        kind: "api-key",
+        anchors: &["T3BlbkFJ", "sk-ant-"],
+        pattern: r"\bsk-(?:(?:proj|svcacct|admin)-)?[A-Za-z0-9_\-]{16,}T3BlbkFJ[A-Za-z0-9_\-]{16,}|\bsk-ant-(?:api|admin)[0-9]{2}-[A-Za-z0-9_\-]{80,}",
+        take: Take::All,
+        check: None,
+    },
+    Format {
+        kind: "vault-token",
+        anchors: &["hvs.", "hvb.", "hvr."],
+        pattern: r"\bhv[sbr]\.[A-Za-z0-9_\-]{24,}",
+        take: Take::All,
+        check: None,
+    },
+    Format {
+        kind: "chat-token",
+        anchors: &["api.telegram.org/bot"],
+        pattern: r"api\.telegram\.org/bot([0-9]{5,16}:[A-Za-z0-9_\-]{30,})",
+        take: Take::Group(1),
+        check: None,
+    },
+    Format {
+        kind: "function-key",
+        anchors: &["code="],
+        pattern: r"(?:[?&]|\\u0026)code=([A-Za-z0-9_\-]{20,}(?:={1,2}|%3[Dd]){0,2})",
+        take: Take::Group(1),
+        check: None,
+    },
+    Format {
         kind: "url-credentials",
         anchors: &["://"],
-        pattern: r#"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^/\s@"'\\<>?#\[\]]+)@[A-Za-z0-9\[]"#,
+        pattern: r#"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^/\s"'\\<>?#\[\]]+)@[A-Za-z0-9\[]"#,
         take: Take::UrlUserinfo,
         check: None,
     },

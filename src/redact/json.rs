@@ -22,10 +22,21 @@ enum Frame {
         expect_key: bool,
         key: (usize, usize),
         key_kind: Option<&'static str>,
+        /// What a `value` member is, said by a sibling: `name`/`key` naming a credential, a Key
+        /// Vault secret's `id`, or the credential key this object is the value of
+        /// (`"adminPassword": {"value": ...}`).
         name_kind: Option<&'static str>,
     },
-    Arr,
+    Arr {
+        /// Every string in it is a credential (`"X-Vault-Token": ["hvs..."]`).
+        all: Option<&'static str>,
+        /// The next string is the value of a flag naming a credential (`"--db-password", "x"`).
+        next: Option<&'static str>,
+    },
 }
+
+/// JWK members that hold private key material.
+const JWK_PRIVATE: &[&[u8]] = &[b"d", b"p", b"q", b"dp", b"dq", b"qi", b"k"];
 
 /// The end (index of the closing quote) of the string whose opening quote is at `s`, and
 /// whether it holds an escape.
@@ -66,6 +77,8 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
     let mut out: Option<Vec<u8>> = None;
     let mut copied = 0usize;
     let mut stack: Vec<Frame> = Vec::new();
+    // A JSON Web Key set: its private members are redacted wherever they sit.
+    let jwk = memchr::memmem::find(doc, b"\"kty\"").is_some();
     let mut i = 0usize;
     while i < doc.len() {
         let c = doc[i];
@@ -85,21 +98,30 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                 if stack.len() >= MAX_NEST {
                     return Err(NotJson);
                 }
+                // The credential key this container is the value of, if any.
+                let parent = match stack.last_mut() {
+                    Some(Frame::Obj { key_kind, .. }) => key_kind.take(),
+                    Some(Frame::Arr { all, .. }) => *all,
+                    None => None,
+                };
                 stack.push(if c == b'{' {
                     Frame::Obj {
                         expect_key: true,
                         key: (0, 0),
                         key_kind: None,
-                        name_kind: None,
+                        name_kind: parent,
                     }
                 } else {
-                    Frame::Arr
+                    Frame::Arr {
+                        all: parent,
+                        next: None,
+                    }
                 });
                 i += 1;
             }
             b'}' | b']' => {
                 match (stack.pop(), c) {
-                    (Some(Frame::Obj { .. }), b'}') | (Some(Frame::Arr), b']') => {}
+                    (Some(Frame::Obj { .. }), b'}') | (Some(Frame::Arr { .. }), b']') => {}
                     _ => return Err(NotJson),
                 }
                 i += 1;
@@ -109,35 +131,56 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                 let s = i;
                 i = e + 1;
                 let found = within(s, e);
-                let Some(Frame::Obj {
-                    expect_key,
-                    key,
-                    key_kind,
-                    name_kind,
-                }) = stack.last_mut()
-                else {
-                    // A string in an array or at the top: its content alone decides.
-                    if found != 0 {
-                        replace_content(doc, s, e, esc, run, depth, &mut out, &mut copied)?;
-                    }
-                    continue;
-                };
-                if *expect_key {
-                    *expect_key = false;
-                    *key = (s + 1, e);
-                    *key_kind = None;
-                    if found & (1 << KV) != 0 {
-                        if let Some(k) = decode(doc, s, e, esc) {
-                            *key_kind = keys::credential_kind(&k);
+                let by_key = match stack.last_mut() {
+                    Some(Frame::Obj {
+                        expect_key,
+                        key,
+                        key_kind,
+                        name_kind,
+                    }) => {
+                        if *expect_key {
+                            *expect_key = false;
+                            *key = (s + 1, e);
+                            *key_kind = None;
+                            if found & (1 << KV) != 0 {
+                                if let Some(k) = decode(doc, s, e, esc) {
+                                    *key_kind = keys::credential_kind(&k);
+                                }
+                            }
+                            if jwk && key_kind.is_none() && JWK_PRIVATE.contains(&&doc[s + 1..e]) {
+                                *key_kind = Some("private-key");
+                            }
+                            continue;
                         }
+                        let kb = &doc[key.0..key.1];
+                        let by_key = key_kind.or(if kb == b"value" { *name_kind } else { None });
+                        if matches!(kb, b"name" | b"key" | b"Name") && found & (1 << KV) != 0 {
+                            *name_kind = decode(doc, s, e, esc).and_then(|v| keys::credential_kind(&v));
+                        }
+                        if kb == b"id" && memchr::memmem::find(&doc[s..e], b".vault.azure.net/secrets/").is_some() {
+                            *name_kind = Some("secret");
+                        }
+                        by_key
                     }
-                    continue;
-                }
-                let kb = &doc[key.0..key.1];
-                let by_key = key_kind.or(if kb == b"value" { *name_kind } else { None });
-                if kb == b"name" && found & (1 << KV) != 0 {
-                    *name_kind = decode(doc, s, e, esc).and_then(|v| keys::credential_kind(&v));
-                }
+                    Some(Frame::Arr { all, next }) => {
+                        // A flag's value is the next element, unless that is another flag.
+                        let flag_value = next.take().filter(|_| !doc[s + 1..e].starts_with(b"-"));
+                        let by = all.or(flag_value);
+                        if by.is_none() && found & (1 << KV) != 0 && doc[s + 1..e].starts_with(b"-") {
+                            // A flag without `=`: the next element is its value.
+                            if let Some(f) = decode(doc, s, e, esc) {
+                                let bare = f.trim_start_matches('-');
+                                if !bare.contains('=') && f.starts_with('-') {
+                                    *next = keys::credential_kind(bare);
+                                }
+                            }
+                        } else if by.is_none() && matches!(&doc[s + 1..e], b"-u" | b"--user") {
+                            *next = Some("password");
+                        }
+                        by
+                    }
+                    None => None,
+                };
                 if let Some(kind) = by_key {
                     let Some(v) = decode(doc, s, e, esc) else {
                         return Err(NotJson);
@@ -146,8 +189,15 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                         let t = run.token(kind, v.as_bytes());
                         splice(doc, s, e, &t, &mut out, &mut copied);
                     }
-                } else if found != 0 {
-                    replace_content(doc, s, e, esc, run, depth, &mut out, &mut copied)?;
+                } else {
+                    let replaced = found != 0 && replace_content(doc, s, e, esc, run, depth, &mut out, &mut copied)?;
+                    // Base64 of a secret (a `binaryData` env file, a Secret manifest's `data`).
+                    if !replaced && !esc && e - s > 17 && depth < 3 {
+                        if let Some(kind) = super::text::base64_secret(&doc[s + 1..e], depth) {
+                            let t = run.token(kind, &doc[s + 1..e]);
+                            splice(doc, s, e, &t, &mut out, &mut copied);
+                        }
+                    }
                 }
             }
             _ => {
@@ -158,6 +208,9 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                     .unwrap_or(doc.len() - i);
                 if !doc[i].is_ascii_digit() && !matches!(doc[i], b'-' | b't' | b'f' | b'n') {
                     return Err(NotJson);
+                }
+                if let Some(Frame::Arr { next, .. }) = stack.last_mut() {
+                    *next = None;
                 }
                 i += n.max(1);
             }
@@ -182,14 +235,17 @@ fn replace_content(
     depth: usize,
     out: &mut Option<Vec<u8>>,
     copied: &mut usize,
-) -> Result<(), NotJson> {
+) -> Result<bool, NotJson> {
     let Some(v) = decode(doc, s, e, esc) else {
         return Err(NotJson);
     };
-    if let Some(new) = run.string(&v, depth + 1) {
-        splice(doc, s, e, &new, out, copied);
+    match run.string(&v, depth + 1) {
+        Some(new) => {
+            splice(doc, s, e, &new, out, copied);
+            Ok(true)
+        }
+        None => Ok(false),
     }
-    Ok(())
 }
 
 /// Replace the string whose quotes are at `s` and `e` by `new`, JSON-encoded.

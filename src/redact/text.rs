@@ -32,8 +32,12 @@ static KEY_SEP: LazyLock<Regex> = LazyLock::new(|| {
 /// Every secret in `text` whose format may be present (`cands`, from `Catalog::candidates`),
 /// in order of their start, overlapping spans merged.
 pub fn spans(text: &[u8], cands: u64) -> Vec<Span> {
+    spans_at(text, cands, 0)
+}
+
+fn spans_at(text: &[u8], cands: u64, depth: usize) -> Vec<Span> {
     let mut out = Vec::new();
-    if cands == 0 {
+    if cands == 0 && !(depth < 2 && text.len() >= 16 && memchr::memchr(b':', text).is_some()) {
         return out;
     }
     for (i, f) in FORMATS.iter().enumerate() {
@@ -83,6 +87,14 @@ pub fn spans(text: &[u8], cands: u64) -> Vec<Span> {
     }
     if cands & (1 << KV) != 0 {
         key_values(text, &mut out);
+        flags(text, &mut out);
+        pairs(text, &mut out);
+        netrc(text, &mut out);
+    } else if memchr::memmem::find(text, b"-u ").is_some() {
+        flags(text, &mut out);
+    }
+    if depth < 2 {
+        base64_values(text, depth, &mut out);
     }
     merge(out)
 }
@@ -133,6 +145,17 @@ fn line_start(text: &[u8], at: usize) -> usize {
     memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1)
 }
 
+fn le_of(text: &[u8], at: usize) -> usize {
+    line_end(text, at)
+}
+
+/// Whether only indentation and `export ` stand between the line's start and `at`.
+fn env_line_start(text: &[u8], at: usize) -> bool {
+    let ls = line_start(text, at);
+    let pre = text[ls..at].trim_ascii_start();
+    pre.is_empty() || pre == b"export "
+}
+
 fn line_end(text: &[u8], at: usize) -> usize {
     memchr::memchr(b'\n', &text[at..]).map_or(text.len(), |i| at + i)
 }
@@ -149,10 +172,12 @@ fn starts_line(text: &[u8], at: usize) -> bool {
 /// an environment variable, a literal such as `true`.
 pub(super) fn is_placeholder(v: &[u8]) -> bool {
     let v = v.trim_ascii();
-    // A file path (`/credentials/cloud`, `file:///etc/x`) names where a secret is, not the secret.
+    // A file path (`/credentials/cloud`, `file:///etc/x`) names where a secret is, not the secret;
+    // a base64 key may start with `/` too, but its runs between slashes are long.
     let path = (v.starts_with(b"/") || v.starts_with(b"./") || v.starts_with(b"file://"))
         && v.len() > 1
-        && !v.iter().any(|c| c.is_ascii_whitespace());
+        && v.iter().all(|c| c.is_ascii_alphanumeric() || b"._/~-:".contains(c))
+        && v.split(|c| *c == b'/').all(|seg| seg.len() <= 40);
     path || v.is_empty()
         || v.starts_with(b"[redacted:")
         || v.starts_with(b"$(")
@@ -162,6 +187,212 @@ pub(super) fn is_placeholder(v: &[u8]) -> bool {
             v.to_ascii_lowercase().as_slice(),
             b"true" | b"false" | b"null" | b"none" | b"nil" | b"<nil>" | b"\"\"" | b"''" | b"|" | b">"
         )
+}
+
+fn rx(re: &str) -> Regex {
+    match Regex::new(re) {
+        Ok(r) => r,
+        Err(e) => panic!("pattern does not compile: {e}"),
+    }
+}
+
+/// A command-line flag naming a credential and its value as the next word
+/// (`--password hunter2`, `--token abc.def`, curl's `-u user:pass`).
+static FLAG: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r#"(?:^|[\s"'\[,(])(--?[A-Za-z][A-Za-z0-9_\-]*)["']?(?:[ \t]+|[ \t]*\r?\n[ \t]*-[ \t]+)["']?([^\s"'\-][^\s"']*)"#,
+    )
+});
+
+fn flags(text: &[u8], out: &mut Vec<Span>) {
+    for c in FLAG.captures_iter(text) {
+        let (Some(f), Some(v)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        let name = String::from_utf8_lossy(f.as_bytes());
+        let bare = name.trim_start_matches('-');
+        if matches!(bare, "u" | "user" | "proxy-user") {
+            if let Some(i) = memchr::memchr(b':', v.as_bytes()) {
+                if i + 1 < v.len() {
+                    out.push(Span {
+                        start: v.start() + i + 1,
+                        end: v.end(),
+                        kind: "password",
+                    });
+                }
+            }
+            continue;
+        }
+        if let Some(kind) = keys::credential_kind(bare) {
+            if !is_placeholder(v.as_bytes()) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind,
+                });
+            }
+        }
+    }
+}
+
+/// Pairs that say what a value is in a sibling: YAML `- name: DB_PASSWORD` / `value: ...`
+/// (env lists, Dapr metadata), XML `<password>...</password>` and `key="ClearTextPassword"
+/// value="..."` (Maven, NuGet).
+static YAML_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r#"(?m)^[ \t]*(?:- )?(?:name|key|Name):[ \t]*["']?([A-Za-z0-9_.:\-]+)["']?[ \t]*\r?\n[ \t]*(?:- )?value:[ \t]*([^\r\n]*)"#,
+    )
+});
+/// The same pairs written as JSON inside text (escaped or not): `"name":"SA_PASSWORD","value":"..."`,
+/// `"adminPassword":{"value":"..."}` (an ARM parameters file), and a JWK's private members.
+static JSON_PAIR: LazyLock<Regex> = LazyLock::new(|| {
+    rx(
+        r#"\\?"(?:name|key)\\?"[ \t]*:[ \t]*\\?"([A-Za-z0-9_.:\-]+)\\?"[ \t]*,[ \t]*\\?"value\\?"[ \t]*:[ \t]*\\?"((?:[^"\\]|\\[^"])*)\\?""#,
+    )
+});
+static JSON_OBJ_VALUE: LazyLock<Regex> = LazyLock::new(|| {
+    rx(r#"\\?"([A-Za-z0-9_.\-]+)\\?"[ \t]*:[ \t]*\{[ \t]*\\?"value\\?"[ \t]*:[ \t]*\\?"((?:[^"\\]|\\[^"])*)\\?""#)
+});
+static JWK_MEMBER: LazyLock<Regex> =
+    LazyLock::new(|| rx(r#"\\?"(?:d|p|q|dp|dq|qi|k)\\?"[ \t]*:[ \t]*\\?"([A-Za-z0-9_\-]{16,})\\?""#));
+static XML_TAG: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"<([A-Za-z][A-Za-z0-9_.:\-]*)>([^<\r\n]+)</([A-Za-z][A-Za-z0-9_.:\-]*)>"));
+static XML_ATTR: LazyLock<Regex> =
+    LazyLock::new(|| rx(r#"(?:key|name)=\\?"([^"\\]+)\\?"[ \t]+value=\\?"([^"\\]*)\\?""#));
+
+fn pairs(text: &[u8], out: &mut Vec<Span>) {
+    let kind_of = |k: &[u8]| std::str::from_utf8(k).ok().and_then(keys::credential_kind);
+    for c in YAML_PAIR.captures_iter(text) {
+        let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        let Some(kind) = kind_of(k.as_bytes()) else { continue };
+        let (mut s, mut e) = (v.start(), v.end());
+        while e > s && matches!(text[e - 1], b' ' | b'\t') {
+            e -= 1;
+        }
+        if e > s + 1 && matches!(text[s], b'"' | b'\'') && text[e - 1] == text[s] {
+            s += 1;
+            e -= 1;
+        }
+        if !is_placeholder(&text[s..e]) {
+            out.push(Span { start: s, end: e, kind });
+        }
+    }
+    for re in [&*JSON_PAIR, &*JSON_OBJ_VALUE] {
+        for c in re.captures_iter(text) {
+            let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+                continue;
+            };
+            if let Some(kind) = kind_of(k.as_bytes()) {
+                if !is_placeholder(v.as_bytes()) {
+                    out.push(Span {
+                        start: v.start(),
+                        end: v.end(),
+                        kind,
+                    });
+                }
+            }
+        }
+    }
+    if memchr::memmem::find(text, b"kty").is_some() {
+        for c in JWK_MEMBER.captures_iter(text) {
+            if let Some(v) = c.get(1) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind: "private-key",
+                });
+            }
+        }
+    }
+    for c in XML_TAG.captures_iter(text) {
+        let (Some(a), Some(v), Some(b)) = (c.get(1), c.get(2), c.get(3)) else {
+            continue;
+        };
+        if a.as_bytes() != b.as_bytes() {
+            continue;
+        }
+        if let Some(kind) = kind_of(a.as_bytes()) {
+            if !is_placeholder(v.as_bytes()) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind,
+                });
+            }
+        }
+    }
+    for c in XML_ATTR.captures_iter(text) {
+        let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        if let Some(kind) = kind_of(k.as_bytes()) {
+            if !is_placeholder(v.as_bytes()) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind,
+                });
+            }
+        }
+    }
+}
+
+/// A `.netrc`: `machine HOST login USER password PASS`, on one line or several.
+static NETRC: LazyLock<Regex> = LazyLock::new(|| rx(r"(?:^|\s)password[ \t]+(\S+)"));
+
+fn netrc(text: &[u8], out: &mut Vec<Span>) {
+    if memchr::memmem::find(text, b"machine ").is_none() || memchr::memmem::find(text, b"login ").is_none() {
+        return;
+    }
+    for c in NETRC.captures_iter(text) {
+        if let Some(v) = c.get(1) {
+            out.push(Span {
+                start: v.start(),
+                end: v.end(),
+                kind: "password",
+            });
+        }
+    }
+}
+
+/// A YAML value that is base64 (a Secret manifest's `data`, a ConfigMap's `binaryData`): decoded,
+/// and redacted whole when what it decodes to holds a secret.
+static B64_VALUE: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"(?m)^[ \t]*[A-Za-z0-9_.\-]+:[ \t]+([A-Za-z0-9+/]{16,}={0,2})[ \t]*\r?$"));
+
+fn base64_values(text: &[u8], depth: usize, out: &mut Vec<Span>) {
+    for c in B64_VALUE.captures_iter(text) {
+        let Some(v) = c.get(1) else { continue };
+        if let Some(kind) = base64_secret(v.as_bytes(), depth) {
+            out.push(Span {
+                start: v.start(),
+                end: v.end(),
+                kind,
+            });
+        }
+    }
+}
+
+/// When `b` is base64 of text that holds a secret, the kind of the first one.
+pub fn base64_secret(b: &[u8], depth: usize) -> Option<&'static str> {
+    if b.len() < 16 || !b.len().is_multiple_of(4) || b.len() > (1 << 20) {
+        return None;
+    }
+    let body = b.strip_suffix(b"==").or_else(|| b.strip_suffix(b"=")).unwrap_or(b);
+    if !body
+        .iter()
+        .all(|c| c.is_ascii_alphanumeric() || *c == b'+' || *c == b'/')
+    {
+        return None;
+    }
+    let d = catalog::base64_prefix(b);
+    if d.is_empty() || std::str::from_utf8(&d).is_err() {
+        return None;
+    }
+    let inner = spans_at(&d, CATALOG.candidates(&d), depth + 1);
+    inner.first().map(|s| s.kind)
 }
 
 /// The key-value scan.
@@ -194,9 +425,21 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
         };
         let quoted_key = c.get(1).is_some();
         let colon = sep.as_bytes() == b":";
-        let yaml = colon && starts_line(text, whole.start());
+        let yaml = colon && starts_line(text, key_start);
         let vstart = whole.end();
-        let Some((s, e)) = value_extent(text, vstart, kind, yaml, sep.as_bytes()) else {
+        // `DB_PASSWORD=...` opening a line (an env file): the value is the rest of the line.
+        let env_line = sep.as_bytes() == b"="
+            && !quoted_key
+            && key
+                .bytes()
+                .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
+            && env_line_start(text, key_start);
+        let ls = line_start(text, key_start);
+        let unescaped_quotes = (ls..key_start)
+            .filter(|&i| text[i] == b'"' && (i == 0 || text[i - 1] != b'\\'))
+            .count();
+        let inside_quotes = unescaped_quotes % 2 == 1;
+        let Some((s, e)) = value_extent(text, vstart, kind, yaml, sep.as_bytes(), env_line, inside_quotes) else {
             continue;
         };
         let bracket = text.get(vstart) == Some(&b'[');
@@ -210,6 +453,13 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
             s
         };
         let v = &text[s..e];
+        // "password: must be at least 12 characters" is prose, not a password.
+        if colon && !yaml && !quoted_key && v.iter().all(u8::is_ascii_lowercase) {
+            let after = &text[e..le_of(text, e)];
+            if after.first() == Some(&b' ') && after.get(1).is_some_and(u8::is_ascii_alphabetic) {
+                continue;
+            }
+        }
         // A broad key's value with a space is prose ("Auth: see the docs"), and all digits a count.
         let broad = keys::is_broad(kind);
         if is_placeholder(v) || (broad && (v.iter().all(u8::is_ascii_digit) || v.iter().any(u8::is_ascii_whitespace))) {
@@ -221,7 +471,15 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
 }
 
 /// Where the value after a key's separator starts and ends.
-fn value_extent(text: &[u8], at: usize, kind: &str, yaml: bool, sep: &[u8]) -> Option<(usize, usize)> {
+fn value_extent(
+    text: &[u8],
+    at: usize,
+    kind: &str,
+    yaml: bool,
+    sep: &[u8],
+    env_line: bool,
+    inside_quotes: bool,
+) -> Option<(usize, usize)> {
     let rest = &text[at..];
     let first = *rest.first()?;
     let le = line_end(text, at);
@@ -245,16 +503,36 @@ fn value_extent(text: &[u8], at: usize, kind: &str, yaml: bool, sep: &[u8]) -> O
     }
     if first == b'{' {
         if sep == b"=" {
-            let close = memchr::memchr(b'}', &text[at..le]).map_or(le, |i| at + i + 1);
-            return Some((at, close));
+            // ODBC: `}` inside a braced value is written `}}`.
+            let mut i = at + 1;
+            while i < le {
+                if text[i] == b'}' {
+                    if text.get(i + 1) == Some(&b'}') {
+                        i += 2;
+                        continue;
+                    }
+                    return Some((at, i + 1));
+                }
+                i += 1;
+            }
+            return Some((at, le));
         }
         return None;
     }
     if yaml && (first == b'|' || first == b'>') {
         return Some(block_scalar(text, at));
     }
-    if keys::is_header_like(kind) || yaml {
+    if keys::is_header_like(kind) || yaml || env_line {
         let mut e = le;
+        // Inside a quoted scalar (`"Authorization: Bearer x"`), the value ends at its quote.
+        if inside_quotes {
+            if let Some(q) = memchr::memchr(b'"', &text[at..le]) {
+                e = at + q;
+                if e > at && text[e - 1] == b'\\' {
+                    e -= 1;
+                }
+            }
+        }
         while e > at && matches!(text[e - 1], b' ' | b'\t' | b'\r') {
             e -= 1;
         }
