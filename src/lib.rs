@@ -7,7 +7,9 @@
 //! `rules` → `engine` (runs the rules in parallel) → `report`, with `analyze` wiring one run and
 //! `serve` and `collect` beside them. The one deliberate exception: logs are scanned with the
 //! signature set while they are read, so `bundle` imports `signatures` (its `LogMatcher`), which
-//! imports only `finding` (for `Severity`). tests/architecture.rs checks this graph.
+//! imports only `finding` (for `Severity`). `redact` (the redactor) is a leaf too: `collect`
+//! redacts with it, and `rebundle` (`arcdiag redact`) reads members itself, redacts them and writes
+//! with `collect`'s writer. tests/architecture.rs checks this graph.
 
 pub mod analyze;
 pub mod bundle;

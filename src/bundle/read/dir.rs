@@ -6,11 +6,11 @@
 use super::bounds::{charge_member, Admit, MemberBounds, Source, Used};
 use super::pool::{Buf, ReadFail};
 use super::{classify_for, process, read_more, Class, Content, Member, RawBundle};
-use crate::bundle::digest::sha256_hex;
+use crate::bundle::digest::{sha256_hex, Hashing};
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
-use std::io;
+use std::io::{self, Read};
 use std::path::{Path, PathBuf};
 
 pub(super) fn read_dir(
@@ -122,12 +122,22 @@ pub(super) fn read_dir(
     use rayon::prelude::*;
     let results: Vec<Result<(Member, String), BundleError>> = work
         .into_par_iter()
-        .map(|(rel, p, size, class, limit)| match read_file(&p, size) {
-            Ok(data) => {
-                let digest = sha256_hex(&data);
-                Ok((process(rel, size, &data, class, limit, matcher), digest))
+        .map(|(rel, p, size, class, limit)| {
+            if class == Class::Other {
+                // Not parsed: streamed through the hash, never held whole.
+                let digest = File::open(&p)
+                    .and_then(|f| Hashing::new(f.take(size)).finish())
+                    .map_err(|e| BundleError::new(rel.clone(), format!("cannot read: {e}")))?;
+                let m = Member { path: rel, size, content: Content::Other };
+                return Ok((m, digest));
             }
-            Err(e) => Err(BundleError::new(rel, format!("cannot read: {e}"))),
+            match read_file(&p, size) {
+                Ok(data) => {
+                    let digest = sha256_hex(&data);
+                    Ok((process(rel, size, &data, class, limit, matcher), digest))
+                }
+                Err(e) => Err(BundleError::new(rel, format!("cannot read: {e}"))),
+            }
         })
         .collect();
     let mut digests = std::collections::BTreeMap::new();
