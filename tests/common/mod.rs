@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod planted;
+pub mod planted2;
 pub mod serve;
 
 use std::ffi::OsString;

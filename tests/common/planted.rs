@@ -49,6 +49,14 @@ pub enum Place {
     AzJson,
     /// A field of the pod itself (ordinary values only: uid, image, volumes ...).
     PodSpec,
+    /// Any namespaced object of its own kind (an Event, a Flux source, a HelmRelease, a
+    /// MeshConfig ...): `key` is the resource as kubectl's output file names it (`events`,
+    /// `gitrepositories.source.toolkit.fluxcd.io`), `context` the object as JSON (its
+    /// `metadata.name`, namespace, uid and resourceVersion are filled in).
+    Object,
+    /// A whole member of its own: `key` is its path in the bundle (`helm/list.json`,
+    /// `logs/payments/<pod>/<container>.log`), `context` its content.
+    Member,
 }
 
 impl Place {
@@ -67,6 +75,22 @@ impl Place {
     pub fn is_log(self) -> bool {
         matches!(self, Place::LogPlain | Place::LogJson | Place::LogGoMap)
     }
+}
+
+/// A [`Place::Object`] item's object: its JSON with the metadata a listed object has.
+pub fn object(name: &str, context: &str) -> Value {
+    let mut v: Value = serde_json::from_str(context).expect("an Object context is JSON");
+    let o = v.as_object_mut().expect("an Object context is a JSON object");
+    let meta = o
+        .entry("metadata")
+        .or_insert_with(|| json!({}))
+        .as_object_mut()
+        .expect("metadata is an object");
+    meta.insert("name".into(), Value::String(name.to_string()));
+    meta.entry("namespace").or_insert(Value::String("payments".into()));
+    meta.entry("uid").or_insert(Value::String(UID.into()));
+    meta.entry("resourceVersion").or_insert(Value::String(RV.into()));
+    v
 }
 
 /// One planted secret.
@@ -2386,8 +2410,25 @@ pub fn docs_for(id: &str, place: Place, key: &str, context: &str) -> Vec<Doc> {
     } else {
         None
     };
+    let obj = if place == Place::Object {
+        Some(list(vec![object(&name, context)]))
+    } else {
+        obj
+    };
+    if place == Place::Member {
+        return vec![Doc {
+            path: key.to_string(),
+            bytes: context.as_bytes().to_vec(),
+        }];
+    }
     if let Some(o) = obj {
-        let res = if place.is_configmap() { "configmaps" } else { "pods" };
+        let res = if place.is_configmap() {
+            "configmaps"
+        } else if place == Place::Object {
+            key
+        } else {
+            "pods"
+        };
         return vec![
             Doc {
                 path: format!("kubectl/namespaces/payments/{res}.json"),
@@ -2441,6 +2482,8 @@ pub fn bundle_files(planted: &[Planted], ordinary: &[Ordinary]) -> Vec<(String, 
     let mut log = String::new();
     let mut az = Vec::new();
     let mut logger_ann = Map::new();
+    let mut objects: std::collections::BTreeMap<String, Vec<Value>> = std::collections::BTreeMap::new();
+    let mut members: Vec<(String, Vec<u8>)> = Vec::new();
     let items = planted
         .iter()
         .map(|p| {
@@ -2462,6 +2505,11 @@ pub fn bundle_files(planted: &[Planted], ordinary: &[Ordinary]) -> Vec<(String, 
     for (name, place, key, context) in items {
         match place {
             Place::PodSpec => {}
+            Place::Object => objects.entry(key.to_string()).or_default().push(object(&name, context)),
+            Place::Member => {
+                assert!(!members.iter().any(|(p, _)| p == key), "member {key} twice");
+                members.push((key.to_string(), context.as_bytes().to_vec()));
+            }
             p if p.is_configmap() => cms.push(configmap(&name, p, key, context)),
             p if p.is_pod() => pods.push(pod_for(&name, p, key, context)),
             p if p.is_log() => log.push_str(&log_line(p, context)),
@@ -2481,6 +2529,13 @@ pub fn bundle_files(planted: &[Planted], ordinary: &[Ordinary]) -> Vec<(String, 
         ),
         (format!("logs/payments/{LOGGER}/app.log"), log.into_bytes()),
     ];
+    for (res, items) in objects {
+        files.push((
+            format!("kubectl/namespaces/payments/{res}.json"),
+            go_escape(&serde_json::to_string_pretty(&list(items)).expect("JSON")).into_bytes(),
+        ));
+    }
+    files.extend(members);
     let objs: Vec<Value> = az.iter().enumerate().map(|(i, c)| az_object(i, c)).collect();
     files.push((
         "az/k8s-extension-list.json".into(),
