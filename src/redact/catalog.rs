@@ -258,6 +258,36 @@ pub static FORMATS: &[Format] = &[
         check: None,
     },
     Format {
+        kind: "chat-webhook",
+        anchors: &["/hooks/"],
+        pattern: r"https?://[A-Za-z0-9.\-]+(?::[0-9]+)?/hooks/([A-Za-z0-9]{20,})",
+        take: Take::Group(1),
+        check: None,
+    },
+    Format {
+        kind: "api-key",
+        anchors: &[
+            "lin_api_", "hf_", "PMAK-", "ATATT3", "dapi", "shpat_", "shpca_", "shppa_", "shpss_",
+        ],
+        pattern: r"\blin_api_[A-Za-z0-9]{40}\b|\bhf_[A-Za-z]{34}\b|\bPMAK-[a-f0-9]{24}-[a-f0-9]{34}\b|\bATATT3[A-Za-z0-9_\-=]{50,}|\bdapi[a-f0-9]{32}(?:-[0-9])?\b|\bshp(?:at|ca|pa|ss)_[a-fA-F0-9]{32}\b",
+        take: Take::All,
+        check: None,
+    },
+    Format {
+        kind: "oauth-token",
+        anchors: &["ya29."],
+        pattern: r"\bya29\.[0-9A-Za-z_\-]{20,}",
+        take: Take::All,
+        check: None,
+    },
+    Format {
+        kind: "api-key",
+        anchors: &["-us"],
+        pattern: r"\b[0-9a-f]{32}-us[0-9]{1,2}\b",
+        take: Take::All,
+        check: None,
+    },
+    Format {
         kind: "url-credentials",
         anchors: &["://"],
         pattern: r#"\b[A-Za-z][A-Za-z0-9+.\-]{1,20}://([^/\s"'\\<>?#\[\]]+)@[A-Za-z0-9\[]"#,
@@ -274,6 +304,10 @@ pub struct Catalog {
     owner: Vec<usize>,
 }
 
+/// Literals of commands that take a password their own way (see `text::commands`): they make
+/// a text a candidate for the key-value scans as a key stem does.
+const COMMAND_ANCHORS: &[&str] = &["-p", "identified by", "sqlplus", "mysql", "machine "];
+
 /// The candidate bit that says a key stem (`keys::STEMS`) occurs: the key-value scan may match.
 pub const KV: usize = 63;
 
@@ -286,7 +320,7 @@ pub static CATALOG: LazyLock<Catalog> = LazyLock::new(|| {
             owner.push(i);
         }
     }
-    for s in super::keys::STEMS {
+    for s in super::keys::STEMS.iter().chain(COMMAND_ANCHORS) {
         pats.push(*s);
         owner.push(KV);
     }

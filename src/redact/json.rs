@@ -164,18 +164,22 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                     }
                     Some(Frame::Arr { all, next }) => {
                         // A flag's value is the next element, unless that is another flag.
-                        let flag_value = next.take().filter(|_| !doc[s + 1..e].starts_with(b"-"));
+                        let v = &doc[s + 1..e];
+                        let flag_value = next
+                            .take()
+                            .filter(|_| !v.starts_with(b"-") && !v.iter().all(u8::is_ascii_digit));
                         let by = all.or(flag_value);
-                        if by.is_none() && found & (1 << KV) != 0 && doc[s + 1..e].starts_with(b"-") {
+                        let raw = &doc[s + 1..e];
+                        if by.is_none() && matches!(raw, b"-u" | b"--user" | b"-p" | b"-P") {
+                            *next = Some("password");
+                        } else if by.is_none() && found & (1 << KV) != 0 && raw.starts_with(b"-") {
                             // A flag without `=`: the next element is its value.
                             if let Some(f) = decode(doc, s, e, esc) {
                                 let bare = f.trim_start_matches('-');
-                                if !bare.contains('=') && f.starts_with('-') {
+                                if !bare.contains('=') {
                                     *next = keys::credential_kind(bare);
                                 }
                             }
-                        } else if by.is_none() && matches!(&doc[s + 1..e], b"-u" | b"--user") {
-                            *next = Some("password");
                         }
                         by
                     }

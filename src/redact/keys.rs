@@ -149,6 +149,7 @@ pub const STEMS: &[&str] = &[
     "sas",
     "connection",
     "bearer",
+    "pw",
 ];
 
 /// The kind of credential a key names, or `None`.
@@ -159,6 +160,20 @@ pub fn credential_kind(key: &str) -> Option<&'static str> {
     }
     let w = words(key);
     let last = w.last()?;
+    // A checksum or digest of a secret (`checksum/secret`, Helm's convention) is not the secret.
+    if w.iter().any(|x| {
+        matches!(
+            x.as_str(),
+            "checksum" | "hash" | "digest" | "fingerprint" | "sha256" | "sha1" | "md5"
+        )
+    }) {
+        return None;
+    }
+    let joined_all: String = w.concat();
+    // Vault AppRole's secret ID is a credential, whatever its last word says.
+    if joined_all == "secretid" || joined_all.ends_with("secretid") && !joined_all.contains("kv") {
+        return Some("secret");
+    }
     if NOT_A_VALUE.contains(&last.as_str()) {
         return None;
     }
@@ -174,7 +189,15 @@ pub fn credential_kind(key: &str) -> Option<&'static str> {
     if joined.contains("privatekey") || joined.contains("keydata") && has("client") {
         return Some("private-key");
     }
-    if has("password") || has("passwd") || has("pwd") || has("passphrase") || has("pass") || joined.contains("password")
+    if has("password")
+        || has("passwd")
+        || has("pwd")
+        || has("passphrase")
+        || has("pass")
+        || has("pw")
+        || joined.ends_with("pass")
+        || joined.ends_with("passwd")
+        || joined.contains("password")
     {
         return Some("password");
     }
@@ -200,7 +223,7 @@ pub fn credential_kind(key: &str) -> Option<&'static str> {
         return Some("token");
     }
     // `auth` alone (Docker's `auths.<registry>.auth`, npm's `_auth`) or as the last word.
-    if last == "auth" {
+    if last == "auth" || (last.ends_with("auth") && last.len() > 6) {
         return Some("auth");
     }
     const KEYED: &[&str] = &[
@@ -246,6 +269,10 @@ pub fn credential_kind(key: &str) -> Option<&'static str> {
         "instance",
         "integration",
         "ingestion",
+        "routing",
+        "splunk",
+        "hec",
+        "ingest",
     ];
     let keyed = w.windows(2).any(|p| p[1] == "key" && KEYED.contains(&p[0].as_str()))
         || [

@@ -22,7 +22,7 @@ pub struct Span {
 /// A key that may name a credential, and the separator after it (`=`, `:`, `%3D`), with the
 /// quote that closed a quoted key.
 static KEY_SEP: LazyLock<Regex> = LazyLock::new(|| {
-    let re = r#"[A-Za-z0-9_.\-]*(?i:pass|pwd|secret|token|key|auth|cookie|cred|sig|dsn|sas|connection|bearer)[A-Za-z0-9_.\-]*(\\*["'])?[ \t]*(=|:|%3[Dd])[ \t]*"#;
+    let re = r#"[A-Za-z0-9_./\-]*(?i:pass|pwd|secret|token|key|auth|cookie|cred|sig|dsn|sas|connection|bearer|pw)[A-Za-z0-9_.\-]*(\\*["'])?[ \t]*(=>|=|:|%3[Dd])[ \t]*"#;
     match Regex::new(re) {
         Ok(r) => r,
         Err(e) => panic!("key pattern does not compile: {e}"),
@@ -90,9 +90,11 @@ fn spans_at(text: &[u8], cands: u64, depth: usize) -> Vec<Span> {
         flags(text, &mut out);
         pairs(text, &mut out);
         netrc(text, &mut out);
+        config_lines(text, &mut out);
     } else if memchr::memmem::find(text, b"-u ").is_some() {
         flags(text, &mut out);
     }
+    commands(text, &mut out);
     if depth < 2 {
         base64_values(text, depth, &mut out);
     }
@@ -168,6 +170,14 @@ fn starts_line(text: &[u8], at: usize) -> bool {
         .all(|c| matches!(c, b' ' | b'\t' | b'-' | b'"' | b'\'' | b'#'))
 }
 
+/// A value a secret would be: six or more characters with a digit, a symbol or mixed case.
+fn secretish(v: &[u8]) -> bool {
+    v.len() >= 6
+        && (v.iter().any(u8::is_ascii_digit)
+            || v.iter().any(|c| !c.is_ascii_alphanumeric())
+            || (v.iter().any(u8::is_ascii_uppercase) && v.iter().any(u8::is_ascii_lowercase)))
+}
+
 /// Values that are no secret whatever their key says: empty, a token already, a reference to
 /// an environment variable, a literal such as `true`.
 pub(super) fn is_placeholder(v: &[u8]) -> bool {
@@ -182,6 +192,7 @@ pub(super) fn is_placeholder(v: &[u8]) -> bool {
         || v.starts_with(b"[redacted:")
         || v.starts_with(b"$(")
         || v.starts_with(b"${")
+        || v.starts_with(b"@Microsoft.KeyVault(")
         || v.iter().all(|c| *c == b'*' || *c == b'x' || *c == b'X')
         || matches!(
             v.to_ascii_lowercase().as_slice(),
@@ -251,7 +262,7 @@ static JSON_PAIR: LazyLock<Regex> = LazyLock::new(|| {
     )
 });
 static JSON_OBJ_VALUE: LazyLock<Regex> = LazyLock::new(|| {
-    rx(r#"\\?"([A-Za-z0-9_.\-]+)\\?"[ \t]*:[ \t]*\{[ \t]*\\?"value\\?"[ \t]*:[ \t]*\\?"((?:[^"\\]|\\[^"])*)\\?""#)
+    rx(r#"\\?"([A-Za-z0-9_.\-]+)\\?"[ \t]*:[ \t]*\{[^{}]*?\\?"value\\?"[ \t]*:[ \t]*\\?"((?:[^"\\]|\\[^"])*)\\?""#)
 });
 static JWK_MEMBER: LazyLock<Regex> =
     LazyLock::new(|| rx(r#"\\?"(?:d|p|q|dp|dq|qi|k)\\?"[ \t]*:[ \t]*\\?"([A-Za-z0-9_\-]{16,})\\?""#));
@@ -395,6 +406,113 @@ pub fn base64_secret(b: &[u8], depth: usize) -> Option<&'static str> {
     inner.first().map(|s| s.kind)
 }
 
+/// Config files that separate a key from its value by spaces (fluent-bit `HTTP_Passwd x`, redis
+/// `requirepass x`, fluentd `shared_key x`, haproxy `insecure-password x`): a line of a key
+/// naming a credential and one value.
+static CONFIG_LINE: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"(?m)^[ \t]*(?:user[ \t]+\S+[ \t]+)?([A-Za-z][A-Za-z0-9_.\-]*)[ \t]+([^\s=:]\S*)[ \t]*\r?$"));
+/// `.pgpass`: `host:port:database:user:password`.
+static PGPASS: LazyLock<Regex> =
+    LazyLock::new(|| rx(r"(?m)^[A-Za-z0-9.*\-]+:(?:[0-9]+|\*):[^:\s]+:[^:\s]+:(\S+)[ \t]*\r?$"));
+
+fn config_lines(text: &[u8], out: &mut Vec<Span>) {
+    for c in CONFIG_LINE.captures_iter(text) {
+        let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        let Ok(key) = std::str::from_utf8(k.as_bytes()) else {
+            continue;
+        };
+        let Some(kind) = keys::credential_kind(key) else {
+            continue;
+        };
+        let val = v.as_bytes();
+        let val = val
+            .strip_prefix(b"\"")
+            .and_then(|x| x.strip_suffix(b"\""))
+            .unwrap_or(val);
+        if is_placeholder(val) || (keys::is_broad(kind) && !secretish(val)) {
+            continue;
+        }
+        let quoted = v.as_bytes().len() != val.len();
+        let (s, e) = if quoted {
+            (v.start() + 1, v.end() - 1)
+        } else {
+            (v.start(), v.end())
+        };
+        out.push(Span { start: s, end: e, kind });
+    }
+    for c in PGPASS.captures_iter(text) {
+        if let Some(v) = c.get(1) {
+            out.push(Span {
+                start: v.start(),
+                end: v.end(),
+                kind: "password",
+            });
+        }
+    }
+}
+
+/// Passwords that commands take in their own way: SQL `WITH PASSWORD '...'`/`IDENTIFIED BY '...'`,
+/// mysql's `-pPASS`, `-p PASS`/`-P PASS` (docker login, sqlcmd, sshpass), sqlplus `user/pass@db`.
+static SQL_PASSWORD: LazyLock<Regex> = LazyLock::new(|| {
+    rx(r"(?i)\b(?:with[ \t]+(?:encrypted[ \t]+)?password|identified[ \t]+by|password[ \t]*=)[ \t]*'([^'\r\n]+)'")
+});
+static SHORT_P: LazyLock<Regex> =
+    LazyLock::new(|| rx(r#"(?:^|[\s"'\[,])-[pP]["']?(?:[ \t]+|[ \t]*\r?\n[ \t]*-[ \t]+)["']?([^\s"'\-][^\s"']*)"#));
+static MYSQL_P: LazyLock<Regex> = LazyLock::new(|| rx(r#"(?:^|\s)-p([^\s"'\-][^\s"']{3,})"#));
+static SQLPLUS: LazyLock<Regex> = LazyLock::new(|| rx(r#"\b[A-Za-z0-9_$#]+/([^\s/@"']+)@(?://)?[A-Za-z0-9]"#));
+
+fn commands(text: &[u8], out: &mut Vec<Span>) {
+    let has = |n: &[u8]| memchr::memmem::find(text, n).is_some();
+    if has(b"PASSWORD") || has(b"password") || has(b"IDENTIFIED") || has(b"identified") {
+        for c in SQL_PASSWORD.captures_iter(text) {
+            if let Some(v) = c.get(1) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind: "password",
+                });
+            }
+        }
+    }
+    if has(b" -p") || has(b" -P") || has(b"\"-p") || has(b"\"-P") || has(b"- -p") || has(b"- -P") {
+        for c in SHORT_P.captures_iter(text) {
+            let Some(v) = c.get(1) else { continue };
+            // `-p 8080` is a port.
+            if !v.as_bytes().iter().all(u8::is_ascii_digit) && !is_placeholder(v.as_bytes()) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind: "password",
+                });
+            }
+        }
+        if has(b"mysql") || has(b"mariadb") {
+            for c in MYSQL_P.captures_iter(text) {
+                if let Some(v) = c.get(1) {
+                    out.push(Span {
+                        start: v.start(),
+                        end: v.end(),
+                        kind: "password",
+                    });
+                }
+            }
+        }
+    }
+    if has(b"sqlplus") || has(b"rman ") || has(b"expdp") || has(b"impdp") {
+        for c in SQLPLUS.captures_iter(text) {
+            if let Some(v) = c.get(1) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind: "password",
+                });
+            }
+        }
+    }
+}
+
 /// The key-value scan.
 fn key_values(text: &[u8], out: &mut Vec<Span>) {
     let mut from = 0;
@@ -415,6 +533,12 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
             key_start += 2;
         }
         let key_bytes = text[key_start..key_end].trim_ascii_end();
+        // `ci.contoso.io/trigger-token`: an annotation key; its line position counts from the
+        // whole key, its kind from the whole key too (`checksum/secret` is a checksum).
+        let key_bytes = match key_bytes.iter().rposition(|c| *c == b'/') {
+            Some(i) if key_bytes[..i].iter().any(|c| *c == b'/' || *c == b':') => &key_bytes[i + 1..],
+            _ => key_bytes,
+        };
         // A key glued to a word before it (`monkeypassword`) is still its own key; one glued to
         // a `/` or a letter run of a path is not checked further.
         let Ok(key) = std::str::from_utf8(key_bytes) else {
@@ -423,6 +547,12 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
         let Some(kind) = keys::credential_kind(key) else {
             continue;
         };
+        // Inside a base64 run (`...8+94tpPw==`) there is no key: `+` before it, `=` after its `=`.
+        if (key_start > 0 && text[key_start - 1] == b'+')
+            || (sep.as_bytes() == b"=" && text.get(whole.end()) == Some(&b'='))
+        {
+            continue;
+        }
         let quoted_key = c.get(1).is_some();
         let colon = sep.as_bytes() == b":";
         let yaml = colon && starts_line(text, key_start);
@@ -443,8 +573,14 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
             continue;
         };
         let bracket = text.get(vstart) == Some(&b'[');
+        // Mid-line `key: value` with a broad key is prose ("failed to get secret: not found"),
+        // unless the key is a compound header name (`PRIVATE-TOKEN: x`) and the value looks secret.
         if colon && !yaml && !quoted_key && !bracket && keys::is_broad(kind) {
-            continue;
+            let compound = keys::words(key).len() >= 2;
+            let v = &text[s..e];
+            if !(compound && secretish(v) && !v.iter().any(u8::is_ascii_whitespace)) {
+                continue;
+            }
         }
         // An authorization scheme stays: `Authorization: Bearer [redacted:bearer-token:1]`.
         let s = if keys::is_header_like(kind) {

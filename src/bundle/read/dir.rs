@@ -128,7 +128,11 @@ pub(super) fn read_dir(
                 let digest = File::open(&p)
                     .and_then(|f| Hashing::new(f.take(size)).finish())
                     .map_err(|e| BundleError::new(rel.clone(), format!("cannot read: {e}")))?;
-                let m = Member { path: rel, size, content: Content::Other };
+                let m = Member {
+                    path: rel,
+                    size,
+                    content: Content::Other,
+                };
                 return Ok((m, digest));
             }
             match read_file(&p, size) {
