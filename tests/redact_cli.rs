@@ -250,3 +250,49 @@ fn readme_redact_and_verify_examples_work_on_the_sample() {
     }
     assert_eq!(ran, 2, "the README shows one redact and one verify example");
 }
+
+/// Digests are taken however a member is read: whole (small files, on the pool), in regions (a
+/// log over 1 MiB, as it streams by) or not at all (a file no layout parses): a bundle with each
+/// verifies, as a directory and as an archive, and one changed byte in the long log is named.
+#[test]
+fn every_way_a_member_is_read_is_hashed() {
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let top = tmp.path().join("b/arcdiag-digests");
+    copy_dir(&root().join(SAMPLE), &top);
+    let mut long = String::new();
+    let mut i = 0;
+    while long.len() < 3 << 20 {
+        long.push_str(&format!("2026-11-25T16:00:00Z info line {i} of a long log\n"));
+        i += 1;
+    }
+    std::fs::write(top.join("logs/flux-system/long.log"), &long).expect("write");
+    std::fs::write(top.join("notes.bin"), [0u8, 1, 2, 255]).expect("write");
+    // Record both in the manifest, as collect would.
+    let mpath = top.join("manifest.json");
+    let mut man: Value = serde_json::from_slice(&std::fs::read(&mpath).expect("manifest")).expect("json");
+    let sha = |b: &[u8]| arcdiag::bundle::digest::sha256_hex(b);
+    if let Some(steps) = man["steps"].as_array_mut() {
+        steps.push(serde_json::json!({"id": "logs/flux-system/long", "status": "ok", "output": "logs/flux-system/long.log", "sha256": sha(long.as_bytes())}));
+        steps.push(
+            serde_json::json!({"id": "notes", "status": "ok", "output": "notes.bin", "sha256": sha(&[0u8, 1, 2, 255])}),
+        );
+    }
+    std::fs::write(&mpath, serde_json::to_vec_pretty(&man).expect("json")).expect("write");
+    let archive = tmp.path().join("b.tar");
+    {
+        let f = std::fs::File::create(&archive).expect("create");
+        let mut t = tar::Builder::new(f);
+        t.append_dir_all("arcdiag-digests", &top).expect("tar");
+        t.finish().expect("finish");
+    }
+    for b in [&top, &archive] {
+        let (code, stdout, stderr) = verify(b);
+        assert_eq!(code, Some(0), "{}: {stdout}{stderr}", b.display());
+    }
+    let mut changed = long.into_bytes();
+    changed[2 << 20] ^= 1;
+    std::fs::write(top.join("logs/flux-system/long.log"), &changed).expect("write");
+    let (code, stdout, _) = verify(&top);
+    assert_eq!(code, Some(1));
+    assert!(stdout.contains("logs/flux-system/long.log"), "{stdout}");
+}

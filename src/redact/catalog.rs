@@ -306,7 +306,7 @@ pub struct Catalog {
 
 /// Literals of commands that take a password their own way (see `text::commands`): they make
 /// a text a candidate for the key-value scans as a key stem does.
-const COMMAND_ANCHORS: &[&str] = &["-p", "identified by", "sqlplus", "mysql", "machine "];
+const COMMAND_ANCHORS: &[&str] = &["-p", "-u ", "identified by", "sqlplus", "mysql", "machine "];
 
 /// The candidate bit that says a key stem (`keys::STEMS`) occurs: the key-value scan may match.
 pub const KV: usize = 63;

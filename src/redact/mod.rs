@@ -176,6 +176,10 @@ impl Run<'_> {
             if a >= b {
                 return;
             }
+            // A segment without an anchor holds nothing the scans look for.
+            if catalog::CATALOG.candidates(&t[a..b]) == 0 {
+                return;
+            }
             if let Some(new) = run.text(&t[a..b]) {
                 let o = out.get_or_insert_with(|| Vec::with_capacity(t.len()));
                 o.extend_from_slice(&t[*copied..a]);

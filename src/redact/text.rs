@@ -91,10 +91,8 @@ fn spans_at(text: &[u8], cands: u64, depth: usize) -> Vec<Span> {
         pairs(text, &mut out);
         netrc(text, &mut out);
         config_lines(text, &mut out);
-    } else if memchr::memmem::find(text, b"-u ").is_some() {
-        flags(text, &mut out);
+        commands(text, &mut out);
     }
-    commands(text, &mut out);
     if depth < 2 {
         base64_values(text, depth, &mut out);
     }

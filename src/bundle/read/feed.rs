@@ -39,6 +39,7 @@
 
 use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK};
 use super::{process, read_more, Class, Member};
+use crate::bundle::digest::sha256_hex;
 use crate::bundle::logscan::{scan_region, LogScan, CONTEXT};
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
@@ -49,9 +50,30 @@ use std::sync::Mutex;
 #[derive(Default)]
 pub(super) struct Shared {
     results: Mutex<Vec<(usize, Member)>>,
+    /// The sha256 of each member read whole, taken by the task that processed it.
+    digests: Mutex<Vec<(String, String)>>,
+}
+
+/// Whether a member is read in regions (a long log) rather than whole.
+pub(super) fn reads_in_regions(name: &str, size: u64, class: Class) -> bool {
+    size > CHUNK as u64 && class == Class::Log && name.rsplit('/').next() != Some("logs.txt")
 }
 
 impl Shared {
+    pub(super) fn push_digest(&self, path: String, hex: String) {
+        match self.digests.lock() {
+            Ok(mut g) => g.push((path, hex)),
+            Err(p) => p.into_inner().push((path, hex)),
+        }
+    }
+
+    pub(super) fn take_digests(&self) -> Vec<(String, String)> {
+        match self.digests.lock() {
+            Ok(mut g) => std::mem::take(&mut *g),
+            Err(p) => std::mem::take(&mut *p.into_inner()),
+        }
+    }
+
     pub(super) fn push(&self, idx: usize, m: Member) {
         match self.results.lock() {
             Ok(mut g) => g.push((idx, m)),
@@ -131,8 +153,7 @@ impl<'a> Feeder<'a> {
     where
         'a: 's,
     {
-        let is_dump_log = name.rsplit('/').next() == Some("logs.txt");
-        if size > CHUNK as u64 && class == Class::Log && !is_dump_log {
+        if reads_in_regions(name, size, class) {
             return self.chunked(scope, entry, idx, name, size);
         }
         // Anything else is read whole into the batch (a member over CHUNK, alone), so that it
@@ -288,6 +309,8 @@ impl<'a> Feeder<'a> {
         let (matcher, shared, budget, pool) = (self.matcher, self.shared, self.budget, self.pool);
         scope.spawn(move |_| {
             for p in pieces {
+                // Hashed here, on the pool, rather than in the one thread that reads the stream.
+                shared.push_digest(p.path.clone(), sha256_hex(&buf[p.start..p.end]));
                 let m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher);
                 shared.push(p.idx, m);
             }

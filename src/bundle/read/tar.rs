@@ -4,10 +4,10 @@
 //! member means beyond its name's [`Class`].
 
 use super::bounds::{charge_member, Admit, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used};
-use super::feed::{Feeder, Shared};
+use super::feed::{reads_in_regions, Feeder, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
-use crate::bundle::digest::Hashing;
+use crate::bundle::digest::{sha256_hex, Hashing};
 use crate::bundle::logscan::{merge, LogScan};
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
@@ -303,9 +303,18 @@ fn read_tar(
                 );
                 continue;
             }
-            let mut hashed = Hashing::new(&mut entry);
-            let read = feeder.member(scope, &mut hashed, idx, &name, size, class);
-            if read.is_ok() {
+            // A member read whole is hashed by the task that processes it; a long log read in
+            // regions is hashed here, as it streams by.
+            let regions = reads_in_regions(&name, size, class);
+            let read = if regions {
+                let mut hashed = Hashing::new(&mut entry);
+                let r = feeder.member(scope, &mut hashed, idx, &name, size, class);
+                (r, Some(hashed))
+            } else {
+                (feeder.member(scope, &mut entry, idx, &name, size, class), None)
+            };
+            let (read, hashed) = read;
+            if let (true, Some(hashed)) = (read.is_ok(), hashed) {
                 match hashed.finish() {
                     Ok(d) => {
                         digests.insert(name.clone(), d);
@@ -335,6 +344,7 @@ fn read_tar(
                 match charge_member(&name, data, class, &mut used) {
                     Ok(limit) => feeder.set_limit(idx, limit),
                     Err(refused) => {
+                        digests.insert(name.clone(), sha256_hex(data));
                         feeder.discard(idx);
                         shared.push(idx, refused);
                     }
@@ -349,6 +359,7 @@ fn read_tar(
             "the archive holds no members".into(),
         ));
     }
+    digests.extend(shared.take_digests());
     let chunked = feeder.take_chunked();
     drop(feeder);
     let mut results = shared.into_results();
