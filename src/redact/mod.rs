@@ -63,6 +63,8 @@ pub struct Outcome<'a> {
     pub counts: Counts,
     /// The member did not read as its shape (invalid or too deep JSON) and was redacted as text.
     pub as_text: bool,
+    /// How many values inside it were redacted as text (too deep or too large for structure).
+    pub as_text_values: u64,
 }
 
 /// One bundle's redactor: its tokens are numbered across every member it redacts.
@@ -82,6 +84,7 @@ impl Redactor {
         let mut run = Run {
             red: self,
             counts: Counts::new(),
+            as_text_values: 0,
         };
         let mut as_text = false;
         let new = match shape {
@@ -98,7 +101,8 @@ impl Redactor {
         Outcome {
             bytes: new.map_or(Cow::Borrowed(data), Cow::Owned),
             counts: run.counts,
-            as_text,
+            as_text: as_text || run.as_text_values > 0,
+            as_text_values: run.as_text_values,
         }
     }
 
@@ -118,6 +122,9 @@ impl Redactor {
 pub(crate) struct Run<'r> {
     red: &'r Redactor,
     counts: Counts,
+    /// Values inside the member that were redacted as text because they were too deep or too
+    /// large to read by structure.
+    as_text_values: u64,
 }
 
 impl Run<'_> {
@@ -158,6 +165,10 @@ impl Run<'_> {
                 Err(json::NotJson) => self.text(b),
             }
         } else {
+            // A JSON value too deep or too large to read as one: redacted as text, and counted.
+            if doc {
+                self.as_text_values += 1;
+            }
             self.text(b)
         };
         // Redaction only replaces whole runs of ASCII-delimited bytes, but a lossy conversion

@@ -190,3 +190,18 @@ fn catalog_compiles() {
     assert_eq!(catalog::CATALOG.regexes.len(), catalog::FORMATS.len());
     assert!(catalog::FORMATS.len() < catalog::KV);
 }
+
+#[test]
+fn a_value_too_deep_to_read_is_redacted_as_text_and_counted() {
+    // JSON in a string in a string ... deeper than MAX_DEPTH: the innermost is read as text.
+    let mut inner = r#"{"password": "innermostsecret"}"#.to_string();
+    for _ in 0..(MAX_DEPTH + 2) {
+        inner = serde_json::json!({ "v": inner }).to_string();
+    }
+    let doc = serde_json::json!({ "data": inner }).to_string();
+    let o = Redactor::new().redact(doc.as_bytes(), Shape::Json);
+    let out = String::from_utf8_lossy(&o.bytes);
+    assert!(!out.contains("innermostsecret"), "{out}");
+    assert!(o.as_text && o.as_text_values >= 1, "{o:?}");
+    assert!(serde_json::from_str::<serde_json::Value>(&out).is_ok());
+}
