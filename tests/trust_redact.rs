@@ -1,6 +1,6 @@
 //! The issue-16 check through `arcdiag redact`: a bundle as `collect --no-redact` writes it
-//! (the sample's members and manifest, with both planted corpora, tests/common/planted.rs and
-//! tests/common/planted2.rs, merged into its ConfigMap, pod, event and `az` lists and written as
+//! (the sample's members and manifest, with the three planted corpora, tests/common/planted.rs,
+//! tests/common/planted2.rs and tests/common/planted3.rs, merged into its ConfigMap, pod, event and `az` lists and written as
 //! members of their own: Flux objects, `helm` output, a log; the manifest records the sha256 of
 //! every member and `redaction.enabled: false`) is re-redacted with `arcdiag redact BUNDLE -o
 //! OUT.tar.gz`, and OUT is searched: every planted value (and its last 16 and last 8
@@ -72,13 +72,15 @@ fn merge(old: Option<&Vec<u8>>, new: &[u8]) -> Vec<u8> {
     }
 }
 
-/// The unredacted bundle: the sample with every planted item of both corpora.
+/// The unredacted bundle: the sample with every planted item of the three corpora.
 fn planted_bundle(dir: &Path) -> BTreeMap<String, Vec<u8>> {
     let mut files = files_under(&root().join(SAMPLE));
     let mut p = planted::corpus();
     p.extend(common::planted2::corpus());
+    p.extend(common::planted3::corpus());
     let mut o = planted::ordinary();
     o.extend(common::planted2::ordinary());
+    o.extend(common::planted3::ordinary());
     for (rel, bytes) in planted::bundle_files(&p, &o) {
         let merged = merge(files.get(&rel), &bytes);
         files.insert(rel, merged);
@@ -173,7 +175,11 @@ fn planted_secrets_do_not_survive_arcdiag_redact() {
     }
     let texts: Vec<(String, Vec<String>)> = members.iter().map(|(p, b)| (p.clone(), texts_of(p, b))).collect();
     let all: Vec<&String> = texts.iter().flat_map(|(_, t)| t.iter()).collect();
-    for (corpus, planted) in [("1", planted::corpus()), ("2", common::planted2::corpus())] {
+    for (corpus, planted) in [
+        ("1", planted::corpus()),
+        ("2", common::planted2::corpus()),
+        ("3", common::planted3::corpus()),
+    ] {
         for p in &planted {
             for (path, t) in &texts {
                 if let Some(ex) = p.needles.iter().find_map(|n| find_needle(t, n)) {
@@ -185,7 +191,11 @@ fn planted_secrets_do_not_survive_arcdiag_redact() {
             }
         }
     }
-    for (corpus, ordinary) in [("1", planted::ordinary()), ("2", common::planted2::ordinary())] {
+    for (corpus, ordinary) in [
+        ("1", planted::ordinary()),
+        ("2", common::planted2::ordinary()),
+        ("3", common::planted3::ordinary()),
+    ] {
         for o in &ordinary {
             if !all.iter().any(|t| t.contains(o.value.as_str())) {
                 fails.push(format!(

@@ -12,6 +12,7 @@
 
 pub mod planted;
 pub mod planted2;
+pub mod planted3;
 pub mod serve;
 
 use std::ffi::OsString;
