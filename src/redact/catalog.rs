@@ -41,9 +41,9 @@ macro_rules! key_block {
     ($begin:literal) => {
         concat!(
             $begin,
-            r"(?:[ \t]*(?:\r?\n|\\r\\n|\\n)(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?[ \t]+)?[ \t]*(?:[A-Za-z][A-Za-z0-9-]*: [^\r\n\\]*|[A-Za-z0-9+/=]{2,})?",
+            r#"(?:[ \t]*(?:\r?\n|\\r\\n|\\n|\\?"[ \t]*,[ \t]*\\?")(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?[ \t]+)?[ \t]*(?:[A-Za-z][A-Za-z0-9-]*: [^\r\n\\]*|[A-Za-z0-9+/=]{2,})?"#,
             r"|[ \t]+[A-Za-z0-9+/=]{16,})*",
-            r"(?:[ \t]*(?:\r?\n|\\r\\n|\\n)?(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?[ \t]+)?[ \t]*-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?"
+            r#"(?:[ \t]*(?:\r?\n|\\r\\n|\\n|\\?"[ \t]*,[ \t]*\\?")?(?:[0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9:.]+Z?[ \t]+)?[ \t]*-----END [A-Z0-9 ]*PRIVATE KEY(?: BLOCK)?-----)?"#
         )
     };
 }
@@ -285,6 +285,20 @@ pub static FORMATS: &[Format] = &[
         anchors: &["-us"],
         pattern: r"\b[0-9a-f]{32}-us[0-9]{1,2}\b",
         take: Take::All,
+        check: None,
+    },
+    Format {
+        kind: "bearer-token",
+        anchors: &["bearer.authorization.k8s.io."],
+        pattern: r"bearer\.authorization\.k8s\.io\.([A-Za-z0-9_\-]+)",
+        take: Take::Group(1),
+        check: None,
+    },
+    Format {
+        kind: "password",
+        anchors: &["ConvertTo-SecureString"],
+        pattern: r#"(?i:ConvertTo-SecureString)[ \t]+(?:-String[ \t]+)?["']([^"'\r\n]+)["']"#,
+        take: Take::Group(1),
         check: None,
     },
     Format {

@@ -32,6 +32,8 @@ enum Frame {
         all: Option<&'static str>,
         /// The next string is the value of a flag naming a credential (`"--db-password", "x"`).
         next: Option<&'static str>,
+        /// Inside a private key written as an array of its lines, until its END line.
+        key_lines: bool,
     },
 }
 
@@ -115,6 +117,7 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                     Frame::Arr {
                         all: parent,
                         next: None,
+                        key_lines: false,
                     }
                 });
                 i += 1;
@@ -130,7 +133,22 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                 let (e, esc) = string_end(doc, i).ok_or(NotJson)?;
                 let s = i;
                 i = e + 1;
-                let found = within(s, e);
+                let mut found = within(s, e);
+                // An escape may hide an anchor (`\u0070assword`, `https:\/\/`, `\u0073ig=`):
+                // a string with one is judged by what it decodes to.
+                if esc && found == 0 {
+                    if let Some(d) = decode(doc, s, e, esc) {
+                        found = CATALOG.candidates(d.as_bytes());
+                        // JSON in the string, escaped once more: look inside it too.
+                        let t = d.trim_start();
+                        if found == 0
+                            && (t.starts_with('{') || t.starts_with('['))
+                            && (d.contains("\\u") || d.contains("\\/"))
+                        {
+                            found = 1 << KV;
+                        }
+                    }
+                }
                 let by_key = match stack.last_mut() {
                     Some(Frame::Obj {
                         expect_key,
@@ -162,9 +180,21 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                         }
                         by_key
                     }
-                    Some(Frame::Arr { all, next }) => {
-                        // A flag's value is the next element, unless that is another flag.
+                    Some(Frame::Arr { all, next, key_lines }) => {
                         let v = &doc[s + 1..e];
+                        if v.starts_with(b"-----BEGIN") && memchr::memmem::find(v, b"PRIVATE KEY").is_some() {
+                            *key_lines = true;
+                        }
+                        if *key_lines {
+                            if v.starts_with(b"-----END") {
+                                *key_lines = false;
+                            } else if !v.starts_with(b"-----BEGIN") {
+                                let t = run.token("private-key", v);
+                                splice(doc, s, e, &t, &mut out, &mut copied);
+                                continue;
+                            }
+                        }
+                        // A flag's value is the next element, unless that is another flag.
                         let flag_value = next
                             .take()
                             .filter(|_| !v.starts_with(b"-") && !v.iter().all(u8::is_ascii_digit));

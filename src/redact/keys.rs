@@ -101,6 +101,14 @@ const NOT_A_VALUE: &[&str] = &[
     "crt",
     "cert",
     "certificate",
+    "class",
+    "classname",
+    "vault",
+    "vaultname",
+    "manager",
+    "operator",
+    "controller",
+    "group",
 ];
 
 /// The words of a key: split at every byte that is not a letter or digit and at camelCase

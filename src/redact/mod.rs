@@ -149,9 +149,82 @@ impl Run<'_> {
 
     /// Text: the catalog and the key-value scan.
     fn text(&mut self, t: &[u8]) -> Option<Vec<u8>> {
-        let cands = catalog::CATALOG.candidates(t);
-        let spans = text::spans(t, cands);
-        (!spans.is_empty()).then(|| self.apply(t, &spans))
+        // JSON inside text whose escapes may hide a key (`{"pass\u0077ord": ...}` in a log
+        // line): each such object is read by structure first.
+        let pre = if memchr::memmem::find(t, b"\\u").is_some() {
+            let quoted = self.quoted_strings(t);
+            let base = quoted.as_deref().unwrap_or(t);
+            self.embedded_json(base).or(quoted)
+        } else {
+            None
+        };
+        let t2: &[u8] = pre.as_deref().unwrap_or(t);
+        let cands = catalog::CATALOG.candidates(t2);
+        let spans = text::spans(t2, cands);
+        if spans.is_empty() {
+            return pre;
+        }
+        Some(self.apply(t2, &spans))
+    }
+
+    /// `t` with every double-quoted string that holds an escape (a YAML or JSON scalar such as
+    /// `"{\"url\":\"...\\u0073ig=...\"}"`) decoded, redacted, and written back encoded.
+    fn quoted_strings(&mut self, t: &[u8]) -> Option<Vec<u8>> {
+        static QUOTED: std::sync::LazyLock<regex::bytes::Regex> = std::sync::LazyLock::new(|| {
+            regex::bytes::Regex::new(r#""(?:[^"\\\r\n]|\\[^\r\n])*""#)
+                .unwrap_or_else(|e| panic!("quoted-string pattern: {e}"))
+        });
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        for m in QUOTED.find_iter(t) {
+            if !m.as_bytes().contains(&b'\\') {
+                continue;
+            }
+            let Ok(decoded) = serde_json::from_slice::<String>(m.as_bytes()) else {
+                continue;
+            };
+            let Some(new) = self.string(&decoded, 1) else { continue };
+            let Ok(enc) = serde_json::to_vec(&new) else { continue };
+            let o = out.get_or_insert_with(|| Vec::with_capacity(t.len()));
+            o.extend_from_slice(&t[copied..m.start()]);
+            o.extend_from_slice(&enc);
+            copied = m.end();
+        }
+        out.map(|mut o| {
+            o.extend_from_slice(&t[copied..]);
+            o
+        })
+    }
+
+    /// `t` with every JSON object in it (`{"...`) redacted by structure, when any changed.
+    fn embedded_json(&mut self, t: &[u8]) -> Option<Vec<u8>> {
+        let mut out: Option<Vec<u8>> = None;
+        let mut copied = 0;
+        let mut i = 0;
+        while let Some(j) = memchr::memchr(b'{', &t[i..]) {
+            let at = i + j;
+            i = at + 1;
+            let next = t[at + 1..].iter().find(|c| !c.is_ascii_whitespace());
+            if next != Some(&b'"') {
+                continue;
+            }
+            let mut it = serde_json::Deserializer::from_slice(&t[at..]).into_iter::<serde::de::IgnoredAny>();
+            if !matches!(it.next(), Some(Ok(_))) {
+                continue;
+            }
+            let end = at + it.byte_offset();
+            if let Ok(Some(new)) = json::redact(&t[at..end], self, 1) {
+                let o = out.get_or_insert_with(|| Vec::with_capacity(t.len()));
+                o.extend_from_slice(&t[copied..at]);
+                o.extend_from_slice(&new);
+                copied = end;
+            }
+            i = end;
+        }
+        out.map(|mut o| {
+            o.extend_from_slice(&t[copied..]);
+            o
+        })
     }
 
     /// A decoded JSON string: JSON again when it is a document, text otherwise.
@@ -203,7 +276,11 @@ impl Run<'_> {
             let line = t[i..le].trim_ascii();
             if line.len() >= 2 && line[0] == b'{' && line[line.len() - 1] == b'}' {
                 flush_text(self, seg, i, &mut out, &mut copied);
-                if catalog::CATALOG.candidates(&t[i..le]) != 0 {
+                let line = &t[i..le];
+                // An escape may hide an anchor (`\u0070assword`, `https:\/\/`).
+                let escaped =
+                    memchr::memmem::find(line, b"\\u").is_some() || memchr::memmem::find(line, b"\\/").is_some();
+                if escaped || catalog::CATALOG.candidates(line) != 0 {
                     let new = match json::redact(&t[i..le], self, 0) {
                         Ok(n) => n,
                         Err(json::NotJson) => self.text(&t[i..le]),

@@ -22,7 +22,7 @@ pub struct Span {
 /// A key that may name a credential, and the separator after it (`=`, `:`, `%3D`), with the
 /// quote that closed a quoted key.
 static KEY_SEP: LazyLock<Regex> = LazyLock::new(|| {
-    let re = r#"[A-Za-z0-9_./\-]*(?i:pass|pwd|secret|token|key|auth|cookie|cred|sig|dsn|sas|connection|bearer|pw)[A-Za-z0-9_.\-]*(\\*["'])?[ \t]*(=>|=|:|%3[Dd])[ \t]*"#;
+    let re = r#"[A-Za-z0-9_./\-]*(?i:pass|pwd|secret|token|key|auth|cookie|cred|sig|dsn|sas|connection|bearer|pw)[A-Za-z0-9_.\-]*(\\*["']|&quot;)?[ \t]*(=>|=|:|%(?:25)*3[Dd])[ \t]*"#;
     match Regex::new(re) {
         Ok(r) => r,
         Err(e) => panic!("key pattern does not compile: {e}"),
@@ -92,6 +92,9 @@ fn spans_at(text: &[u8], cands: u64, depth: usize) -> Vec<Span> {
         netrc(text, &mut out);
         config_lines(text, &mut out);
         commands(text, &mut out);
+    }
+    if memchr::memmem::find(text, b"\\x").is_some() || memchr::memmem::find(text, b"\\u").is_some() {
+        escaped_keys(text, &mut out);
     }
     if depth < 2 {
         base64_values(text, depth, &mut out);
@@ -371,7 +374,20 @@ fn netrc(text: &[u8], out: &mut Vec<Span>) {
 static B64_VALUE: LazyLock<Regex> =
     LazyLock::new(|| rx(r"(?m)^[ \t]*[A-Za-z0-9_.\-]+:[ \t]+([A-Za-z0-9+/]{16,}={0,2})[ \t]*\r?$"));
 
+/// A long base64 string quoted in text (escaped JSON in a YAML scalar): checked the same way.
+static B64_QUOTED: LazyLock<Regex> = LazyLock::new(|| rx(r#"\\?"([A-Za-z0-9+/]{64,}={0,2})\\?""#));
+
 fn base64_values(text: &[u8], depth: usize, out: &mut Vec<Span>) {
+    for c in B64_QUOTED.captures_iter(text) {
+        let Some(v) = c.get(1) else { continue };
+        if let Some(kind) = base64_secret(v.as_bytes(), depth) {
+            out.push(Span {
+                start: v.start(),
+                end: v.end(),
+                kind,
+            });
+        }
+    }
     for c in B64_VALUE.captures_iter(text) {
         let Some(v) = c.get(1) else { continue };
         if let Some(kind) = base64_secret(v.as_bytes(), depth) {
@@ -397,6 +413,10 @@ pub fn base64_secret(b: &[u8], depth: usize) -> Option<&'static str> {
         return None;
     }
     let d = catalog::base64_prefix(b);
+    // A PKCS#12 (PFX) file: SEQUENCE, then version INTEGER 3; it holds a private key.
+    if d.len() > 64 && d[0] == 0x30 && d[1] == 0x82 && d[4..7] == [0x02, 0x01, 0x03] {
+        return Some("private-key");
+    }
     if d.is_empty() || std::str::from_utf8(&d).is_err() {
         return None;
     }
@@ -511,6 +531,75 @@ fn commands(text: &[u8], out: &mut Vec<Span>) {
     }
 }
 
+/// A quoted key spelled with escapes (`"pass\x77ord": x`, `"\u0070assword": x`) in YAML or JSON
+/// text: unescaped, then judged as any key.
+static ESCAPED_KEY: LazyLock<Regex> =
+    LazyLock::new(|| rx(r#""((?:[^"\\\r\n]|\\[^\r\n]){1,80})"[ \t]*:[ \t]*("?)([^"\r\n,}]*)"#));
+
+fn escaped_keys(text: &[u8], out: &mut Vec<Span>) {
+    for c in ESCAPED_KEY.captures_iter(text) {
+        let (Some(k), Some(q), Some(v)) = (c.get(1), c.get(2), c.get(3)) else {
+            continue;
+        };
+        if !k.as_bytes().contains(&b'\\') {
+            continue;
+        }
+        let key = unescape(k.as_bytes());
+        let Some(kind) = keys::credential_kind(&key) else {
+            continue;
+        };
+        let (s, mut e) = (v.start(), v.end());
+        if q.as_bytes().is_empty() {
+            while e > s && text[e - 1].is_ascii_whitespace() {
+                e -= 1;
+            }
+        }
+        if !is_placeholder(&text[s..e]) {
+            out.push(Span { start: s, end: e, kind });
+        }
+    }
+}
+
+/// `\xNN`, `\uNNNN` and one-letter escapes undone (what is not understood is kept).
+fn unescape(b: &[u8]) -> String {
+    let mut out = String::new();
+    let mut i = 0;
+    while i < b.len() {
+        if b[i] == b'\\' && i + 1 < b.len() {
+            let hex = |n: usize| {
+                std::str::from_utf8(b.get(i + 2..i + 2 + n)?)
+                    .ok()
+                    .and_then(|h| u32::from_str_radix(h, 16).ok())
+                    .and_then(char::from_u32)
+            };
+            match b[i + 1] {
+                b'x' => {
+                    if let Some(c) = hex(2) {
+                        out.push(c);
+                        i += 4;
+                        continue;
+                    }
+                }
+                b'u' => {
+                    if let Some(c) = hex(4) {
+                        out.push(c);
+                        i += 6;
+                        continue;
+                    }
+                }
+                c => {
+                    out.push(c as char);
+                    i += 2;
+                    continue;
+                }
+            }
+        }
+        out.push(b[i] as char);
+        i += 1;
+    }
+    out
+}
+
 /// The key-value scan.
 fn key_values(text: &[u8], out: &mut Vec<Span>) {
     let mut from = 0;
@@ -523,12 +612,14 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
         let key_end = c.get(1).map_or(sep.start(), |q| q.start());
         let mut key_start = whole.start();
         // After a percent escape (`%26sig%3D...`) the key starts past the escape's two digits.
-        while key_start > 0
-            && text[key_start - 1] == b'%'
-            && key_end - key_start > 2
-            && text[key_start..key_start + 2].iter().all(u8::is_ascii_hexdigit)
-        {
-            key_start += 2;
+        if key_start > 0 && text[key_start - 1] == b'%' {
+            // Encoded twice or more, `%2526sig`: each `25` is one more round of encoding.
+            while key_end - key_start > 4 && text[key_start..].starts_with(b"25") {
+                key_start += 2;
+            }
+            if key_end - key_start > 2 && text[key_start..key_start + 2].iter().all(u8::is_ascii_hexdigit) {
+                key_start += 2;
+            }
         }
         let key_bytes = text[key_start..key_end].trim_ascii_end();
         // `ci.contoso.io/trigger-token`: an annotation key; its line position counts from the
@@ -553,8 +644,36 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
         }
         let quoted_key = c.get(1).is_some();
         let colon = sep.as_bytes() == b":";
-        let yaml = colon && starts_line(text, key_start);
-        let vstart = whole.end();
+        let ls = line_start(text, key_start);
+        let open = |q: u8| {
+            (ls..key_start)
+                .filter(|&i| text[i] == q && (i == 0 || text[i - 1] != b'\\'))
+                .count()
+                % 2
+                == 1
+        };
+        // The quote of a quoted scalar the key sits in (`- 'Authorization: Bearer x'`), if any.
+        let inside_quotes = if open(b'"') {
+            Some(b'"')
+        } else if open(b'\'') {
+            Some(b'\'')
+        } else {
+            None
+        };
+        // A YAML key opens its line; a key inside a quoted scalar (`- "Authorization: x"`) does not.
+        let yaml = colon && starts_line(text, key_start) && (inside_quotes.is_none() || quoted_key);
+        let mut vstart = whole.end();
+        if quoted_key {
+            // Pretty-printed JSON cut into lines: `"password":` then the value on the next one.
+            let ws = text[vstart..].iter().take_while(|c| c.is_ascii_whitespace()).count();
+            if text.get(vstart + ws) == Some(&b'"') {
+                vstart += ws;
+            }
+        }
+        // `$cred = New-Object ...`: a script's variable assigned code, not a value.
+        if key_start > 0 && text[key_start - 1] == b'$' && !matches!(text.get(vstart), Some(b'"' | b'\'')) {
+            continue;
+        }
         // `DB_PASSWORD=...` opening a line (an env file): the value is the rest of the line.
         let env_line = sep.as_bytes() == b"="
             && !quoted_key
@@ -562,11 +681,6 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
                 .bytes()
                 .all(|c| c.is_ascii_uppercase() || c.is_ascii_digit() || c == b'_')
             && env_line_start(text, key_start);
-        let ls = line_start(text, key_start);
-        let unescaped_quotes = (ls..key_start)
-            .filter(|&i| text[i] == b'"' && (i == 0 || text[i - 1] != b'\\'))
-            .count();
-        let inside_quotes = unescaped_quotes % 2 == 1;
         let Some((s, e)) = value_extent(text, vstart, kind, yaml, sep.as_bytes(), env_line, inside_quotes) else {
             continue;
         };
@@ -596,7 +710,10 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
         }
         // A broad key's value with a space is prose ("Auth: see the docs"), and all digits a count.
         let broad = keys::is_broad(kind);
-        if is_placeholder(v) || (broad && (v.iter().all(u8::is_ascii_digit) || v.iter().any(u8::is_ascii_whitespace))) {
+        let first_line = v.split(|c| *c == b'\n').next().unwrap_or(v);
+        if is_placeholder(v)
+            || (broad && (v.iter().all(u8::is_ascii_digit) || first_line.iter().any(u8::is_ascii_whitespace)))
+        {
             continue;
         }
         out.push(Span { start: s, end: e, kind });
@@ -612,18 +729,30 @@ fn value_extent(
     yaml: bool,
     sep: &[u8],
     env_line: bool,
-    inside_quotes: bool,
+    inside_quotes: Option<u8>,
 ) -> Option<(usize, usize)> {
     let rest = &text[at..];
     let first = *rest.first()?;
     let le = line_end(text, at);
-    // A quoted value: up to the same quote (with as many backslashes), on the same line.
+    // An HTML-escaped quote (`&quot;x&quot;`, JSON in an event message shown as HTML).
+    if rest.starts_with(b"&quot;") {
+        let body = at + 6;
+        let end = memchr::memmem::find(&text[body..le], b"&quot;").map_or(le, |i| body + i);
+        return Some((body, end));
+    }
+    // A quoted value: up to the same quote (with as many backslashes), on the same line; in
+    // YAML's single quotes `''` is a quote inside the value.
     let bs = rest.iter().take_while(|c| **c == b'\\').count();
     if matches!(rest.get(bs), Some(b'"' | b'\'')) {
         let q = &rest[..=bs];
+        let single = bs == 0 && q == b"'";
         let body = at + q.len();
         let mut i = body;
         while i < le {
+            if single && text[i..].starts_with(b"''") {
+                i += 2;
+                continue;
+            }
             if text[i..].starts_with(q) && (bs > 0 || i == body || text[i - 1] != b'\\') {
                 return Some((body, i));
             }
@@ -656,11 +785,48 @@ fn value_extent(
     if yaml && (first == b'|' || first == b'>') {
         return Some(block_scalar(text, at));
     }
+    if yaml {
+        let ls = line_start(text, at);
+        let indent = text[ls..].iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+        let more = |from: usize| -> Option<(usize, usize)> {
+            // The next line, when it is indented deeper and is no key or list item of its own.
+            let ns = from + 1;
+            if ns >= text.len() {
+                return None;
+            }
+            let ne = line_end(text, ns);
+            let line = &text[ns..ne];
+            let ind = line.iter().take_while(|c| **c == b' ' || **c == b'\t').count();
+            let body = line[ind..].trim_ascii_end();
+            let keyish = body.starts_with(b"- ") || body.starts_with(b"#") || {
+                let colon = memchr::memmem::find(body, b": ").or_else(|| body.strip_suffix(b":").map(|b| b.len()));
+                colon.is_some_and(|c| !body[..c].contains(&b' '))
+            };
+            (ind > indent && !body.is_empty() && !keyish).then_some((ns + ind, ns + ind + body.len()))
+        };
+        if text[at..le].trim_ascii().is_empty() {
+            // `password:` with the value on the next line.
+            return more(le).or(Some((at, at)));
+        }
+        if !matches!(first, b'"' | b'\'' | b'|' | b'>' | b'[' | b'{' | b'&' | b'*' | b'!') {
+            let mut e = le;
+            while e > at && matches!(text[e - 1], b' ' | b'\t' | b'\r') {
+                e -= 1;
+            }
+            // A plain scalar continued on deeper lines.
+            let mut end = le;
+            while let Some((_, ce)) = more(end) {
+                e = ce;
+                end = line_end(text, ce);
+            }
+            return Some((at, e));
+        }
+    }
     if keys::is_header_like(kind) || yaml || env_line {
         let mut e = le;
         // Inside a quoted scalar (`"Authorization: Bearer x"`), the value ends at its quote.
-        if inside_quotes {
-            if let Some(q) = memchr::memchr(b'"', &text[at..le]) {
+        if let Some(quote) = inside_quotes {
+            if let Some(q) = memchr::memchr(quote, &text[at..le]) {
                 e = at + q;
                 if e > at && text[e - 1] == b'\\' {
                     e -= 1;
@@ -681,6 +847,8 @@ fn value_extent(
                 b'"' | b'\'' | b'\\' | b',' | b';' | b'&' | b')' | b']' | b'}' | b'<' | b'>'
             )
             || text[e..].starts_with(b"%26")
+            || text[e..].starts_with(b"%2526")
+            || text[e..].starts_with(b"%252526")
         {
             break;
         }

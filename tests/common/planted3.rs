@@ -735,7 +735,10 @@ pub fn corpus() -> Vec<Planted> {
         compact(&json!({"apiVersion": "v1", "kind": "Secret", "metadata": {"name": "acr-pull", "namespace": "payments"}, "type": "kubernetes.io/dockerconfigjson", "stringData": {".dockerconfigjson": compact(&json!({"auths": {"contosoacr.azurecr.io": {"username": "00000000-0000-0000-0000-000000000000", "password": pw}}}))}})),
     );
     let pw = g.alnum(18);
-    let pfx = g.b64(900);
+    // A PKCS#12 file as it starts (SEQUENCE, version INTEGER 3), then random bytes.
+    let mut der = g.bytes(900);
+    der[..7].copy_from_slice(&[0x30, 0x82, 0x03, 0x80, 0x02, 0x01, 0x03]);
+    let pfx = STANDARD.encode(&der);
     let pfx_mid = pfx[200..300].to_string();
     c.needles(
         "identity-json-pfx-and-password",
