@@ -208,6 +208,36 @@ fn rx(re: &str) -> Regex {
     }
 }
 
+/// Every match of `re`: its group 1 as a secret of `kind`, when `keep` says so.
+fn group_spans(re: &Regex, text: &[u8], kind: &'static str, keep: impl Fn(&[u8]) -> bool, out: &mut Vec<Span>) {
+    for c in re.captures_iter(text) {
+        if let Some(v) = c.get(1).filter(|v| keep(v.as_bytes())) {
+            out.push(Span {
+                start: v.start(),
+                end: v.end(),
+                kind,
+            });
+        }
+    }
+}
+
+/// Every match of `re` whose group 1 is a key naming a credential: its group 2 as the secret.
+fn keyed_spans(re: &Regex, text: &[u8], out: &mut Vec<Span>) {
+    for c in re.captures_iter(text) {
+        let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
+            continue;
+        };
+        let kind = std::str::from_utf8(k.as_bytes()).ok().and_then(keys::credential_kind);
+        if let (Some(kind), false) = (kind, is_placeholder(v.as_bytes())) {
+            out.push(Span {
+                start: v.start(),
+                end: v.end(),
+                kind,
+            });
+        }
+    }
+}
+
 /// A command-line flag naming a credential and its value as the next word
 /// (`--password hunter2`, `--token abc.def`, curl's `-u user:pass`).
 static FLAG: LazyLock<Regex> = LazyLock::new(|| {
@@ -291,32 +321,11 @@ fn pairs(text: &[u8], out: &mut Vec<Span>) {
             out.push(Span { start: s, end: e, kind });
         }
     }
-    for re in [&*JSON_PAIR, &*JSON_OBJ_VALUE] {
-        for c in re.captures_iter(text) {
-            let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
-                continue;
-            };
-            if let Some(kind) = kind_of(k.as_bytes()) {
-                if !is_placeholder(v.as_bytes()) {
-                    out.push(Span {
-                        start: v.start(),
-                        end: v.end(),
-                        kind,
-                    });
-                }
-            }
-        }
-    }
+    keyed_spans(&JSON_PAIR, text, out);
+    keyed_spans(&JSON_OBJ_VALUE, text, out);
+    keyed_spans(&XML_ATTR, text, out);
     if memchr::memmem::find(text, b"kty").is_some() {
-        for c in JWK_MEMBER.captures_iter(text) {
-            if let Some(v) = c.get(1) {
-                out.push(Span {
-                    start: v.start(),
-                    end: v.end(),
-                    kind: "private-key",
-                });
-            }
-        }
+        group_spans(&JWK_MEMBER, text, "private-key", |_| true, out);
     }
     for c in XML_TAG.captures_iter(text) {
         let (Some(a), Some(v), Some(b)) = (c.get(1), c.get(2), c.get(3)) else {
@@ -335,20 +344,6 @@ fn pairs(text: &[u8], out: &mut Vec<Span>) {
             }
         }
     }
-    for c in XML_ATTR.captures_iter(text) {
-        let (Some(k), Some(v)) = (c.get(1), c.get(2)) else {
-            continue;
-        };
-        if let Some(kind) = kind_of(k.as_bytes()) {
-            if !is_placeholder(v.as_bytes()) {
-                out.push(Span {
-                    start: v.start(),
-                    end: v.end(),
-                    kind,
-                });
-            }
-        }
-    }
 }
 
 /// A `.netrc`: `machine HOST login USER password PASS`, on one line or several.
@@ -358,15 +353,7 @@ fn netrc(text: &[u8], out: &mut Vec<Span>) {
     if memchr::memmem::find(text, b"machine ").is_none() || memchr::memmem::find(text, b"login ").is_none() {
         return;
     }
-    for c in NETRC.captures_iter(text) {
-        if let Some(v) = c.get(1) {
-            out.push(Span {
-                start: v.start(),
-                end: v.end(),
-                kind: "password",
-            });
-        }
-    }
+    group_spans(&NETRC, text, "password", |_| true, out);
 }
 
 /// A YAML value that is base64 (a Secret manifest's `data`, a ConfigMap's `binaryData`): decoded,
@@ -378,24 +365,16 @@ static B64_VALUE: LazyLock<Regex> =
 static B64_QUOTED: LazyLock<Regex> = LazyLock::new(|| rx(r#"\\?"([A-Za-z0-9+/]{64,}={0,2})\\?""#));
 
 fn base64_values(text: &[u8], depth: usize, out: &mut Vec<Span>) {
-    for c in B64_QUOTED.captures_iter(text) {
-        let Some(v) = c.get(1) else { continue };
-        if let Some(kind) = base64_secret(v.as_bytes(), depth) {
-            out.push(Span {
-                start: v.start(),
-                end: v.end(),
-                kind,
-            });
-        }
-    }
-    for c in B64_VALUE.captures_iter(text) {
-        let Some(v) = c.get(1) else { continue };
-        if let Some(kind) = base64_secret(v.as_bytes(), depth) {
-            out.push(Span {
-                start: v.start(),
-                end: v.end(),
-                kind,
-            });
+    for re in [&*B64_QUOTED, &*B64_VALUE] {
+        for c in re.captures_iter(text) {
+            let Some(v) = c.get(1) else { continue };
+            if let Some(kind) = base64_secret(v.as_bytes(), depth) {
+                out.push(Span {
+                    start: v.start(),
+                    end: v.end(),
+                    kind,
+                });
+            }
         }
     }
 }
@@ -460,15 +439,7 @@ fn config_lines(text: &[u8], out: &mut Vec<Span>) {
         };
         out.push(Span { start: s, end: e, kind });
     }
-    for c in PGPASS.captures_iter(text) {
-        if let Some(v) = c.get(1) {
-            out.push(Span {
-                start: v.start(),
-                end: v.end(),
-                kind: "password",
-            });
-        }
-    }
+    group_spans(&PGPASS, text, "password", |_| true, out);
 }
 
 /// Passwords that commands take in their own way: SQL `WITH PASSWORD '...'`/`IDENTIFIED BY '...'`,
@@ -484,50 +455,18 @@ static SQLPLUS: LazyLock<Regex> = LazyLock::new(|| rx(r#"\b[A-Za-z0-9_$#]+/([^\s
 fn commands(text: &[u8], out: &mut Vec<Span>) {
     let has = |n: &[u8]| memchr::memmem::find(text, n).is_some();
     if has(b"PASSWORD") || has(b"password") || has(b"IDENTIFIED") || has(b"identified") {
-        for c in SQL_PASSWORD.captures_iter(text) {
-            if let Some(v) = c.get(1) {
-                out.push(Span {
-                    start: v.start(),
-                    end: v.end(),
-                    kind: "password",
-                });
-            }
-        }
+        group_spans(&SQL_PASSWORD, text, "password", |_| true, out);
     }
     if has(b" -p") || has(b" -P") || has(b"\"-p") || has(b"\"-P") || has(b"- -p") || has(b"- -P") {
-        for c in SHORT_P.captures_iter(text) {
-            let Some(v) = c.get(1) else { continue };
-            // `-p 8080` is a port.
-            if !v.as_bytes().iter().all(u8::is_ascii_digit) && !is_placeholder(v.as_bytes()) {
-                out.push(Span {
-                    start: v.start(),
-                    end: v.end(),
-                    kind: "password",
-                });
-            }
-        }
+        // `-p 8080` is a port.
+        let not_port = |v: &[u8]| !v.iter().all(u8::is_ascii_digit) && !is_placeholder(v);
+        group_spans(&SHORT_P, text, "password", not_port, out);
         if has(b"mysql") || has(b"mariadb") {
-            for c in MYSQL_P.captures_iter(text) {
-                if let Some(v) = c.get(1) {
-                    out.push(Span {
-                        start: v.start(),
-                        end: v.end(),
-                        kind: "password",
-                    });
-                }
-            }
+            group_spans(&MYSQL_P, text, "password", |_| true, out);
         }
     }
     if has(b"sqlplus") || has(b"rman ") || has(b"expdp") || has(b"impdp") {
-        for c in SQLPLUS.captures_iter(text) {
-            if let Some(v) = c.get(1) {
-                out.push(Span {
-                    start: v.start(),
-                    end: v.end(),
-                    kind: "password",
-                });
-            }
-        }
+        group_spans(&SQLPLUS, text, "password", |_| true, out);
     }
 }
 

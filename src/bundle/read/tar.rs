@@ -11,6 +11,7 @@ use crate::bundle::digest::{sha256_hex, Hashing};
 use crate::bundle::logscan::{merge, LogScan};
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
+use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufReader, Read};
 use std::path::{Component, Path};
@@ -112,6 +113,12 @@ pub fn clean_member_name(name: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// Read the rest of a member through its hash and record the digest under `name`.
+fn record_digest<R: Read>(h: Hashing<R>, name: &str, digests: &mut BTreeMap<String, String>) -> io::Result<()> {
+    digests.insert(name.to_string(), h.finish()?);
+    Ok(())
+}
+
 fn read_tar(
     reader: Box<dyn Read>,
     limits: &Limits,
@@ -132,7 +139,7 @@ fn read_tar(
     let mut any_entry = false;
     let mut used = Used::default();
     let mut last_member = String::new();
-    let mut digests = std::collections::BTreeMap::new();
+    let mut digests = BTreeMap::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
         guard
@@ -257,18 +264,13 @@ fn read_tar(
                 Admit::Skip(e) => {
                     errors.push(e);
                     // Not kept, but still hashed: integrity covers every member.
-                    match Hashing::new(&mut entry).finish() {
-                        Ok(d) => {
-                            digests.insert(name, d);
-                        }
-                        Err(e) => {
-                            errors.push(BundleError::new(
-                                name,
-                                format!("{}; while reading this member", cause(&e)),
-                            ));
-                            stopped_early = true;
-                            break;
-                        }
+                    if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
+                        errors.push(BundleError::new(
+                            name,
+                            format!("{}; while reading this member", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
                     }
                     continue;
                 }
@@ -280,18 +282,13 @@ fn read_tar(
             }
             let class = classify_for(&name, typed);
             if class == Class::Other {
-                match Hashing::new(&mut entry).finish() {
-                    Ok(d) => {
-                        digests.insert(name.clone(), d);
-                    }
-                    Err(e) => {
-                        errors.push(BundleError::new(
-                            name,
-                            format!("{}; while reading this member", cause(&e)),
-                        ));
-                        stopped_early = true;
-                        break;
-                    }
+                if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
+                    errors.push(BundleError::new(
+                        name,
+                        format!("{}; while reading this member", cause(&e)),
+                    ));
+                    stopped_early = true;
+                    break;
                 }
                 shared.push(
                     idx,
@@ -315,18 +312,13 @@ fn read_tar(
             };
             let (read, hashed) = read;
             if let (true, Some(hashed)) = (read.is_ok(), hashed) {
-                match hashed.finish() {
-                    Ok(d) => {
-                        digests.insert(name.clone(), d);
-                    }
-                    Err(e) => {
-                        errors.push(BundleError::new(
-                            name,
-                            format!("{}; while reading this member", cause(&e)),
-                        ));
-                        stopped_early = true;
-                        break;
-                    }
+                if let Err(e) = record_digest(hashed, &name, &mut digests) {
+                    errors.push(BundleError::new(
+                        name,
+                        format!("{}; while reading this member", cause(&e)),
+                    ));
+                    stopped_early = true;
+                    break;
                 }
             }
             if let Err(fail) = read {
