@@ -57,30 +57,6 @@ esac
 echo '{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}'
 "#;
 
-/// A fake `az` serving `$D/az/<slug>.json`; `az-logged-out` makes `account show` fail.
-const FAKE_AZ: &str = r#"#!/bin/sh
-D="@DIR@"
-name=""; prev=""
-for a in "$@"; do
-  if [ "$prev" = "-n" ] || [ "$prev" = "--name" ]; then name=$a; fi
-  prev=$a
-done
-slug=""
-case "$1 $2" in
-  "account show") if [ -f "$D/az-logged-out" ]; then echo "ERROR: Please run 'az login' to setup account." >&2; exit 1; fi; exit 0;;
-  "extension list") if [ -f "$D/az-no-cli-extensions" ]; then echo '[]'; else echo '[{"name":"k8s-extension","version":"1.6.1"},{"name":"k8s-configuration","version":"2.2.0"}]'; fi; exit 0;;
-  "aks show"|"connectedk8s show") slug=cluster-show;;
-  "k8s-extension list") slug=k8s-extension-list;;
-  "k8s-extension show") slug=k8s-extension-show-$name;;
-  "k8s-configuration flux") case "$3" in list) slug=k8s-configuration-flux-list;; show) slug=k8s-configuration-flux-show-$name;; esac;;
-  "k8s-configuration list") slug=k8s-configuration-list;;
-  "feature show") slug=feature-show-$name;;
-  "provider show") slug=provider-show-$name;;
-esac
-if [ -f "$D/az/$slug.json" ]; then cat "$D/az/$slug.json"; exit 0; fi
-echo "ERROR: (ResourceNotFound) The Resource '$name' was not found. Code: ResourceNotFound" >&2; exit 3
-"#;
-
 struct Fake {
     _tmp: tempfile::TempDir,
     /// What the fake cluster serves.
@@ -115,7 +91,7 @@ impl Fake {
         for d in [&data, &bin, &out] {
             fs::create_dir_all(d).expect("mkdir");
         }
-        for (name, script) in [("kubectl", FAKE_KUBECTL), ("az", FAKE_AZ)] {
+        for (name, script) in [("kubectl", FAKE_KUBECTL), ("az", common::serve::FAKE_AZ)] {
             let p = bin.join(name);
             write(&p, script.replace("@DIR@", &data.to_string_lossy()));
             fs::set_permissions(&p, fs::Permissions::from_mode(0o755)).expect("chmod");

@@ -80,12 +80,7 @@ fn round_trip(fixture: &Path) {
         fixture.display(),
         String::from_utf8_lossy(&out.stderr)
     );
-    let bundle = std::fs::read_dir(&out_dir)
-        .expect("out dir")
-        .flatten()
-        .map(|e| e.path())
-        .next()
-        .expect("a bundle was written");
+    let bundle = common::written_bundle(&out_dir);
     assert_eq!(
         kube_findings(fixture),
         kube_findings(&bundle),

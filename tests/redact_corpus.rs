@@ -1,200 +1,44 @@
-//! The redactor alone against the planted corpus (tests/common/planted.rs): each secret in its
-//! context, rendered as the member it would be in a bundle (a kubectl JSON list and its YAML, a
-//! log, an `az` answer) and redacted with the shape that member's name gives; then every item
-//! together in one bundle's members through one `Redactor`. Every needle of a secret (and its
-//! last 16 characters) must be gone (by its last 8 too, which is what is left when a
-//! redaction stops early), every ordinary value must come out byte-identical, JSON
-//! must stay JSON and YAML must stay YAML. All failures are reported together.
-
-use arcdiag::redact::{Redactor, Shape};
-use std::collections::BTreeMap;
+//! The redactor alone against each planted corpus (tests/common/planted.rs, planted2.rs,
+//! planted3.rs), with the checks of tests/common/corpus_check.rs: each secret in its context,
+//! rendered as the member it would be in a bundle (a kubectl JSON list and its YAML, a log, an
+//! `az` answer) and redacted with the shape that member's name gives; then every item together
+//! in one bundle's members through one `Redactor`. Every needle of a secret (and its last 16
+//! characters) must be gone (by its last 8 too, which is what is left when a redaction stops
+//! early), every ordinary value must come out byte-identical, JSON must stay JSON and YAML must
+//! stay YAML. Each check of each corpus is a test of its own (`corpus1::…`, `corpus2::…`,
+//! `corpus3::…`); all failures of one are reported together.
 
 mod common;
 
-use common::planted::{self, find_needle, texts_of, Doc, Place};
+/// The four checks of tests/common/corpus_check.rs as tests of module `$m`, over corpus `$c`.
+macro_rules! corpus_tests {
+    ($m:ident, $c:ident) => {
+        mod $m {
+            use crate::common::corpus_check::{self as check, $c as corpus};
 
-fn redact(r: &Redactor, doc: &Doc) -> (Vec<u8>, Shape) {
-    let shape = Shape::of(&doc.path);
-    (r.redact(&doc.bytes, shape).bytes.into_owned(), shape)
-}
+            #[test]
+            fn corpus_is_large_and_sound() {
+                check::corpus_is_large_and_sound(&corpus());
+            }
 
-/// Whether the output still reads as what the input was (JSON, YAML); `None` when it does.
-fn still_valid(path: &str, out: &[u8]) -> Option<String> {
-    if path.ends_with(".json") {
-        return serde_json::from_slice::<serde_json::Value>(out)
-            .err()
-            .map(|e| format!("not JSON any more: {e}"));
-    }
-    if path.ends_with(".yaml") {
-        return serde_yaml::from_slice::<serde_yaml::Value>(out)
-            .err()
-            .map(|e| format!("not YAML any more: {e}"));
-    }
-    None
-}
+            #[test]
+            fn every_planted_secret_is_redacted_in_its_context() {
+                check::every_planted_secret_is_redacted_in_its_context(&corpus());
+            }
 
-/// Where `a` and `b` first differ, as an excerpt of `b`.
-fn first_diff(a: &[u8], b: &[u8]) -> String {
-    let i = a
-        .iter()
-        .zip(b)
-        .position(|(x, y)| x != y)
-        .unwrap_or(a.len().min(b.len()));
-    let b = String::from_utf8_lossy(b);
-    let mut i = i.min(b.len());
-    while !b.is_char_boundary(i) {
-        i -= 1;
-    }
-    planted::excerpt(&b, i, 0)
-}
+            #[test]
+            fn every_ordinary_value_survives_byte_identical() {
+                check::every_ordinary_value_survives_byte_identical(&corpus());
+            }
 
-#[test]
-fn corpus_is_large_and_sound() {
-    let p = planted::corpus();
-    let o = planted::ordinary();
-    assert!(p.len() >= 70, "{} planted", p.len());
-    assert!(o.len() >= 30, "{} ordinary", o.len());
-    // No planted value is part of an ordinary one or of another item's context by accident.
-    for s in &p {
-        for n in &s.needles {
-            assert!(n.len() >= 8, "{}: needle too short to mean anything: {n:?}", s.id);
-            for x in &o {
-                assert!(!x.context.contains(n.as_str()), "{} is inside ordinary {}", s.id, x.id);
+            #[test]
+            fn one_bundle_of_everything_through_one_redactor() {
+                check::one_bundle_of_everything_through_one_redactor(&corpus());
             }
         }
-    }
+    };
 }
 
-#[test]
-fn every_planted_secret_is_redacted_in_its_context() {
-    let mut fails: Vec<String> = Vec::new();
-    let mut leaked: BTreeMap<String, Vec<String>> = BTreeMap::new();
-    let planted = planted::corpus();
-    for p in &planted {
-        for doc in planted::docs_for(&p.id, p.place, &p.key, &p.context) {
-            let inp = texts_of(&doc.path, &doc.bytes);
-            assert!(
-                still_valid(&doc.path, &doc.bytes).is_none(),
-                "{}: the rendering {} is not valid to begin with",
-                p.id,
-                doc.path
-            );
-            for n in &p.needles {
-                assert!(
-                    find_needle(&inp, n).is_some(),
-                    "{}: the rendering {} does not hold the needle",
-                    p.id,
-                    doc.path
-                );
-            }
-            let (out, shape) = redact(&Redactor::new(), &doc);
-            if let Some(e) = still_valid(&doc.path, &out) {
-                fails.push(format!(
-                    "INVALID {} [{:?}] {} ({shape:?}): {e}",
-                    p.id, p.place, doc.path
-                ));
-            }
-            let texts = texts_of(&doc.path, &out);
-            for n in &p.needles {
-                if let Some(ex) = find_needle(&texts, n) {
-                    fails.push(format!(
-                        "LEAK {} [{:?}/{}] {} ({shape:?}): {ex}",
-                        p.id, p.place, p.kind, doc.path
-                    ));
-                    leaked.entry(p.id.clone()).or_default().push(format!("{shape:?}"));
-                    break;
-                }
-            }
-        }
-    }
-    let mut summary = format!(
-        "{} of {} planted secrets leak in at least one shape:\n",
-        leaked.len(),
-        planted.len()
-    );
-    for (id, shapes) in &leaked {
-        summary.push_str(&format!("  {id}: {}\n", shapes.join(", ")));
-    }
-    assert!(fails.is_empty(), "{summary}\n{}", fails.join("\n"));
-}
-
-#[test]
-fn every_ordinary_value_survives_byte_identical() {
-    let mut fails = Vec::new();
-    for o in planted::ordinary() {
-        for doc in planted::docs_for(&o.id, o.place, &o.key, &o.context) {
-            let (out, shape) = redact(&Redactor::new(), &doc);
-            if out != doc.bytes {
-                let present = texts_of(&doc.path, &out).iter().any(|t| t.contains(o.value.as_str()));
-                fails.push(format!(
-                    "MANGLED {} [{:?}] {} ({shape:?}){}: first change at {}",
-                    o.id,
-                    o.place,
-                    doc.path,
-                    if present {
-                        " (value itself kept)"
-                    } else {
-                        " (value gone)"
-                    },
-                    first_diff(&doc.bytes, &out)
-                ));
-            }
-        }
-    }
-    assert!(fails.is_empty(), "{}", fails.join("\n"));
-}
-
-/// The members of one bundle holding every item, and their YAML renderings (as another
-/// tool's bundle or `kubectl get -o yaml` would hold them).
-fn bundle_docs() -> Vec<Doc> {
-    let files = planted::bundle_files(&planted::corpus(), &planted::ordinary());
-    let mut docs = Vec::new();
-    for (path, bytes) in files {
-        if path.starts_with("kubectl/") {
-            let v: serde_json::Value = serde_json::from_slice(&bytes).expect("JSON");
-            docs.push(Doc {
-                path: path.replace(".json", ".yaml"),
-                bytes: planted::to_yaml(&v).into_bytes(),
-            });
-        }
-        docs.push(Doc { path, bytes });
-    }
-    docs
-}
-
-#[test]
-fn one_bundle_of_everything_through_one_redactor() {
-    let r = Redactor::new();
-    let docs = bundle_docs();
-    let outs: Vec<(String, Vec<u8>)> = docs.iter().map(|d| (d.path.clone(), redact(&r, d).0)).collect();
-    let mut fails = Vec::new();
-    for (path, out) in &outs {
-        if let Some(e) = still_valid(path, out) {
-            fails.push(format!("INVALID {path}: {e}"));
-        }
-    }
-    for p in planted::corpus() {
-        for (path, out) in &outs {
-            let texts = texts_of(path, out);
-            if let Some(ex) = p.needles.iter().find_map(|n| find_needle(&texts, n)) {
-                fails.push(format!("LEAK {} [{:?}/{}] {path}: {ex}", p.id, p.place, p.kind));
-            }
-        }
-    }
-    for o in planted::ordinary() {
-        // Each ordinary value must still be in every member whose input held it.
-        for (d, (path, out)) in docs.iter().zip(&outs) {
-            let held = texts_of(&d.path, &d.bytes).iter().any(|t| t.contains(o.value.as_str()));
-            let kept = texts_of(path, out).iter().any(|t| t.contains(o.value.as_str()));
-            if held && !kept && o.place != Place::PodSpec {
-                fails.push(format!(
-                    "MANGLED {} [{:?}] {path}: {:?} is gone",
-                    o.id, o.place, o.value
-                ));
-            } else if held && !kept {
-                fails.push(format!("MANGLED {} [pod field] {path}: {:?} is gone", o.id, o.value));
-            }
-        }
-    }
-    assert!(fails.is_empty(), "{}", fails.join("\n"));
-}
+corpus_tests!(corpus1, first);
+corpus_tests!(corpus2, second);
+corpus_tests!(corpus3, third);

@@ -88,12 +88,7 @@ fn planted_secrets_do_not_survive_serve_then_collect() {
         "collect failed: {}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let bundle = std::fs::read_dir(&out_dir)
-        .expect("out dir")
-        .flatten()
-        .map(|e| e.path())
-        .next()
-        .expect("a bundle was written");
+    let bundle = common::written_bundle(&out_dir);
     let members = common::bundle_members(&bundle);
     // Member paths without the bundle's root folder.
     let members: Vec<(String, Vec<u8>)> = members

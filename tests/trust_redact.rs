@@ -17,29 +17,12 @@ use std::path::Path;
 mod common;
 
 use common::planted::{self, find_needle, texts_of};
-use common::{analyze_json, arcdiag, bundle_members, root, SAMPLE};
+use common::{analyze_json, arcdiag, bundle_members, files_under, root, SAMPLE};
 
 const NAME: &str = "arcdiag-contoso-arc-01-20261125T170000Z";
 
 fn hex(b: &[u8]) -> String {
     Sha256::digest(b).iter().map(|x| format!("{x:02x}")).collect()
-}
-
-fn files_under(dir: &Path) -> BTreeMap<String, Vec<u8>> {
-    let mut out = BTreeMap::new();
-    let mut stack = vec![dir.to_path_buf()];
-    while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("read dir") {
-            let p = e.expect("entry").path();
-            if p.is_dir() {
-                stack.push(p);
-            } else {
-                let rel = p.strip_prefix(dir).expect("under").to_string_lossy().replace('\\', "/");
-                out.insert(rel, std::fs::read(&p).expect("read"));
-            }
-        }
-    }
-    out
 }
 
 /// Merge a planted member into the sample's member of the same path: list items appended to

@@ -10,6 +10,7 @@
 
 #![allow(dead_code)]
 
+pub mod corpus_check;
 pub mod planted;
 pub mod planted2;
 pub mod planted3;
@@ -69,25 +70,38 @@ pub const ROOT: &str = "arcdiag-contoso-arc-20261125T170000Z";
 /// The files of a valid arcdiag-v1 bundle in which K8S001 fires (error severity: exit 1).
 pub fn base_files() -> Vec<(String, Vec<u8>)> {
     let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/K8S001/fires");
-    let mut out = Vec::new();
-    let mut stack = vec![dir.clone()];
+    files_under(&dir)
+        .into_iter()
+        .map(|(rel, bytes)| (format!("{ROOT}/{rel}"), bytes))
+        .collect()
+}
+
+/// Every file below `dir` by its path relative to `dir` (with `/` separators).
+pub fn files_under(dir: &Path) -> std::collections::BTreeMap<String, Vec<u8>> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut stack = vec![dir.to_path_buf()];
     while let Some(d) = stack.pop() {
-        for e in std::fs::read_dir(&d).expect("fixture dir") {
-            let p = e.expect("fixture entry").path();
+        for e in std::fs::read_dir(&d).expect("read dir") {
+            let p = e.expect("entry").path();
             if p.is_dir() {
                 stack.push(p);
             } else {
-                let rel = p
-                    .strip_prefix(&dir)
-                    .expect("under fixture")
-                    .to_string_lossy()
-                    .into_owned();
-                out.push((format!("{ROOT}/{rel}"), std::fs::read(&p).expect("fixture file")));
+                let rel = p.strip_prefix(dir).expect("under").to_string_lossy().replace('\\', "/");
+                out.insert(rel, std::fs::read(&p).expect("read"));
             }
         }
     }
-    out.sort();
     out
+}
+
+/// The one bundle `collect` wrote into `out_dir` (an otherwise empty folder).
+pub fn written_bundle(out_dir: &Path) -> PathBuf {
+    std::fs::read_dir(out_dir)
+        .expect("out dir")
+        .flatten()
+        .map(|e| e.path())
+        .next()
+        .expect("a bundle was written")
 }
 
 /// One 512-byte ustar header, written byte by byte with no checks on the name.

@@ -178,7 +178,13 @@ impl Rng {
 
 pub const ALNUM: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
 const B32: &str = "abcdefghijklmnopqrstuvwxyz234567";
-const AAD: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-";
+pub const AAD: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-";
+/// The base64url alphabet.
+pub const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// The DER head of a PKCS#1 RSA private key.
+pub const RSA_DER_PREFIX: &[u8] = &[0x30, 0x82, 0x04, 0xa4, 0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01, 0x00];
+/// The DER head of an SEC 1 EC private key.
+pub const EC_DER_PREFIX: &[u8] = &[0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20];
 
 /// `+`, `/`, `=` percent-encoded, as in a SAS `sig=`.
 pub fn url_encode_b64(s: &str) -> String {
@@ -187,6 +193,11 @@ pub fn url_encode_b64(s: &str) -> String {
 
 /// A PEM block: `label`, DER `prefix` then random bytes, base64 in 64-character lines.
 fn pem(rng: &mut Rng, label: &str, prefix: &[u8], body: usize) -> (String, Vec<String>) {
+    pem_eol(rng, label, prefix, body, "\n")
+}
+
+/// A PEM block with `eol` line ends: its text and its body lines (the middle ones are needles).
+pub fn pem_eol(rng: &mut Rng, label: &str, prefix: &[u8], body: usize, eol: &str) -> (String, Vec<String>) {
     let mut der = prefix.to_vec();
     der.extend(rng.bytes(body));
     let b = STANDARD.encode(der);
@@ -195,21 +206,19 @@ fn pem(rng: &mut Rng, label: &str, prefix: &[u8], body: usize) -> (String, Vec<S
         .chunks(64)
         .map(|c| String::from_utf8_lossy(c).into_owned())
         .collect();
-    let text = format!("-----BEGIN {label}-----\n{}\n-----END {label}-----\n", lines.join("\n"));
+    let text = format!(
+        "-----BEGIN {label}-----{eol}{}{eol}-----END {label}-----{eol}",
+        lines.join(eol)
+    );
     (text, lines)
 }
 
 fn rsa_key(rng: &mut Rng) -> (String, Vec<String>) {
-    pem(
-        rng,
-        "RSA PRIVATE KEY",
-        &[0x30, 0x82, 0x04, 0xa4, 0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01, 0x00],
-        1180,
-    )
+    pem(rng, "RSA PRIVATE KEY", RSA_DER_PREFIX, 1180)
 }
 
 fn ec_key(rng: &mut Rng) -> (String, Vec<String>) {
-    pem(rng, "EC PRIVATE KEY", &[0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20], 114)
+    pem(rng, "EC PRIVATE KEY", EC_DER_PREFIX, 114)
 }
 
 fn pkcs8_key(rng: &mut Rng) -> (String, Vec<String>) {
@@ -237,7 +246,7 @@ pub fn certificate(rng: &mut Rng) -> String {
     .0
 }
 
-fn openssh_key(rng: &mut Rng) -> (String, Vec<String>) {
+pub fn openssh_key(rng: &mut Rng) -> (String, Vec<String>) {
     let mut raw =
         b"openssh-key-v1\0\0\0\0\x04none\0\0\0\x04none\0\0\0\0\0\0\0\x01\0\0\0\x33\0\0\0\x0bssh-ed25519".to_vec();
     raw.extend(rng.bytes(300));
@@ -294,17 +303,38 @@ pub fn compact(v: &Value) -> String {
     serde_json::to_string(v).expect("JSON")
 }
 
-struct Corpus {
-    items: Vec<Planted>,
+/// How [`Items`] checks that each needle is where it is planted.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum NeedleCheck {
+    /// Each needle is in the context as written.
+    InContext,
+    /// Each needle is in every rendering of the item ([`docs_for`]): raw, or as a decoded
+    /// JSON string.
+    InEveryRendering,
 }
 
-impl Corpus {
-    fn add(&mut self, id: &str, kind: &'static str, place: Place, key: &str, secret: &str, context: String) {
-        self.add_needles(id, kind, place, key, secret, vec![secret.to_string()], context);
+/// The planted secrets of a corpus as they are added: ids get `prefix`, each id once.
+pub struct Items {
+    prefix: &'static str,
+    check: NeedleCheck,
+    pub items: Vec<Planted>,
+}
+
+impl Items {
+    pub fn new(prefix: &'static str, check: NeedleCheck) -> Items {
+        Items {
+            prefix,
+            check,
+            items: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, id: &str, kind: &'static str, place: Place, key: &str, secret: &str, context: String) {
+        self.needles(id, kind, place, key, secret, vec![secret.to_string()], context);
     }
 
     #[allow(clippy::too_many_arguments)]
-    fn add_needles(
+    pub fn needles(
         &mut self,
         id: &str,
         kind: &'static str,
@@ -314,13 +344,28 @@ impl Corpus {
         needles: Vec<String>,
         context: String,
     ) {
-        assert!(
-            needles.iter().all(|n| context.contains(n.as_str())),
-            "{id}: a needle is not in its context"
-        );
-        assert!(!self.items.iter().any(|p| p.id == id), "{id} twice");
+        let full = format!("{}{id}", self.prefix);
+        assert!(!self.items.iter().any(|p| p.id == full), "{id} twice");
+        match self.check {
+            NeedleCheck::InContext => assert!(
+                needles.iter().all(|n| context.contains(n.as_str())),
+                "{id}: a needle is not in its context"
+            ),
+            NeedleCheck::InEveryRendering => {
+                for d in docs_for(id, place, key, &context) {
+                    let t = texts_of(&d.path, &d.bytes);
+                    for n in &needles {
+                        assert!(
+                            t.iter().any(|x| x.contains(n.as_str())),
+                            "{id}: needle {n:?} not in the rendering {}",
+                            d.path
+                        );
+                    }
+                }
+            }
+        }
         self.items.push(Planted {
-            id: id.to_string(),
+            id: full,
             kind,
             place,
             key: key.to_string(),
@@ -331,10 +376,37 @@ impl Corpus {
     }
 }
 
+/// The ordinary values of a corpus as they are added: ids get `prefix`; each value must be in
+/// its context.
+pub struct Ordinaries {
+    prefix: &'static str,
+    pub items: Vec<Ordinary>,
+}
+
+impl Ordinaries {
+    pub fn new(prefix: &'static str) -> Ordinaries {
+        Ordinaries {
+            prefix,
+            items: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, id: &str, place: Place, key: &str, value: &str, context: String) {
+        assert!(context.contains(value), "{id}: value not in context");
+        self.items.push(Ordinary {
+            id: format!("{}{id}", self.prefix),
+            place,
+            key: key.to_string(),
+            value: value.to_string(),
+            context,
+        });
+    }
+}
+
 /// The planted secrets.
 pub fn corpus() -> Vec<Planted> {
     use Place::*;
-    let mut c = Corpus { items: Vec::new() };
+    let mut c = Items::new("", NeedleCheck::InContext);
     let mut rng = Rng::new(0x5ec2_e7c0_7205);
     let g = &mut rng;
 
@@ -734,7 +806,7 @@ pub fn corpus() -> Vec<Planted> {
     let (pemtext, lines) = pkcs8_key(g);
     let sa = json!({"type": "service_account", "project_id": "contoso-prod", "private_key_id": g.hex(40), "private_key": pemtext, "client_email": "sync@contoso-prod.iam.gserviceaccount.com", "client_id": "104263541920358129773", "auth_uri": "https://accounts.google.com/o/oauth2/auth", "token_uri": "https://oauth2.googleapis.com/token"});
     let sa_text = serde_json::to_string_pretty(&sa).expect("JSON");
-    c.add_needles(
+    c.needles(
         "gcp-service-account-json-value",
         "gcp-private-key",
         CmValue,
@@ -746,7 +818,7 @@ pub fn corpus() -> Vec<Planted> {
     let (pemtext, lines) = pkcs8_key(g);
     let sa = json!({"type": "service_account", "project_id": "contoso-prod", "private_key": pemtext, "client_email": "dns@contoso-prod.iam.gserviceaccount.com"});
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "gcp-dns", "namespace": "payments"}, "data": {"credentials.json": compact(&sa)}});
-    c.add_needles(
+    c.needles(
         "gcp-service-account-last-applied",
         "gcp-private-key",
         LastApplied,
@@ -984,7 +1056,7 @@ pub fn corpus() -> Vec<Planted> {
         g.guid(),
         g.guid()
     );
-    c.add_needles(
+    c.needles(
         "teams-webhook-yaml",
         "chat-webhook",
         CmYaml,
@@ -1156,7 +1228,7 @@ pub fn corpus() -> Vec<Planted> {
 
     // --- Private keys -------------------------------------------------------------------------------
     let (k, lines) = rsa_key(g);
-    c.add_needles(
+    c.needles(
         "pem-rsa-tls-key",
         "private-key",
         CmValue,
@@ -1168,7 +1240,7 @@ pub fn corpus() -> Vec<Planted> {
     let cert = certificate(g);
     let (k, lines) = ec_key(g);
     let ind = |s: &str, n: usize| -> String { s.lines().map(|l| format!("{}{l}\n", " ".repeat(n))).collect() };
-    c.add_needles(
+    c.needles(
         "pem-ec-yaml-block-scalar",
         "private-key",
         CmYaml,
@@ -1182,7 +1254,7 @@ pub fn corpus() -> Vec<Planted> {
         ),
     );
     let (k, lines) = pkcs8_key(g);
-    c.add_needles(
+    c.needles(
         "pem-pkcs8-json-log-escaped",
         "private-key",
         LogJson,
@@ -1199,7 +1271,7 @@ pub fn corpus() -> Vec<Planted> {
         ],
         1290,
     );
-    c.add_needles(
+    c.needles(
         "pem-encrypted-pkcs8",
         "private-key",
         CmValue,
@@ -1219,7 +1291,7 @@ pub fn corpus() -> Vec<Planted> {
         g.hex(32).to_uppercase(),
         lines.join("\n")
     );
-    c.add_needles(
+    c.needles(
         "pem-legacy-encrypted-annotation",
         "private-key",
         Annotation,
@@ -1235,7 +1307,7 @@ pub fn corpus() -> Vec<Planted> {
         cut.join("\n")
     );
     let _ = k;
-    c.add_needles(
+    c.needles(
         "pem-rsa-cut-short-plain-log",
         "private-key",
         LogPlain,
@@ -1245,7 +1317,7 @@ pub fn corpus() -> Vec<Planted> {
         log,
     );
     let (k, lines) = openssh_key(g);
-    c.add_needles(
+    c.needles(
         "openssh-key-flux-identity",
         "private-key",
         CmValue,
@@ -1257,7 +1329,7 @@ pub fn corpus() -> Vec<Planted> {
     let (k, lines) = openssh_key(g);
     let cut: Vec<String> = lines[1..3].to_vec();
     let head: String = k.lines().take(4).collect::<Vec<_>>().join("\n");
-    c.add_needles(
+    c.needles(
         "openssh-key-yaml-cut-short",
         "private-key",
         CmYaml,
@@ -1280,7 +1352,7 @@ pub fn corpus() -> Vec<Planted> {
         pgp_lines.join("\n"),
         g.from(ALNUM, 4)
     );
-    c.add_needles(
+    c.needles(
         "pgp-sops-key",
         "private-key",
         CmValue,
@@ -1296,7 +1368,7 @@ pub fn corpus() -> Vec<Planted> {
         pub_lines[0],
         g.hex(64)
     );
-    c.add_needles(
+    c.needles(
         "putty-ppk-v3",
         "private-key",
         CmValue,
@@ -1308,7 +1380,7 @@ pub fn corpus() -> Vec<Planted> {
     let (k, lines) = rsa_key(g);
     let kd = STANDARD.encode(&k);
     let _ = lines;
-    c.add_needles(
+    c.needles(
         "kubeconfig-client-key-data",
         "private-key",
         CmKubeconfig,
@@ -1322,7 +1394,7 @@ pub fn corpus() -> Vec<Planted> {
     );
     let (k, _) = ec_key(g);
     let kd = STANDARD.encode(&k);
-    c.add_needles(
+    c.needles(
         "pem-base64-env",
         "private-key",
         PodEnv,
@@ -1594,7 +1666,7 @@ pub fn corpus() -> Vec<Planted> {
     );
     let (k, _) = openssh_key(g);
     let kd = STANDARD.encode(&k);
-    c.add_needles(
+    c.needles(
         "flux-ssh-private-key-az-protected",
         "private-key",
         AzJson,
@@ -1761,7 +1833,7 @@ pub fn corpus() -> Vec<Planted> {
     );
     let (k, lines) = rsa_key(g);
     let crlf = k.replace('\n', "\r\n");
-    c.add_needles(
+    c.needles(
         "pem-rsa-crlf-value",
         "private-key",
         CmValue,
@@ -1772,7 +1844,7 @@ pub fn corpus() -> Vec<Planted> {
     );
     let (k, lines) = pkcs8_key(g);
     let one_line = k.replace('\n', "\\n");
-    c.add_needles(
+    c.needles(
         "pem-escaped-newlines-plain-log",
         "private-key",
         LogPlain,
@@ -1856,7 +1928,7 @@ pub fn corpus() -> Vec<Planted> {
         .lines()
         .map(|l| format!("2026-11-25T16:59:49.123456789Z {l}\n"))
         .collect();
-    c.add_needles(
+    c.needles(
         "pem-timestamp-prefixed-lines",
         "private-key",
         LogPlain,
@@ -1870,7 +1942,7 @@ pub fn corpus() -> Vec<Planted> {
     c.add("binarydata-env-file", "password", CmBinary, "app.env", &b, b.clone());
     let (k, _) = ec_key(g);
     let b = STANDARD.encode(&k);
-    c.add_needles(
+    c.needles(
         "binarydata-pem-key",
         "private-key",
         CmBinary,
@@ -1959,17 +2031,9 @@ pub fn ordinary() -> Vec<Ordinary> {
     use Place::*;
     let mut rng = Rng::new(0x0c0f_fee0);
     let cert = certificate(&mut rng);
-    let mut v = Vec::new();
-    let mut add = |id: &str, place: Place, key: &str, value: &str, context: String| {
-        assert!(context.contains(value), "{id}: value not in context");
-        v.push(Ordinary {
-            id: id.to_string(),
-            place,
-            key: key.to_string(),
-            value: value.to_string(),
-            context,
-        });
-    };
+    let mut v = Ordinaries::new("");
+    let mut add =
+        |id: &str, place: Place, key: &str, value: &str, context: String| v.add(id, place, key, value, context);
     let s = |x: &str| x.to_string();
     add("pod-uid", PodSpec, "uid", UID, s(UID));
     add("pod-resource-version", PodSpec, "resourceVersion", RV, s(RV));
@@ -2279,7 +2343,7 @@ pub fn ordinary() -> Vec<Ordinary> {
         "bucket tokens=42 refill=10/s",
         s("2026-11-25T16:59:53Z DEBUG rate limiter: bucket tokens=42 refill=10/s"),
     );
-    v
+    v.items
 }
 
 pub const UID: &str = "7d3f9a2e-4b1c-4e8a-9f2d-1a6b5c4d3e2f";

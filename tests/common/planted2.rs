@@ -17,53 +17,18 @@
 //! [`planted::Ordinary`], [`planted::docs_for`], [`planted::bundle_files`]); every value is
 //! generated from a fixed seed of its own.
 
-use super::planted::{compact, Ordinary, Place, Planted, Rng, CA_DATA, UID};
+use super::planted::{compact, Items, NeedleCheck, Ordinaries, Ordinary, Place, Planted, Rng, B64URL, CA_DATA, UID};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
 use serde_json::json;
 
-const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 const BECH32: &str = "qpzry9x8gf2tvdw0s3jn54khce6mua7l";
 const LETTERS: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz";
-
-struct C(Vec<Planted>);
-
-impl C {
-    fn add(&mut self, id: &str, kind: &'static str, place: Place, key: &str, secret: &str, context: String) {
-        self.needles(id, kind, place, key, secret, vec![secret.to_string()], context);
-    }
-    #[allow(clippy::too_many_arguments)]
-    fn needles(
-        &mut self,
-        id: &str,
-        kind: &'static str,
-        place: Place,
-        key: &str,
-        secret: &str,
-        needles: Vec<String>,
-        context: String,
-    ) {
-        assert!(
-            needles.iter().all(|n| context.contains(n.as_str())),
-            "{id}: a needle is not in its context"
-        );
-        assert!(!self.0.iter().any(|p| p.id == id), "{id} twice");
-        self.0.push(Planted {
-            id: format!("b-{id}"),
-            kind,
-            place,
-            key: key.to_string(),
-            secret: secret.to_string(),
-            needles,
-            context,
-        });
-    }
-}
 
 /// The second corpus' planted secrets (ids start `b-`).
 pub fn corpus() -> Vec<Planted> {
     use Place::*;
-    let mut c = C(Vec::new());
+    let mut c = Items::new("b-", NeedleCheck::InContext);
     let mut rng = Rng::new(0x2b1d_5ec2_0017);
     let g = &mut rng;
 
@@ -1029,23 +994,15 @@ pub fn corpus() -> Vec<Planted> {
         &mc,
         format!("2026-11-25T16:58:27Z INFO audience sync via https://us21.api.mailchimp.com/3.0/ apikey {mc}"),
     );
-    c.0
+    c.items
 }
 
 /// Ordinary values of the second corpus (ids start `b-`): must come out byte-identical.
 pub fn ordinary() -> Vec<Ordinary> {
     use Place::*;
-    let mut v: Vec<Ordinary> = Vec::new();
-    let mut add = |id: &str, place: Place, key: &str, value: &str, context: String| {
-        assert!(context.contains(value), "{id}: value not in context");
-        v.push(Ordinary {
-            id: format!("b-{id}"),
-            place,
-            key: key.to_string(),
-            value: value.to_string(),
-            context,
-        });
-    };
+    let mut v = Ordinaries::new("b-");
+    let mut add =
+        |id: &str, place: Place, key: &str, value: &str, context: String| v.add(id, place, key, value, context);
     let tenant = "9b2c4d6e-8f0a-4b1c-9d3e-5f7a9b1c3d5e";
     let client = "5e4d3c2b-1a09-4f8e-8d7c-6b5a49382716";
     let sub = "1a2b3c4d-5e6f-4a8b-9c0d-1e2f3a4b5c6d";
@@ -1240,5 +1197,5 @@ pub fn ordinary() -> Vec<Ordinary> {
             &json!({"apiVersion": "v1", "kind": "Event", "type": "Warning", "reason": "FailedAdmission", "involvedObject": {"kind": "Deployment", "name": "orders-api", "namespace": "payments"}, "message": "admission webhook \"validation.gatekeeper.sh\" denied the request: [k8srequiredlimits] container <app> has no resource limits; password rotation policy is enforced by the secret store"}),
         ),
     );
-    v
+    v.items
 }

@@ -23,54 +23,13 @@
 //! escaped (the checks decode JSON strings), or the literal run after the last escape where
 //! nothing decodes it.
 
-use super::planted::{certificate, compact, docs_for, go_escape, texts_of, Ordinary, Place, Planted, Rng};
+use super::planted::{
+    certificate, compact, go_escape, openssh_key, pem_eol, Items, NeedleCheck, Ordinaries, Ordinary, Place, Planted,
+    Rng, AAD, B64URL, EC_DER_PREFIX, RSA_DER_PREFIX,
+};
 use base64::engine::general_purpose::{STANDARD, URL_SAFE, URL_SAFE_NO_PAD};
 use base64::Engine;
 use serde_json::json;
-
-const AAD: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789_~.-";
-const B64URL: &str = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-struct C(Vec<Planted>);
-
-impl C {
-    fn add(&mut self, id: &str, kind: &'static str, place: Place, key: &str, secret: &str, context: String) {
-        self.needles(id, kind, place, key, secret, vec![secret.to_string()], context);
-    }
-    /// Each needle must be in every rendering of the item: raw, or as a decoded JSON string.
-    #[allow(clippy::too_many_arguments)]
-    fn needles(
-        &mut self,
-        id: &str,
-        kind: &'static str,
-        place: Place,
-        key: &str,
-        secret: &str,
-        needles: Vec<String>,
-        context: String,
-    ) {
-        assert!(!self.0.iter().any(|p| p.id == format!("c-{id}")), "{id} twice");
-        for d in docs_for(id, place, key, &context) {
-            let t = texts_of(&d.path, &d.bytes);
-            for n in &needles {
-                assert!(
-                    t.iter().any(|x| x.contains(n.as_str())),
-                    "{id}: needle {n:?} not in the rendering {}",
-                    d.path
-                );
-            }
-        }
-        self.0.push(Planted {
-            id: format!("c-{id}"),
-            kind,
-            place,
-            key: key.to_string(),
-            secret: secret.to_string(),
-            needles,
-            context,
-        });
-    }
-}
 
 /// Every ASCII upper-case letter of `s` as a JSON `\u00XX` escape.
 fn u_escape_upper(s: &str) -> String {
@@ -137,23 +96,6 @@ fn aad_jwt(g: &mut Rng, pad: bool) -> String {
     }
 }
 
-/// A PEM block with `eol` line ends: its text and its body lines (the middle ones are needles).
-fn pem(g: &mut Rng, label: &str, prefix: &[u8], body: usize, eol: &str) -> (String, Vec<String>) {
-    let mut der = prefix.to_vec();
-    der.extend(g.bytes(body));
-    let b = STANDARD.encode(der);
-    let lines: Vec<String> = b
-        .as_bytes()
-        .chunks(64)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    let text = format!(
-        "-----BEGIN {label}-----{eol}{}{eol}-----END {label}-----{eol}",
-        lines.join(eol)
-    );
-    (text, lines)
-}
-
 /// Needles of a key block: its body lines but the first (a fixed DER prefix) and the last
 /// (short, padded).
 fn key_needles(lines: &[String]) -> Vec<String> {
@@ -161,40 +103,11 @@ fn key_needles(lines: &[String]) -> Vec<String> {
 }
 
 fn rsa(g: &mut Rng, eol: &str) -> (String, Vec<String>) {
-    pem(
-        g,
-        "RSA PRIVATE KEY",
-        &[0x30, 0x82, 0x04, 0xa4, 0x02, 0x01, 0x00, 0x02, 0x82, 0x01, 0x01, 0x00],
-        700,
-        eol,
-    )
+    pem_eol(g, "RSA PRIVATE KEY", RSA_DER_PREFIX, 700, eol)
 }
 
 fn ec(g: &mut Rng, eol: &str) -> (String, Vec<String>) {
-    pem(
-        g,
-        "EC PRIVATE KEY",
-        &[0x30, 0x77, 0x02, 0x01, 0x01, 0x04, 0x20],
-        114,
-        eol,
-    )
-}
-
-fn openssh(g: &mut Rng) -> (String, Vec<String>) {
-    let mut raw =
-        b"openssh-key-v1\0\0\0\0\x04none\0\0\0\x04none\0\0\0\0\0\0\0\x01\0\0\0\x33\0\0\0\x0bssh-ed25519".to_vec();
-    raw.extend(g.bytes(300));
-    let b = STANDARD.encode(raw);
-    let lines: Vec<String> = b
-        .as_bytes()
-        .chunks(70)
-        .map(|c| String::from_utf8_lossy(c).into_owned())
-        .collect();
-    let text = format!(
-        "-----BEGIN OPENSSH PRIVATE KEY-----\n{}\n-----END OPENSSH PRIVATE KEY-----\n",
-        lines.join("\n")
-    );
-    (text, lines)
+    pem_eol(g, "EC PRIVATE KEY", EC_DER_PREFIX, 114, eol)
 }
 
 /// A config-agent / clusterconnect-agent log line: the Arc agents' JSON envelope.
@@ -207,7 +120,7 @@ fn arc_line(agent: &str, role: &str, message: &str) -> String {
 /// The third corpus' planted secrets (ids start `c-`).
 pub fn corpus() -> Vec<Planted> {
     use Place::*;
-    let mut c = C(Vec::new());
+    let mut c = Items::new("c-", NeedleCheck::InEveryRendering);
     let mut rng = Rng::new(0x3c0f_fee3_0018);
     let g = &mut rng;
 
@@ -443,7 +356,7 @@ pub fn corpus() -> Vec<Planted> {
         &pw,
         format!("ldap:\n  bindDN: cn=svc,dc=contoso,dc=com\n  bindPassword:\t{pw}\n"),
     );
-    let (pem_text, lines) = openssh(g);
+    let (pem_text, lines) = openssh_key(g);
     let escaped = pem_text.replace('\n', "\\n");
     c.needles(
         "yaml-double-quoted-ssh-privatekey",
@@ -1269,23 +1182,15 @@ pub fn corpus() -> Vec<Planted> {
         format!("db:\n  \"pass\\x77ord\": {pw}\n"),
     );
 
-    c.0
+    c.items
 }
 
 /// The third corpus' ordinary values (ids start `c-`).
 pub fn ordinary() -> Vec<Ordinary> {
     use Place::*;
-    let mut v: Vec<Ordinary> = Vec::new();
-    let mut add = |id: &str, place: Place, key: &str, value: &str, context: String| {
-        assert!(context.contains(value), "{id}: value not in context");
-        v.push(Ordinary {
-            id: format!("c-{id}"),
-            place,
-            key: key.to_string(),
-            value: value.to_string(),
-            context,
-        });
-    };
+    let mut v = Ordinaries::new("c-");
+    let mut add =
+        |id: &str, place: Place, key: &str, value: &str, context: String| v.add(id, place, key, value, context);
     let tenant = "a1b2c3d4-e5f6-4a7b-8c9d-0e1f2a3b4c5d";
     let app = "d4c3b2a1-f6e5-4b7a-9d8c-5d4c3b2a1f0e";
     let object = "0e1f2a3b-4c5d-4e6f-8a7b-9c0d1e2f3a4b";
@@ -1454,5 +1359,5 @@ pub fn ordinary() -> Vec<Ordinary> {
         "rotating certificate for osm-injector.osm-system.svc",
         "{\"level\":\"info\",\"component\":\"certificate\",\"time\":\"2026-11-25T17:00:05Z\",\"file\":\"manager.go:214\",\"message\":\"rotating certificate for osm-injector.osm-system.svc\"}".into(),
     );
-    v
+    v.items
 }

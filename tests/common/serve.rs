@@ -56,10 +56,9 @@ pub fn start(bundle: &Path, kubeconfig: &Path) -> (Serve, String) {
     (serve, path)
 }
 
-/// A fake `az` (logged in, both CLI extensions installed) answering each command from
-/// `<data>/az/<slug>.json` as `collect` names its outputs; written as `<bin>/az`.
-pub fn fake_az(bin: &Path, data: &Path) -> PathBuf {
-    const SCRIPT: &str = r#"#!/bin/sh
+/// A fake `az` serving `$D/az/<slug>.json` (`@DIR@` is `$D`); a file `$D/az-logged-out` makes
+/// `account show` fail, `$D/az-no-cli-extensions` makes `extension list` answer `[]`.
+pub const FAKE_AZ: &str = r#"#!/bin/sh
 D="@DIR@"
 name=""; prev=""
 for a in "$@"; do
@@ -68,8 +67,8 @@ for a in "$@"; do
 done
 slug=""
 case "$1 $2" in
-  "account show") exit 0;;
-  "extension list") echo '[{"name":"k8s-extension","version":"1.6.1"},{"name":"k8s-configuration","version":"2.2.0"}]'; exit 0;;
+  "account show") if [ -f "$D/az-logged-out" ]; then echo "ERROR: Please run 'az login' to setup account." >&2; exit 1; fi; exit 0;;
+  "extension list") if [ -f "$D/az-no-cli-extensions" ]; then echo '[]'; else echo '[{"name":"k8s-extension","version":"1.6.1"},{"name":"k8s-configuration","version":"2.2.0"}]'; fi; exit 0;;
   "aks show"|"connectedk8s show") slug=cluster-show;;
   "k8s-extension list") slug=k8s-extension-list;;
   "k8s-extension show") slug=k8s-extension-show-$name;;
@@ -81,9 +80,13 @@ esac
 if [ -f "$D/az/$slug.json" ]; then cat "$D/az/$slug.json"; exit 0; fi
 echo "ERROR: (ResourceNotFound) The Resource '$name' was not found. Code: ResourceNotFound" >&2; exit 3
 "#;
+
+/// A fake `az` (logged in, both CLI extensions installed) answering each command from
+/// `<data>/az/<slug>.json` as `collect` names its outputs; written as `<bin>/az`.
+pub fn fake_az(bin: &Path, data: &Path) -> PathBuf {
     std::fs::create_dir_all(bin).expect("mkdir bin");
     let p = bin.join("az");
-    std::fs::write(&p, SCRIPT.replace("@DIR@", &data.to_string_lossy())).expect("write az");
+    std::fs::write(&p, FAKE_AZ.replace("@DIR@", &data.to_string_lossy())).expect("write az");
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod az");
     p
 }
