@@ -381,6 +381,10 @@ impl Event {
             .or(self.first_timestamp.as_deref())
             .or(self.metadata.creation_timestamp.as_deref())
     }
+    /// [`last_seen`](Self::last_seen) as an instant; `None` when absent or not a time.
+    pub fn last_seen_at(&self) -> Option<::time::OffsetDateTime> {
+        self.last_seen().and_then(super::time::parse)
+    }
     pub fn times(&self) -> i64 {
         self.series.as_ref().map(|s| s.count).or(self.count).unwrap_or(1)
     }

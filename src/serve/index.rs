@@ -3,6 +3,7 @@
 //! Built once at start; requests only read it.
 
 use crate::bundle::Bundle;
+use crate::k8s::time::unix_seconds;
 use serde_json::{json, Map, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -482,7 +483,7 @@ fn latest_time(v: &Value, best: &mut (Option<i64>, Option<i64>)) {
                     } else {
                         continue;
                     };
-                    if let Some(t) = parse_time(s) {
+                    if let Some(t) = unix_seconds(s) {
                         *slot = Some(slot.map_or(t, |b| b.max(t)));
                     }
                 } else {
@@ -493,48 +494,6 @@ fn latest_time(v: &Value, best: &mut (Option<i64>, Option<i64>)) {
         Value::Array(a) => a.iter().for_each(|x| latest_time(x, best)),
         _ => {}
     }
-}
-
-/// Parse an RFC 3339 time (`2024-01-02T03:04:05Z`, fractions and offsets allowed) to Unix seconds.
-pub fn parse_time(s: &str) -> Option<i64> {
-    let b = s.as_bytes();
-    if b.len() < 20 || b[4] != b'-' || b[7] != b'-' || !(b[10] == b'T' || b[10] == b't' || b[10] == b' ') {
-        return None;
-    }
-    let num = |r: std::ops::Range<usize>| -> Option<i64> { s.get(r)?.parse::<i64>().ok() };
-    let (y, mo, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-    let (h, mi, se) = (num(11..13)?, num(14..16)?, num(17..19)?);
-    if !(1..=12).contains(&mo) || !(1..=31).contains(&d) || h > 23 || mi > 59 || se > 60 {
-        return None;
-    }
-    let mut rest = &s[19..];
-    if let Some(r) = rest.strip_prefix('.') {
-        let n = r.bytes().take_while(u8::is_ascii_digit).count();
-        rest = &r[n..];
-    }
-    let offset = match rest {
-        "Z" | "z" => 0,
-        _ if rest.len() == 6 && (rest.starts_with('+') || rest.starts_with('-')) => {
-            let oh: i64 = rest.get(1..3)?.parse().ok()?;
-            let om: i64 = rest.get(4..6)?.parse().ok()?;
-            let o = oh * 3600 + om * 60;
-            if rest.starts_with('-') {
-                -o
-            } else {
-                o
-            }
-        }
-        _ => return None,
-    };
-    // Days from the civil date (Howard Hinnant's algorithm).
-    let yy = if mo <= 2 { y - 1 } else { y };
-    let era = yy.div_euclid(400);
-    let yoe = yy - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146_097 + doe - 719_468;
-    Some(days * 86_400 + h * 3600 + mi * 60 + se - offset)
 }
 
 fn version_info(git_version: &str) -> Value {
@@ -728,7 +687,7 @@ impl Index {
         ix.now = bundle
             .collected_at
             .as_deref()
-            .and_then(parse_time)
+            .and_then(unix_seconds)
             .or(clock.0)
             .or(clock.1);
         let git_version = bundle.cluster.kubernetes_version.clone().or_else(|| {
@@ -789,14 +748,6 @@ pub fn partial_metadata(o: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn times() {
-        assert_eq!(parse_time("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(parse_time("2024-03-01T00:00:00Z"), Some(1_709_251_200));
-        assert_eq!(parse_time("2024-03-01T01:00:00.123456+01:00"), Some(1_709_251_200));
-        assert_eq!(parse_time("nope"), None);
-    }
 
     #[test]
     fn plurals() {
