@@ -1,5 +1,6 @@
 //! The object types: every field defaults, so objects with missing or unexpected fields still
-//! deserialize; values of the wrong type fail only that object.
+//! deserialize; values of the wrong type fail only that object. They know nothing of where an
+//! object was read from (that is [`super::Src`]) or of what rules make of it.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;

@@ -1,6 +1,7 @@
 //! The in-memory index `serve` answers from: every resource type (built-in, from CRDs, or inferred
 //! from the bundle's names), every object by type, every log by container, and the bundle's clock.
-//! Built once at start; requests only read it.
+//! Built once at start; requests only read it. Knows nothing of HTTP or of how a response is shaped
+//! (`api`, `table`).
 
 use crate::bundle::Bundle;
 use crate::k8s::time::unix_seconds;

@@ -1,5 +1,6 @@
 //! Generic Kubernetes rules (`K8S`), which apply to every cluster. Pods that completed
-//! (`Succeeded`) are never failures.
+//! (`Succeeded`) are never failures. Rules read the typed views and facts: they know no bundle
+//! layout (inputs are logical ids) and never format output.
 
 mod certificate_expired;
 mod container_crash_looping;

@@ -3,9 +3,9 @@
 //! release, and how a crashed control-plane container is cited.
 //!
 //! Rules that are one check applied to different objects have one implementation, in a file
-//! the family owns: [`component`] (osm-controller and osm-injector: unavailable, service wrong,
-//! no endpoints), [`webhook`] (the validating and mutating webhook configurations) and
-//! [`meshconfig`] (the MeshConfig key table and the frame of the three MeshConfig rules). Each
+//! the family owns: `component` (osm-controller and osm-injector: unavailable, service wrong,
+//! no endpoints), `webhook` (the validating and mutating webhook configurations) and
+//! `meshconfig` (the MeshConfig key table and the frame of the three MeshConfig rules). Each
 //! code keeps its own rule file, which holds its `//!` doc (the `arcdiag explain` text) and its
 //! identity ([`Meta`]). Helpers shared by rule files live here or in those files, never in a rule
 //! file.

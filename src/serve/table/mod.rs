@@ -1,7 +1,7 @@
 //! Server-side `Table` responses: the columns and cells the real API server prints for the common
 //! built-in types, a CRD's `additionalPrinterColumns` for custom resources, NAME + AGE otherwise.
-//! Every age is relative to the bundle's collection time, so output does not drift.
-
+//! Every age is relative to the bundle's collection time, so output does not drift. Knows nothing
+//! of HTTP or routing (`api`).
 //!
 //! The built-in kinds' columns and cells are in `builtin`; a CRD's JSONPath columns are evaluated
 //! by `serve::jsonpath`.

@@ -1,5 +1,6 @@
 //! OSM005 and OSM008: the endpoints of a component have no ready address (on its port, if it
-//! names one); the findings of the rules that say why are related.
+//! names one); the findings of the rules that say why are related. Knows no code: each rule's
+//! identity comes from its rule file.
 
 use super::Component;
 use crate::finding::{Finding, Subject};

@@ -1,5 +1,6 @@
 //! OSM004 and OSM007: the service of a component is missing or wrong; what wrong means for each
-//! component ([`controller_service`], [`injector_service`]) its [`Component`] entry names.
+//! component ([`controller_service`], [`injector_service`]) its [`Component`] entry names. Knows no
+//! code: each rule's identity comes from its rule file.
 
 use super::{Component, ServiceProblem};
 use crate::finding::{Finding, Subject};

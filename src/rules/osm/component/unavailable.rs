@@ -1,5 +1,6 @@
 //! OSM001 and OSM006: the deployment of a component is missing or not ready (OSM006: or no pod
-//! is READY 1/1). Knows the component only through its [`Component`] entry.
+//! is READY 1/1). Knows the component only through its [`Component`] entry. Knows no code: each
+//! rule's identity comes from its rule file.
 
 use super::{Component, PodCheck};
 use crate::finding::{Finding, Subject};
