@@ -13,6 +13,7 @@ pub mod index;
 pub mod jsonpath;
 pub mod select;
 pub mod table;
+pub mod types;
 
 use crate::bundle::{self, Limits};
 use crate::signatures::LogMatcher;
