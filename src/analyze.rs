@@ -1,5 +1,6 @@
 //! The analysis pipeline for one bundle: open → snapshot → rules → report. Returns values;
-//! printing is the binary's job.
+//! printing is the binary's job. It decides nothing itself: what a bundle holds is `bundle`'s and
+//! `model`'s, what is wrong is `rules`' and `engine`'s, how it reads is `report`'s.
 
 use crate::bundle::{self, BundleError, Limits};
 use crate::engine::{self, Options};

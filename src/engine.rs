@@ -1,7 +1,8 @@
 //! The engine: finds every signature hit once (logs were scanned while reading; messages of
 //! events, conditions and `az` statuses are matched here), selects rules, checks their
 //! applicability and inputs, runs them in parallel (in waves, so a rule that reads others'
-//! findings runs after them), isolates a panicking rule, and sorts the findings.
+//! findings runs after them), isolates a panicking rule, and sorts the findings. It knows no rule
+//! by name (only codes, inputs and `after`), no bundle path and no output format.
 
 use crate::facts::Facts;
 use crate::finding::{Finding, Severity};

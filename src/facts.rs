@@ -1,5 +1,6 @@
 //! Facts derived once per bundle and shared by rules: cluster type, distribution, node OS images,
-//! which extensions are installed, AAD pod identity, meshed namespaces. No findings here.
+//! which extensions are installed, AAD pod identity, meshed namespaces. No findings here. They are
+//! read from the typed views (`model`): facts know no bundle path and no rule.
 
 use crate::model::Snapshot;
 use serde::Serialize;

@@ -1,5 +1,6 @@
 //! Findings, evidence and severities: the values every rule returns and every report renders.
-//! Ordering here is what makes output deterministic (severity, code, subject).
+//! Ordering here is what makes output deterministic (severity, code, subject). A leaf like `k8s`
+//! and `text`: it imports nothing of the crate and knows no rule, bundle layout or output format.
 
 use serde::Serialize;
 use std::fmt;

@@ -1,15 +1,22 @@
 //! arcdiag: diagnose Azure Arc-enabled Kubernetes and AKS cluster extensions from a support bundle.
 //!
-//! The library returns values and never prints; only `main.rs` and `report` write output.
-//! Data flows one way. The leaves `k8s` (object types and their provenance, `Src`/`Obj`) and
-//! `text` (excerpts, the cited log length) import nothing of the crate; `bundle` (reading, log
-//! scanning, the layout mapping) imports only them; then `model` (typed views) → `facts` →
-//! `rules` → `engine` (runs the rules in parallel) → `report`, with `analyze` wiring one run and
-//! `serve` and `collect` beside them. The one deliberate exception: logs are scanned with the
-//! signature set while they are read, so `bundle` imports `signatures` (its `LogMatcher`), which
-//! imports only `finding` (for `Severity`). `redact` (the redactor) is a leaf too: `collect`
-//! redacts with it, and `rebundle` (`arcdiag redact`) reads members itself, redacts them and writes
-//! with `collect`'s writer. tests/architecture.rs checks this graph.
+//! The library returns values and never prints; only `main.rs` and `report` write output. Data
+//! flows one way, through layers that each import only the ones before them:
+//!
+//! 1. the leaves, which import nothing of the crate: `k8s` (the object types, their provenance
+//!    `Src`/`Obj`, and Kubernetes' times, `k8s::time`), `text` (excerpts, the cited log length),
+//!    `finding` (findings, evidence, severities) and `redact` (the redactor);
+//! 2. `signatures`, the signature set (it imports `finding`, for `Severity`);
+//! 3. `bundle`: reading, log scanning and the layout mapping, the only code that knows paths;
+//! 4. the analysis: `model` (typed views) → `facts` → `rules` → `engine` (runs the rules in
+//!    parallel) → `report` (renders);
+//! 5. `analyze`, which wires one run, and beside the analysis `serve` (a read-only API over a
+//!    bundle), `collect` (writes bundles, redacted), `rebundle` (`arcdiag redact`: re-redacts a
+//!    bundle into a new one) and `cli` (the command line `main.rs` parses).
+//!
+//! The one deliberate exception: logs are scanned with the signature set
+//! (`signatures::LogMatcher`) while they are read, so reading (`bundle`) imports `signatures`.
+//! tests/architecture.rs checks this graph: no cycle, and reading names none of the analysis.
 
 pub mod analyze;
 pub mod bundle;

@@ -6,7 +6,8 @@
 //! aho-corasick's Teddy) finds candidate lines across a whole log buffer, signatures without such
 //! literals are run as one residual regex, and a `RegexSet` says which signatures matched each
 //! candidate line. Signatures whose `code` is a Rust rule feed that rule; any other code defines a rule of its
-//! own (see `rules::declarative`).
+//! own (see `rules::declarative`). Knows no rule's logic and no bundle layout; it imports only
+//! `finding` (for `Severity`).
 
 use crate::finding::Severity;
 use regex::{Regex, RegexSet};

@@ -1,10 +1,9 @@
 //! The fields of an arcdiag `manifest.json` the layout reads, parsed straight from its text.
 //!
-//! The manifest lists every collection step: 60,000 of them (27 MB) for a bundle of 50,000
-//! pods. As a `serde_json::Value` that was ~80 MB, parsed on one thread after the stream ends
-//! (the collector writes the manifest last); this view keeps four strings per step and skips the
-//! rest. It is as lenient as reading the `Value` was: a field of an unexpected type reads as
-//! absent, a step that is not an object has no id, `steps` that is not a list is no list.
+//! It keeps four strings per collection step and skips the rest (no `serde_json::Value` tree; why,
+//! in BENCHMARKS.md). It is as lenient as reading a `Value` would be: a field of an unexpected
+//! type reads as absent, a step that is not an object has no id, `steps` that is not a list is no
+//! list. Knows nothing of what a step's output holds.
 
 use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;

@@ -1,7 +1,9 @@
 //! Bundles: reading (`read`), log scanning (`logscan`) and the layout mapping (`layout`), the only
 //! code that knows where a file sits in a bundle. The result is a [`Bundle`]: logical inputs
 //! (`kubectl/namespaces/<ns>/<resource>`, `az/<slug>`, `logs/<ns>/<pod>/<container>`), each
-//! present, absent or failed, plus every object and log scan with its original path.
+//! present, absent or failed, plus every object and log scan with its original path. It knows
+//! nothing of the analysis (`model`, `facts`, `rules`, `engine`, `finding`, `report`); the one
+//! thing it borrows is the signature set's log matcher, to scan logs while reading.
 
 /// In a serde `Visitor`, accept the listed other kinds of JSON value as `$v` (containers are
 /// read through and ignored): the lenient readers of `manifest` and `typed` take any value.

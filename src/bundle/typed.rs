@@ -1,9 +1,8 @@
 //! Lists of the most numerous kinds (pods, events, nodes) parsed straight into their typed
 //! models while the archive streams, instead of into `serde_json::Value` first.
 //!
-//! Why: a `Value` tree costs about six times its JSON text, and building then converting it
-//! costs two passes and a storm of page faults. A bundle of 20,000 pods and 20,000 events held
-//! 880 MB of `Value`s; the typed models keep only the fields rules read (BENCHMARKS.md).
+//! The typed models keep only the fields rules read, in one pass (why, with figures, in
+//! BENCHMARKS.md).
 //!
 //! Which members: a JSON file whose name (`pods.json`) or folder (`pods/<ns>.json`) names one of
 //! the kinds, and only when `analyze` asks for it (`serve` answers `kubectl` with whole objects and

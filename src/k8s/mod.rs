@@ -8,6 +8,7 @@
 mod objects;
 #[cfg(test)]
 mod tests;
+pub mod time;
 
 pub use objects::*;
 

@@ -1,5 +1,6 @@
 //! The object types: every field defaults, so objects with missing or unexpected fields still
-//! deserialize; values of the wrong type fail only that object.
+//! deserialize; values of the wrong type fail only that object. They know nothing of where an
+//! object was read from (that is [`super::Src`]) or of what rules make of it.
 
 use serde::de::{self, Deserializer, MapAccess, Visitor};
 use serde::Deserialize;
@@ -380,6 +381,10 @@ impl Event {
             .or(self.event_time.as_deref())
             .or(self.first_timestamp.as_deref())
             .or(self.metadata.creation_timestamp.as_deref())
+    }
+    /// [`last_seen`](Self::last_seen) as an instant; `None` when absent or not a time.
+    pub fn last_seen_at(&self) -> Option<::time::OffsetDateTime> {
+        self.last_seen().and_then(super::time::parse)
     }
     pub fn times(&self) -> i64 {
         self.series.as_ref().map(|s| s.count).or(self.count).unwrap_or(1)

@@ -24,3 +24,21 @@ fn small_map_reads_like_a_btree_map() {
     assert_eq!(limits.get("memory"), Some(&serde_json::json!(536870912)));
     assert!(serde_json::from_str::<SmallMap<String>>("[1]").is_err());
 }
+
+#[test]
+fn events_are_ordered_by_the_instant_they_were_last_seen() {
+    let ev = |v: Value| -> Event { serde_json::from_value(v).unwrap() };
+    // a MicroTime with a fraction: as text it sorts before the whole second it follows
+    let series = ev(serde_json::json!({
+        "lastTimestamp": null,
+        "series": {"count": 2, "lastObservedTime": "2026-11-25T17:00:00.500000Z"}
+    }));
+    let plain = ev(serde_json::json!({"lastTimestamp": "2026-11-25T17:00:00Z"}));
+    let offset = ev(serde_json::json!({"lastTimestamp": "2026-11-25T17:30:00+01:00"}));
+    let none = ev(serde_json::json!({"reason": "NoTime"}));
+    assert!(series.last_seen() < plain.last_seen());
+    assert!(plain.last_seen_at() < series.last_seen_at());
+    assert!(offset.last_seen_at() < plain.last_seen_at());
+    assert_eq!(none.last_seen_at(), None);
+    assert!(none.last_seen_at() < offset.last_seen_at());
+}

@@ -1,4 +1,5 @@
 //! Typed views of `az ... -o json` outputs (the CLI flattens ARM `properties.*` to the top level).
+//! Knows nothing of bundle paths (the layout maps `az/<slug>`) or of rules.
 
 use serde::Deserialize;
 use serde_json::Value;

@@ -2,7 +2,8 @@
 //!
 //! [`Snapshot`] holds every core kind as a typed list (each item with its [`Src`]), custom
 //! resources as JSON, `az` outputs, logs, and the input states rules declare. An object whose
-//! fields have the wrong type is left out with an error naming its file and index.
+//! fields have the wrong type is left out with an error naming its file and index. The views know
+//! no bundle path (that is the layout's) and no rule, finding or output format.
 
 pub mod az;
 pub mod quantity;

@@ -1,7 +1,8 @@
 //! Kubernetes resource quantities (`500m`, `1Gi`, `1.5`, `2e3`, `128974848`) as exact integers.
 //!
 //! A quantity is held in nano-units (10^-9 of a core or a byte) in an `i128`, so decimal and
-//! binary suffixes compare exactly: `1000m` = `1`, `1Gi` = `1024Mi`, `1G` < `1Gi`.
+//! binary suffixes compare exactly: `1000m` = `1`, `1Gi` = `1024Mi`, `1G` < `1Gi`. Knows nothing of
+//! which object or field a quantity came from.
 
 use serde_json::Value;
 use std::cmp::Ordering;

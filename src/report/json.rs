@@ -1,6 +1,7 @@
 //! JSON rendering: one report object, or (for several bundles) an array of them in argument
 //! order, where a bundle that could not be read at all is an entry that says so. Field order is
-//! fixed by the structs and every list is sorted, so output is byte-identical across runs.
+//! fixed by the structs and every list is sorted, so output is byte-identical across runs. Knows
+//! nothing of rules beyond the report it is given.
 
 use super::{Report, SCHEMA};
 use crate::bundle::BundleError;

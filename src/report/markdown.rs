@@ -1,5 +1,6 @@
 //! Markdown rendering, for pasting into a support ticket: a summary table, each finding with
-//! its evidence and fix in code blocks, and the rules that could not vouch for the cluster.
+//! its evidence and fix in code blocks, and the rules that could not vouch for the cluster. Knows
+//! nothing of rules beyond the report it is given.
 
 use super::{is_command, Report};
 use crate::engine::Outcome;

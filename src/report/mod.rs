@@ -1,6 +1,7 @@
 //! Reports: the `arcdiag-report/v1` value built from a bundle and its analysis, and its three
 //! renderings (`text`, `json`, `markdown`). This is the only code that formats output; it
-//! returns strings and never prints.
+//! returns strings and never prints. It decides nothing: findings, outcomes and facts come finished
+//! from the engine.
 
 pub mod json;
 pub mod markdown;

@@ -1,6 +1,7 @@
 //! Text rendering for a terminal: findings grouped by severity, evidence as `path:line`, fix
 //! commands prefixed by `$`, then the rules that were skipped or failed and a one-line summary.
-//! Colour only when asked for (the caller decides from the terminal and `NO_COLOR`).
+//! Colour only when asked for (the caller decides from the terminal and `NO_COLOR`). Knows nothing
+//! of rules beyond the report it is given.
 
 use super::{is_command, Report};
 use crate::engine::Outcome;

@@ -1,6 +1,7 @@
 //! Rules defined only by signatures (built-in `signatures.yaml` or `--rules FILE.yaml`): every
 //! hit of a signature with the rule's code is evidence; hits are grouped into one finding per
-//! subject (the pod of a log, the object of an event or condition, the Azure resource).
+//! subject (the pod of a log, the object of an event or condition, the Azure resource). Knows no
+//! signature by name: everything comes from the signature set.
 
 use super::{finding, Context, Hit, Inputs, Origin, Rule};
 use crate::finding::{Finding, Severity, Subject};

@@ -3,6 +3,10 @@
 //! One rule per file under `flux/`, `ext/`, `ama/`, `osm/`, `k8s/`. A rule file opens with a `//!`
 //! doc comment; that text is what `arcdiag explain CODE` prints (see [`doc_of_module`]; `build.rs` extracts it).
 //! Signatures from `signatures.yaml` whose code is not a Rust rule become [`declarative`] rules.
+//! Rules read the typed views (`model`), the facts and the signature hits; they know no bundle
+//! layout (inputs are logical ids such as `kubectl/namespaces/<ns>/pods`), never format output and
+//! never print. Helpers that rule files of a family share live in the family's `mod.rs` (or a file
+//! the family owns), never in a rule file.
 
 pub mod ama;
 pub mod declarative;

@@ -1,5 +1,6 @@
 //! Request routing: discovery, list/get (JSON or `Table`), pod logs, `Status` errors. Pure: a
-//! request in, a response out, from the index only.
+//! request in, a response out, from the index only. Knows nothing of sockets (`http`) or of bundle
+//! layouts (`index`).
 
 use super::index::{Index, ResourceType};
 use super::select::{FieldSelector, LabelSelector};

@@ -7,7 +7,8 @@
 //! Bounds: a request head is at most [`MAX_HEAD`] bytes (then 431 and close); a client has
 //! [`HEAD_TIMEOUT`] to send a head and [`IDLE_TIMEOUT`] between keep-alive requests; a stalled
 //! reader of a response is dropped after [`WRITE_TIMEOUT`]; at most [`MAX_CONNS`] connections are
-//! served at once (more get 503 and a close). Every error a client can see is a `Status`.
+//! served at once (more get 503 and a close). Every error a client can see is a `Status`. Knows
+//! nothing of Kubernetes: requests in, bytes out.
 
 use super::api::{status, Reply};
 use std::io::{BufRead, BufReader, Read, Write};

@@ -4,7 +4,8 @@
 //! The bundle is read and indexed once at start (logs kept whole, in memory); each request reads
 //! only the index. Writes answer 405, unknown paths 404, bad selectors 400, each with a `Status`.
 //! The HTTP layer is `http`, a small bounded HTTP/1.1 server (one thread per connection, at most
-//! `http::MAX_CONNS`; heads bounded; idle and stalled clients dropped).
+//! `http::MAX_CONNS`; heads bounded; idle and stalled clients dropped). It knows no rule and never
+//! writes: a bundle is only read.
 
 pub mod api;
 pub mod http;
@@ -12,6 +13,7 @@ pub mod index;
 pub mod jsonpath;
 pub mod select;
 pub mod table;
+pub mod types;
 
 use crate::bundle::{self, Limits};
 use crate::signatures::LogMatcher;

@@ -1,5 +1,6 @@
 //! Label selectors (equality and set-based) and field selectors (equality), as the API server
-//! parses them. A malformed selector is an error the caller answers with 400.
+//! parses them. A malformed selector is an error the caller answers with 400. Knows nothing of the
+//! index or of HTTP.
 
 use serde_json::Value;
 

@@ -1,6 +1,6 @@
 //! The arcdiag-v1 layout (what `arcdiag collect` writes): the manifest (cluster, collection time,
 //! completeness, each step's outcome, which becomes an input's state), `kubectl/`, `az/` and
-//! `logs/` under the root.
+//! `logs/` under the root. Knows nothing of the other layouts, nor of what the objects mean.
 
 use super::links::Members;
 use super::{files_under, take, Mapper};

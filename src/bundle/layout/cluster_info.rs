@@ -1,5 +1,6 @@
 //! The `kubectl cluster-info dump` layout: `<resource>.json` at the root (cluster scope),
 //! `<ns>/<resource>.json`, and `<ns>/<pod>/logs.txt` (one file for all of a pod's containers).
+//! Knows nothing of the other layouts, nor of what the objects mean.
 
 use super::links::Members;
 use super::{files_under, take, Mapper};

@@ -1,6 +1,7 @@
 //! Which layout a bundle has, and its root folder, from marker files only: an arcdiag
 //! `manifest.json`, troubleshoot.sh's `version.yaml` / `cluster-resources/`, a cluster-info dump's
-//! `nodes.json` beside `<ns>/pods.json`. The shallowest marker wins. Maps nothing.
+//! `nodes.json` beside `<ns>/pods.json`. The shallowest marker wins. Maps nothing. Knows nothing of
+//! what members hold beyond their names.
 
 use super::links::Members;
 use super::{depth, parent};

@@ -3,12 +3,12 @@
 //! cluster-info dump `nodes.json` beside `<ns>/pods.json`) and maps every member onto logical
 //! inputs: `kubectl/cluster/<resource>`, `kubectl/namespaces/<ns>/<resource>`, `az/<slug>`,
 //! `logs/<ns>/<pod>/<container>[.previous]`.
-
 //!
 //! `detect` finds the layout and root from marker files, `links` names members and follows links,
 //! and one file per layout (`arcdiag`, `troubleshoot`, `cluster_info`) maps its paths through the
 //! [`Mapper`] here, which records inputs, objects, `az` outputs and logs. Nothing here parses bytes
-//! (the reader did) or knows what an object means (the model does).
+//! (the reader did) or knows what an object means (the model does), and nothing here knows a rule
+//! or a finding.
 
 mod arcdiag;
 mod cluster_info;

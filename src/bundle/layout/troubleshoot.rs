@@ -1,6 +1,7 @@
 //! The troubleshoot.sh layout (replicated's support-bundle): `cluster-resources/<resource>.json`
 //! and `cluster-resources/<resource>/<ns>.json`, `*-errors.json` marking failed collectors, and
-//! pod logs under `cluster-resources/pods/logs/` or a collector's folder.
+//! pod logs under `cluster-resources/pods/logs/` or a collector's folder. Knows nothing of the
+//! other layouts, nor of what the objects mean.
 
 use super::links::Members;
 use super::{files_under, split_ext, take, Mapper};

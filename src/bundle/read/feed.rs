@@ -3,39 +3,6 @@
 //! (overlapping by the context lines) and scanned in parallel, everything else whole.
 //! Member bytes come in through [`super::read_more`]; what each becomes is [`super::process`].
 //! Knows nothing of tar headers or bounds.
-//!
-//! - One streaming pass. The calling thread walks the tar; everything else runs on the rayon pool
-//!   at the same time. An ordinary gzip stream is sequential: the calling thread decompresses it,
-//!   and analysis hides behind it on the other core. A bundle written by `arcdiag collect` is
-//!   block gzip (`gzblocks`: independent 1 MiB gzip members that name their length), so its
-//!   members are decompressed on the pool too, ahead of the reader, and decompression and
-//!   analysis share every core: such a bundle is analyzed in about the time one thread takes
-//!   merely to decompress it (the floor of BENCHMARKS.md).
-//! - The calling thread copies member bytes straight from the decoder into pooled buffers
-//!   ([`Pool`]) and hands over a task per [`CHUNK`] bytes ([`Feeder`]): small members are
-//!   batched back to back into one buffer (one task, not one per file, for bundles of many tiny
-//!   files); a log longer than `CHUNK` is cut into regions after a line, each region handed over
-//!   with the [`CONTEXT`] lines before it and after it, and scanned in parallel with the rest of
-//!   the stream; the regions' scans are merged after the stream ends (`logscan::merge`), so a
-//!   log of any size costs `CHUNK` bytes at a time and its scan finishes with the stream.
-//! - Logs are scanned, not stored: one combined matcher (`signatures::LogMatcher`): a literal
-//!   prefilter (aho-corasick's vectorized Teddy) finds the few lines that can match, and only
-//!   those see the full regexes; candidate lines with escapes are also matched unescaped (the
-//!   literals are chosen so that an escape never hides one; see `LogMatcher::escape_safe`). Only
-//!   the matching lines, their context and each log's last lines are kept.
-//! - Lists of the most numerous objects (pods, events, nodes) are parsed on the pool straight
-//!   into the typed models rules read (`typed`), and the manifest into the fields the layout
-//!   reads (`manifest`): no `serde_json::Value` tree (~6x the JSON text) is built for them.
-//!   Everything else JSON/YAML is a `Value`, as `serve` needs every field (`serve` reads all
-//!   members as `Value`s).
-//! - The calling thread's only extra work over the floor is copying member bytes into pooled
-//!   buffers that stay initialized ([`Buf`]: no zeroing before each read); it never waits for the
-//!   pool on the bundles of BENCHMARKS.md.
-//! - Memory: bytes read but not yet processed are bounded by [`IN_FLIGHT_BYTES`] (the reader
-//!   waits for the pool beyond it), so peak memory is that, plus the largest JSON/YAML member
-//!   (parsed whole), plus what is kept: typed objects (~2-4 KB a pod, ~1 KB an event), each
-//!   log's scan (its last lines and matches, ~1-2 KB), and `Value`s of the other resources.
-//!   It grows with the number of objects and logs, not with the bytes of the logs.
 
 use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK};
 use super::{process, read_more, Class, Member};

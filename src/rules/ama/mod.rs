@@ -1,5 +1,7 @@
 //! Rules of the Azure Monitor Container Insights family (`AMA`), one per file, plus what they
-//! share: applicability, which pods are the agent's, and the node OS they run on.
+//! share: applicability, which pods are the agent's, and the node OS they run on. Rules read the
+//! typed views and facts: they know no bundle layout (inputs are logical ids) and never format
+//! output.
 
 mod iptables_nat_table_missing;
 mod nodes_at_risk_iptables_nat;

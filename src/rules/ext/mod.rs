@@ -1,5 +1,6 @@
 //! Rules about any cluster extension (`EXT`), one per file. They apply when the bundle holds
-//! `az k8s-extension list/show` output.
+//! `az k8s-extension list/show` output. Rules read the typed views and facts: they know no bundle
+//! layout (inputs are logical ids) and never format output.
 
 mod extension_failed;
 mod extension_pods_unhealthy;

@@ -1,6 +1,8 @@
 //! Flux v2 GitOps rules (`FLX`), one per file. They apply when Flux v2 is installed or its
 //! installation was attempted (FLX009 applies to every cluster). This module holds what several
 //! of them share: applicability, the guide's per-container resource table, Flux object lookup.
+//! Rules read the typed views and facts: they know no bundle layout (inputs are logical ids) and
+//! never format output.
 
 mod aks_extension_manager_not_registered;
 mod container_limits_policy_blocks_flux;

@@ -1,5 +1,6 @@
 //! Generic Kubernetes rules (`K8S`), which apply to every cluster. Pods that completed
-//! (`Succeeded`) are never failures.
+//! (`Succeeded`) are never failures. Rules read the typed views and facts: they know no bundle
+//! layout (inputs are logical ids) and never format output.
 
 mod certificate_expired;
 mod container_crash_looping;
@@ -31,13 +32,14 @@ pub fn pod_ref(p: &Obj<Pod>) -> String {
     crate::model::object_ref("Pod", Some(p.ns()), &p.metadata.name)
 }
 
-/// Events whose involved object is this pod, oldest first.
+/// Events whose involved object is this pod, oldest first: by the instant last seen (an event
+/// with no readable time first), then by that time's text and the event's name, so the order is
+/// total whatever the times' formats.
 pub fn pod_events<'a>(snap: &'a crate::model::Snapshot, p: &'a Obj<Pod>) -> Vec<&'a Obj<crate::k8s::Event>> {
     let mut v = snap.events_of_pod(p.ns(), &p.metadata.name);
-    v.sort_by(|a, b| {
-        a.last_seen()
-            .cmp(&b.last_seen())
-            .then(a.metadata.name.cmp(&b.metadata.name))
+    v.sort_by_cached_key(|e| {
+        let e: &'a Obj<crate::k8s::Event> = e;
+        (e.last_seen_at(), e.last_seen(), e.metadata.name.as_str())
     });
     v
 }

@@ -1,14 +1,44 @@
 //! What OSM's MeshConfig may hold: the schema of `config.openservicemesh.io` MeshConfig
 //! (`v1alpha1`/`v1alpha2`, from OSM's `cmd/osm-bootstrap/crds/config_meshconfig.yaml`), the value
 //! sets OSM accepts, the guide's table of defaults with typed values, and the `kubectl patch
-//! --type=merge` line that sets keys. Used by OSM012-OSM014; holds no rule.
+//! --type=merge` line that sets keys; and [`MeshConfigRule`], the one implementation of
+//! OSM012-OSM014 (their inputs, applicability and finding `osm-mesh-config`), each code's
+//! judgement in its rule file. Holds no rule doc of its own.
 
-use super::{MESHCONFIG, MESHCONFIG_RESOURCE, NS};
+use super::{applies, Meta, MESHCONFIG, MESHCONFIG_RESOURCE, NS};
 use crate::bundle::RawObject;
-use crate::rules::Context;
+use crate::finding::Finding;
+use crate::model::Need;
+use crate::rules::{Applies, Context, Inputs, Rule};
 use regex::Regex;
 use serde_json::{json, Map, Value};
 use std::sync::OnceLock;
+
+/// One of OSM012-OSM014: reads the MeshConfigs of arc-osm-system and judges `osm-mesh-config`.
+pub struct MeshConfigRule {
+    pub meta: Meta,
+    /// The code's judgement, given `osm-mesh-config` when the bundle has it.
+    pub check: for<'a> fn(&dyn Rule, &Context<'a>, Option<&'a RawObject>) -> Vec<Finding>,
+}
+
+impl Rule for MeshConfigRule {
+    super::meta_rule!();
+
+    fn inputs(&self) -> Inputs {
+        Inputs {
+            required: vec![Need::NsResource(NS, MESHCONFIG_RESOURCE)],
+            ..Inputs::default()
+        }
+    }
+
+    fn applies(&self, cx: &Context) -> Applies {
+        applies(cx)
+    }
+
+    fn check(&self, cx: &Context) -> Vec<Finding> {
+        (self.check)(self, cx, find(cx))
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Ty {

@@ -1,13 +1,50 @@
 //! Rules of the Open Service Mesh family (`OSM`), one per file, plus what they share: which
 //! objects are the OSM control plane in `arc-osm-system`, applicability, the installed OSM
-//! release, and how a crashed control-plane container is cited. The MeshConfig key table lives
-//! in [`meshconfig`].
+//! release, and how a crashed control-plane container is cited.
+//!
+//! Rules that are one check applied to different objects have one implementation, in a file
+//! the family owns: `component` (osm-controller and osm-injector: unavailable, service wrong,
+//! no endpoints), `webhook` (the validating and mutating webhook configurations) and
+//! `meshconfig` (the MeshConfig key table and the frame of the three MeshConfig rules). Each
+//! code keeps its own rule file, which holds its `//!` doc (the `arcdiag explain` text) and its
+//! identity ([`Meta`]). Helpers shared by rule files live here or in those files, never in a rule
+//! file.
 
+/// The identity of a rule whose implementation serves several codes: the code, name, severity
+/// and `doc`, a function in the code's own rule file that returns its `//!` doc
+/// (`crate::rule_doc!()` expanded there), so each code keeps its own `arcdiag explain` text.
+pub struct Meta {
+    pub code: &'static str,
+    pub name: &'static str,
+    pub severity: Severity,
+    pub doc: fn() -> String,
+}
+
+/// `code`, `name`, `severity` and `doc` of a `Rule` from its `meta` field.
+macro_rules! meta_rule {
+    () => {
+        fn code(&self) -> &str {
+            self.meta.code
+        }
+        fn name(&self) -> &str {
+            self.meta.name
+        }
+        fn severity(&self) -> $crate::finding::Severity {
+            self.meta.severity
+        }
+        fn doc(&self) -> String {
+            (self.meta.doc)()
+        }
+    };
+}
+pub(crate) use meta_rule;
+
+mod component;
 mod meshconfig;
 mod namespace_half_joined;
 mod osm_controller_crashed;
 mod osm_controller_has_sidecar;
-pub(crate) mod osm_controller_no_endpoints;
+mod osm_controller_no_endpoints;
 mod osm_controller_service_wrong;
 mod osm_controller_unavailable;
 mod osm_injector_no_endpoints;
@@ -18,32 +55,33 @@ mod osm_meshconfig_missing;
 mod osm_meshconfig_non_default;
 mod osm_mutating_webhook_wrong;
 mod osm_system_namespace_in_mesh;
-pub(crate) mod osm_validating_webhook_wrong;
+mod osm_validating_webhook_wrong;
 mod osm_webhook_ca_bundle_missing;
 mod pods_missing_sidecar;
 mod smi_crds_missing;
+mod webhook;
 
 use super::{obj_evidence, Applies, Context, Rule};
-use crate::finding::Finding;
+use crate::finding::{Finding, Severity};
 use crate::k8s::{Pod, WebhookConfiguration};
 use crate::model::{object_ref, Need, Obj};
 
 pub fn all() -> Vec<Box<dyn Rule>> {
     vec![
-        Box::new(osm_controller_unavailable::OsmControllerUnavailable),
+        Box::new(osm_controller_unavailable::RULE),
         Box::new(osm_controller_crashed::OsmControllerCrashed),
         Box::new(osm_controller_has_sidecar::OsmControllerHasSidecar),
-        Box::new(osm_controller_service_wrong::OsmControllerServiceWrong),
-        Box::new(osm_controller_no_endpoints::OsmControllerNoEndpoints),
-        Box::new(osm_injector_unavailable::OsmInjectorUnavailable),
-        Box::new(osm_injector_service_wrong::OsmInjectorServiceWrong),
-        Box::new(osm_injector_no_endpoints::OsmInjectorNoEndpoints),
-        Box::new(osm_validating_webhook_wrong::OsmValidatingWebhookWrong),
-        Box::new(osm_mutating_webhook_wrong::OsmMutatingWebhookWrong),
+        Box::new(osm_controller_service_wrong::RULE),
+        Box::new(osm_controller_no_endpoints::RULE),
+        Box::new(osm_injector_unavailable::RULE),
+        Box::new(osm_injector_service_wrong::RULE),
+        Box::new(osm_injector_no_endpoints::RULE),
+        Box::new(osm_validating_webhook_wrong::RULE),
+        Box::new(osm_mutating_webhook_wrong::RULE),
         Box::new(osm_webhook_ca_bundle_missing::OsmWebhookCaBundleMissing),
-        Box::new(osm_meshconfig_missing::OsmMeshconfigMissing),
-        Box::new(osm_meshconfig_invalid::OsmMeshconfigInvalid),
-        Box::new(osm_meshconfig_non_default::OsmMeshconfigNonDefault),
+        Box::new(osm_meshconfig_missing::RULE),
+        Box::new(osm_meshconfig_invalid::RULE),
+        Box::new(osm_meshconfig_non_default::RULE),
         Box::new(osm_system_namespace_in_mesh::OsmSystemNamespaceInMesh),
         Box::new(namespace_half_joined::NamespaceHalfJoined),
         Box::new(pods_missing_sidecar::PodsMissingSidecar),

@@ -12,33 +12,21 @@
 //!
 //! Fix: see OSM006 (`kubectl get pod -n arc-osm-system --selector app=osm-injector`).
 
-use super::osm_controller_no_endpoints::no_ready_endpoints;
-use super::{applies, NS};
-use crate::finding::Finding;
-use crate::model::Need;
-use crate::rules::{Applies, Context, Inputs, Rule};
+use super::component::{NoEndpoints, INJECTOR};
+use super::Meta;
+use crate::finding::Severity;
 
-pub struct OsmInjectorNoEndpoints;
+/// OSM008: [`NoEndpoints`] for osm-injector.
+pub const RULE: NoEndpoints = NoEndpoints {
+    meta: Meta {
+        code: "OSM008",
+        name: "osm-injector-no-endpoints",
+        severity: Severity::Error,
+        doc,
+    },
+    of: &INJECTOR,
+};
 
-impl Rule for OsmInjectorNoEndpoints {
-    crate::rule_meta!("OSM008", "osm-injector-no-endpoints", Error);
-
-    fn inputs(&self) -> Inputs {
-        Inputs {
-            required: vec![Need::NsResource(NS, "endpoints")],
-            ..Inputs::default()
-        }
-    }
-
-    fn after(&self) -> &[&str] {
-        &["OSM006"]
-    }
-
-    fn applies(&self, cx: &Context) -> Applies {
-        applies(cx)
-    }
-
-    fn check(&self, cx: &Context) -> Vec<Finding> {
-        no_ready_endpoints(self, cx, "osm-injector", Some(9090), &["OSM006"])
-    }
+fn doc() -> String {
+    crate::rule_doc!()
 }

@@ -20,14 +20,28 @@
 //! --type=merge` line with typed values (booleans as booleans) under the right keys; a
 //! misplaced key is moved and the stray one removed (`null` in a merge patch).
 
-use super::meshconfig::{self, Ty};
-use super::{applies, MESHCONFIG, MESHCONFIG_RESOURCE, NS};
-use crate::finding::{Finding, Subject};
-use crate::model::{object_ref, Need};
-use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
+use super::meshconfig::{self, MeshConfigRule, Ty};
+use super::{Meta, MESHCONFIG, NS};
+use crate::bundle::RawObject;
+use crate::finding::{Finding, Severity, Subject};
+use crate::model::object_ref;
+use crate::rules::{finding, obj_evidence, Context, Rule};
 use serde_json::{json, Value};
 
-pub struct OsmMeshconfigInvalid;
+/// OSM013: [`MeshConfigRule`] that checks the values of `osm-mesh-config`.
+pub const RULE: MeshConfigRule = MeshConfigRule {
+    meta: Meta {
+        code: "OSM013",
+        name: "osm-meshconfig-invalid",
+        severity: Severity::Warning,
+        doc,
+    },
+    check,
+};
+
+fn doc() -> String {
+    crate::rule_doc!()
+}
 
 /// One problem: the dotted path under `spec`, the value found, what is wrong, and the patch
 /// entries that fix it.
@@ -38,77 +52,62 @@ struct Problem {
     sets: Vec<(String, Value)>,
 }
 
-impl Rule for OsmMeshconfigInvalid {
-    crate::rule_meta!("OSM013", "osm-meshconfig-invalid", Warning);
-
-    fn inputs(&self) -> Inputs {
-        Inputs {
-            required: vec![Need::NsResource(NS, MESHCONFIG_RESOURCE)],
-            ..Inputs::default()
-        }
+fn check(rule: &dyn Rule, _cx: &Context, mc: Option<&RawObject>) -> Vec<Finding> {
+    let Some(mc) = mc else {
+        return Vec::new();
+    };
+    let spec = mc.value.get("spec").cloned().unwrap_or(Value::Null);
+    let mut problems = Vec::new();
+    if let Value::Object(_) = spec {
+        walk(&spec, &spec, "", &mut problems);
+    } else if !spec.is_null() {
+        problems.push(Problem {
+            path: String::new(),
+            found: spec.clone(),
+            what: "spec is not an object".into(),
+            sets: Vec::new(),
+        });
     }
-
-    fn applies(&self, cx: &Context) -> Applies {
-        applies(cx)
+    if problems.is_empty() {
+        return Vec::new();
     }
-
-    fn check(&self, cx: &Context) -> Vec<Finding> {
-        let Some(mc) = meshconfig::find(cx) else {
-            return Vec::new();
-        };
-        let spec = mc.value.get("spec").cloned().unwrap_or(Value::Null);
-        let mut problems = Vec::new();
-        if let Value::Object(_) = spec {
-            walk(&spec, &spec, "", &mut problems);
-        } else if !spec.is_null() {
-            problems.push(Problem {
-                path: String::new(),
-                found: spec.clone(),
-                what: "spec is not an object".into(),
-                sets: Vec::new(),
-            });
-        }
-        if problems.is_empty() {
-            return Vec::new();
-        }
-        let oref = object_ref("MeshConfig", Some(NS), MESHCONFIG);
-        let keys: Vec<String> = problems.iter().map(|p| format!("spec.{}", p.path)).collect();
-        let mut f = finding(
-            self,
-            Subject::new("MeshConfig", Some(NS), MESHCONFIG),
-            format!(
-                "MeshConfig osm-mesh-config has {} value(s) OSM rejects or ignores: {}",
-                problems.len(),
-                keys.join(", ")
-            ),
-            problems
-                .iter()
-                .map(|p| format!("spec.{} = {}: {}", p.path, p.found, p.what))
-                .collect::<Vec<_>>()
-                .join("; "),
-        );
-        let mut sets: Vec<(String, Value)> = Vec::new();
-        for p in &problems {
-            f.evidence.push(obj_evidence(
-                &mc.src,
-                oref.clone(),
-                &format!("spec.{}", p.path),
-                &format!("{}: {}", p.found, p.what),
-            ));
-            for (k, v) in &p.sets {
-                if !sets.iter().any(|(x, _)| x == k) {
-                    sets.push((k.clone(), v.clone()));
-                }
+    let oref = object_ref("MeshConfig", Some(NS), MESHCONFIG);
+    let keys: Vec<String> = problems.iter().map(|p| format!("spec.{}", p.path)).collect();
+    let mut f = finding(
+        rule,
+        Subject::new("MeshConfig", Some(NS), MESHCONFIG),
+        format!(
+            "MeshConfig osm-mesh-config has {} value(s) OSM rejects or ignores: {}",
+            problems.len(),
+            keys.join(", ")
+        ),
+        problems
+            .iter()
+            .map(|p| format!("spec.{} = {}: {}", p.path, p.found, p.what))
+            .collect::<Vec<_>>()
+            .join("; "),
+    );
+    let mut sets: Vec<(String, Value)> = Vec::new();
+    for p in &problems {
+        f.evidence.push(obj_evidence(
+            &mc.src,
+            oref.clone(),
+            &format!("spec.{}", p.path),
+            &format!("{}: {}", p.found, p.what),
+        ));
+        for (k, v) in &p.sets {
+            if !sets.iter().any(|(x, _)| x == k) {
+                sets.push((k.clone(), v.clone()));
             }
         }
-        if !sets.is_empty() {
-            f.fix.push(meshconfig::patch_line(&sets));
-        }
-        f.fix.push(
+    }
+    if !sets.is_empty() {
+        f.fix.push(meshconfig::patch_line(&sets));
+    }
+    f.fix.push(
             "valid osmLogLevel values: trace, debug, info, warn, error, fatal, panic, disabled; durations like 24h or 90m; certKeyBitSize 2048, 4096 or 8192".into(),
         );
-        vec![f]
-    }
+    vec![f]
 }
 
 /// Check every key of the object at `prefix` (dotted, relative to `spec`).

@@ -11,76 +11,74 @@
 //!
 //! Fix: the extension creates it: repair or reinstall the OSM extension.
 
-use super::meshconfig;
-use super::{applies, extension_show, MESHCONFIG, MESHCONFIG_RESOURCE, NS};
-use crate::finding::{Evidence, Finding, Subject};
+use super::meshconfig::MeshConfigRule;
+use super::{extension_show, Meta, MESHCONFIG, MESHCONFIG_RESOURCE, NS};
+use crate::bundle::RawObject;
+use crate::finding::{Evidence, Finding, Severity, Subject};
 use crate::model::Need;
-use crate::rules::{finding, Applies, Context, Inputs, Rule};
+use crate::rules::{finding, Context, Rule};
 
-pub struct OsmMeshconfigMissing;
+/// OSM012: [`MeshConfigRule`] that fires when `osm-mesh-config` is absent.
+pub const RULE: MeshConfigRule = MeshConfigRule {
+    meta: Meta {
+        code: "OSM012",
+        name: "osm-meshconfig-missing",
+        severity: Severity::Error,
+        doc,
+    },
+    check,
+};
 
-impl Rule for OsmMeshconfigMissing {
-    crate::rule_meta!("OSM012", "osm-meshconfig-missing", Error);
+fn doc() -> String {
+    crate::rule_doc!()
+}
 
-    fn inputs(&self) -> Inputs {
-        Inputs {
-            required: vec![Need::NsResource(NS, MESHCONFIG_RESOURCE)],
-            ..Inputs::default()
-        }
+fn check(rule: &dyn Rule, cx: &Context, mc: Option<&RawObject>) -> Vec<Finding> {
+    if !cx.snap.has(&Need::NsResource(NS, MESHCONFIG_RESOURCE)) || mc.is_some() {
+        return Vec::new();
     }
-
-    fn applies(&self, cx: &Context) -> Applies {
-        applies(cx)
-    }
-
-    fn check(&self, cx: &Context) -> Vec<Finding> {
-        if !cx.snap.has(&Need::NsResource(NS, MESHCONFIG_RESOURCE)) || meshconfig::find(cx).is_some() {
-            return Vec::new();
-        }
-        let others: Vec<String> = cx
-            .snap
-            .resources(MESHCONFIG_RESOURCE)
-            .map(|o| format!("{}/{}", o.namespace().unwrap_or(""), o.name()))
-            .collect();
-        let mut f = finding(
-            self,
-            Subject::new("MeshConfig", Some(NS), MESHCONFIG),
-            "MeshConfig arc-osm-system/osm-mesh-config is missing",
-            if others.is_empty() {
-                "The MeshConfigs were collected and there is none: OSM's control plane has no configuration."
-                    .to_string()
-            } else {
-                format!(
-                    "The MeshConfigs were collected; only {} exist, not {NS}/{MESHCONFIG}.",
-                    others.join(", ")
-                )
-            },
-        );
-        let input = cx
-            .snap
-            .bundle
-            .inputs
-            .values()
-            .find(|i| i.id.ends_with(MESHCONFIG_RESOURCE) && i.path.is_some());
-        f.evidence.push(Evidence {
-            path: input
-                .and_then(|i| i.path.clone())
-                .unwrap_or_else(|| format!("kubectl/namespaces/{NS}/{MESHCONFIG_RESOURCE}.json")),
-            line: None,
-            object: None,
-            field: None,
-            excerpt: if others.is_empty() {
-                "no MeshConfig".into()
-            } else {
+    let others: Vec<String> = cx
+        .snap
+        .resources(MESHCONFIG_RESOURCE)
+        .map(|o| format!("{}/{}", o.namespace().unwrap_or(""), o.name()))
+        .collect();
+    let mut f = finding(
+        rule,
+        Subject::new("MeshConfig", Some(NS), MESHCONFIG),
+        "MeshConfig arc-osm-system/osm-mesh-config is missing",
+        if others.is_empty() {
+            "The MeshConfigs were collected and there is none: OSM's control plane has no configuration.".to_string()
+        } else {
+            format!(
+                "The MeshConfigs were collected; only {} exist, not {NS}/{MESHCONFIG}.",
                 others.join(", ")
-            },
-        });
-        f.fix
-            .push("kubectl get meshconfig osm-mesh-config -n arc-osm-system".into());
-        f.fix.push(format!(
-            "the extension creates it: {}; repair or reinstall the OSM extension",
-            extension_show(cx)
-        ));
-        vec![f]
-    }
+            )
+        },
+    );
+    let input = cx
+        .snap
+        .bundle
+        .inputs
+        .values()
+        .find(|i| i.id.ends_with(MESHCONFIG_RESOURCE) && i.path.is_some());
+    f.evidence.push(Evidence {
+        path: input
+            .and_then(|i| i.path.clone())
+            .unwrap_or_else(|| format!("kubectl/namespaces/{NS}/{MESHCONFIG_RESOURCE}.json")),
+        line: None,
+        object: None,
+        field: None,
+        excerpt: if others.is_empty() {
+            "no MeshConfig".into()
+        } else {
+            others.join(", ")
+        },
+    });
+    f.fix
+        .push("kubectl get meshconfig osm-mesh-config -n arc-osm-system".into());
+    f.fix.push(format!(
+        "the extension creates it: {}; repair or reinstall the OSM extension",
+        extension_show(cx)
+    ));
+    vec![f]
 }

@@ -14,44 +14,30 @@
 //! "path": "/mutate-pod-creation", "port": 9090}`; the injector owns this configuration: repair
 //! or reinstall the extension rather than editing it.
 
-use super::osm_validating_webhook_wrong::{check_webhook, Expected};
-use super::{applies, MUTATING_WEBHOOK, NS};
-use crate::finding::Finding;
-use crate::model::Need;
-use crate::rules::{Applies, Context, Inputs, Rule};
+use super::webhook::{Expected, WebhookWrong};
+use super::{Meta, MUTATING_WEBHOOK};
+use crate::finding::Severity;
 
-pub struct OsmMutatingWebhookWrong;
+/// OSM010: [`WebhookWrong`] for the MutatingWebhookConfiguration osm-injector registers.
+pub const RULE: WebhookWrong = WebhookWrong {
+    meta: Meta {
+        code: "OSM010",
+        name: "osm-mutating-webhook-wrong",
+        severity: Severity::Error,
+        doc,
+    },
+    kind: "MutatingWebhookConfiguration",
+    resource: "mutatingwebhookconfigurations",
+    name: MUTATING_WEBHOOK,
+    app: "osm-injector",
+    expected: Expected {
+        name: "osm-injector",
+        name_required: true,
+        paths: &["/mutate-pod-creation"],
+        port: 9090,
+    },
+};
 
-impl Rule for OsmMutatingWebhookWrong {
-    crate::rule_meta!("OSM010", "osm-mutating-webhook-wrong", Error);
-
-    fn inputs(&self) -> Inputs {
-        Inputs {
-            required: vec![Need::Resource("mutatingwebhookconfigurations")],
-            optional: vec![Need::NsResource(NS, "services")],
-            ..Inputs::default()
-        }
-    }
-
-    fn applies(&self, cx: &Context) -> Applies {
-        applies(cx)
-    }
-
-    fn check(&self, cx: &Context) -> Vec<Finding> {
-        let expected = Expected {
-            name: "osm-injector",
-            name_required: true,
-            paths: &["/mutate-pod-creation"],
-            port: 9090,
-        };
-        check_webhook(
-            self,
-            cx,
-            "MutatingWebhookConfiguration",
-            "mutatingwebhookconfigurations",
-            MUTATING_WEBHOOK,
-            "osm-injector",
-            &expected,
-        )
-    }
+fn doc() -> String {
+    crate::rule_doc!()
 }

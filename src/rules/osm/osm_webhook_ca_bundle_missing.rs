@@ -18,6 +18,7 @@
 
 use super::{applies, webhook_config, MUTATING_WEBHOOK, VALIDATING_WEBHOOK};
 use crate::finding::{Finding, Subject};
+use crate::k8s::time::unix_seconds;
 use crate::model::{object_ref, Need};
 use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 use base64::Engine;
@@ -45,7 +46,7 @@ impl Rule for OsmWebhookCaBundleMissing {
     }
 
     fn check(&self, cx: &Context) -> Vec<Finding> {
-        let at = cx.snap.bundle.collected_at.as_deref().and_then(unix_time);
+        let at = cx.snap.bundle.collected_at.as_deref().and_then(unix_seconds);
         let mut out = Vec::new();
         for (kind, name, app) in [
             ("ValidatingWebhookConfiguration", VALIDATING_WEBHOOK, "osm-controller"),
@@ -190,57 +191,4 @@ fn diagnose(ca: &str, at: Option<i64>) -> Option<(String, String)> {
         ));
     }
     None
-}
-
-/// Seconds since the epoch of an RFC 3339 time (`2026-11-25T17:00:00Z`, offsets and fractions
-/// allowed); `None` when it does not parse.
-fn unix_time(s: &str) -> Option<i64> {
-    let s = s.trim();
-    let num = |a: usize, b: usize| -> Option<i64> { s.get(a..b)?.parse().ok() };
-    let (y, mo, d) = (num(0, 4)?, num(5, 7)?, num(8, 10)?);
-    let (h, mi, se) = (num(11, 13)?, num(14, 16)?, num(17, 19)?);
-    if s.get(4..5)? != "-" || s.get(7..8)? != "-" || !matches!(s.get(10..11)?, "T" | "t" | " ") {
-        return None;
-    }
-    let mut rest = s.get(19..)?;
-    if let Some(r) = rest.strip_prefix('.') {
-        rest = r.trim_start_matches(|c: char| c.is_ascii_digit());
-    }
-    let offset = match rest {
-        "Z" | "z" | "" => 0,
-        r if r.len() == 6 && (r.starts_with('+') || r.starts_with('-')) => {
-            let oh: i64 = r.get(1..3)?.parse().ok()?;
-            let om: i64 = r.get(4..6)?.parse().ok()?;
-            let v = oh * 3600 + om * 60;
-            if r.starts_with('-') {
-                -v
-            } else {
-                v
-            }
-        }
-        _ => return None,
-    };
-    // Days from civil (proleptic Gregorian), Howard Hinnant's algorithm.
-    let y2 = if mo <= 2 { y - 1 } else { y };
-    let era = y2.div_euclid(400);
-    let yoe = y2 - era * 400;
-    let mp = (mo + 9) % 12;
-    let doy = (153 * mp + 2) / 5 + d - 1;
-    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
-    let days = era * 146097 + doe - 719468;
-    Some(days * 86400 + h * 3600 + mi * 60 + se - offset)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::unix_time;
-
-    #[test]
-    fn rfc3339_to_unix() {
-        assert_eq!(unix_time("1970-01-01T00:00:00Z"), Some(0));
-        assert_eq!(unix_time("2026-11-25T17:00:00Z"), Some(1_795_626_000));
-        assert_eq!(unix_time("2026-11-25T18:00:00+01:00"), Some(1_795_626_000));
-        assert_eq!(unix_time("2000-02-29T00:00:00.123Z"), Some(951_782_400));
-        assert_eq!(unix_time("yesterday"), None);
-    }
 }

@@ -3,8 +3,9 @@
 //! and the rest by kind). Ages are relative to the bundle's time. Knows nothing of custom
 //! resources (their columns come from the CRD, in `table`).
 
-use super::{age, human_duration, Col, AGE, NAME};
-use crate::serve::index::{parse_time, ResourceType};
+use super::{age, Col, AGE, NAME};
+use crate::k8s::time::{human_duration, unix_seconds};
+use crate::serve::index::ResourceType;
 use crate::serve::select::selector_string;
 use serde_json::{json, Value};
 
@@ -257,7 +258,7 @@ fn pod_cells(o: &Value, now: Option<i64>) -> Vec<Value> {
     let finished = |c: &Value| {
         c.pointer("/lastState/terminated/finishedAt")
             .and_then(Value::as_str)
-            .and_then(parse_time)
+            .and_then(unix_seconds)
     };
     let mut initializing = false;
     let init_statuses = arr(o, "/status/initContainerStatuses");

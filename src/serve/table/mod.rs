@@ -1,79 +1,23 @@
 //! Server-side `Table` responses: the columns and cells the real API server prints for the common
 //! built-in types, a CRD's `additionalPrinterColumns` for custom resources, NAME + AGE otherwise.
-//! Every age is relative to the bundle's collection time, so output does not drift.
-
+//! Every age is relative to the bundle's collection time, so output does not drift. Knows nothing
+//! of HTTP or routing (`api`).
 //!
 //! The built-in kinds' columns and cells are in `builtin`; a CRD's JSONPath columns are evaluated
 //! by `serve::jsonpath`.
 
 mod builtin;
 
-use super::index::{parse_time, partial_metadata, PrinterColumn, ResourceType};
+use super::index::{partial_metadata, PrinterColumn, ResourceType};
 use super::jsonpath::{eval, parse_path};
+use crate::k8s::time;
 use builtin::{builtin_cells, builtin_columns, s};
 use serde_json::{json, Value};
 
-/// `duration.HumanDuration` of the Kubernetes libraries.
-pub fn human_duration(secs: i64) -> String {
-    if secs < -1 {
-        return "<invalid>".into();
-    }
-    if secs < 0 {
-        return "0s".into();
-    }
-    if secs < 120 {
-        return format!("{secs}s");
-    }
-    let minutes = secs / 60;
-    if minutes < 10 {
-        let s = secs % 60;
-        return if s == 0 {
-            format!("{minutes}m")
-        } else {
-            format!("{minutes}m{s}s")
-        };
-    }
-    if minutes < 180 {
-        return format!("{minutes}m");
-    }
-    let hours = secs / 3600;
-    if hours < 8 {
-        let m = minutes % 60;
-        return if m == 0 {
-            format!("{hours}h")
-        } else {
-            format!("{hours}h{m}m")
-        };
-    }
-    if hours < 48 {
-        return format!("{hours}h");
-    }
-    if hours < 24 * 8 {
-        let h = hours % 24;
-        return if h == 0 {
-            format!("{}d", hours / 24)
-        } else {
-            format!("{}d{h}h", hours / 24)
-        };
-    }
-    if hours < 24 * 365 * 2 {
-        return format!("{}d", hours / 24);
-    }
-    if hours < 24 * 365 * 8 {
-        let dy = (hours / 24) % 365;
-        return if dy == 0 {
-            format!("{}y", hours / 24 / 365)
-        } else {
-            format!("{}y{dy}d", hours / 24 / 365)
-        };
-    }
-    format!("{}y", hours / 24 / 365)
-}
-
 /// Age of a timestamp at the bundle's time; `<unknown>` when either is missing.
 pub fn age(ts: Option<&Value>, now: Option<i64>) -> String {
-    match (ts.and_then(Value::as_str).and_then(parse_time), now) {
-        (Some(t), Some(n)) => human_duration(n - t),
+    match (ts.and_then(Value::as_str), now) {
+        (Some(t), Some(n)) => time::age(t, n).unwrap_or_else(|| "<unknown>".into()),
         _ => "<unknown>".into(),
     }
 }
@@ -96,7 +40,7 @@ fn custom_cell(c: &PrinterColumn, o: &Value, now: Option<i64>) -> Value {
     };
     match c.typ.as_str() {
         "date" => match v.as_str() {
-            Some(ts) if parse_time(ts).is_some() => json!(age(Some(v), now)),
+            Some(ts) if time::parse(ts).is_some() => json!(age(Some(v), now)),
             _ => json!("<invalid>"),
         },
         "integer" => v
@@ -167,21 +111,4 @@ pub fn table(t: &ResourceType, objects: &[&Value], now: Option<i64>, include_obj
         "columnDefinitions": columns,
         "rows": rows,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn durations_match_kubernetes() {
-        assert_eq!(human_duration(5), "5s");
-        assert_eq!(human_duration(125), "2m5s");
-        assert_eq!(human_duration(600), "10m");
-        assert_eq!(human_duration(3 * 3600 + 60), "3h1m");
-        assert_eq!(human_duration(30 * 3600), "30h");
-        assert_eq!(human_duration(3 * 86400 + 3600), "3d1h");
-        assert_eq!(human_duration(100 * 86400), "100d");
-        assert_eq!(human_duration(800 * 86400), "2y70d");
-    }
 }
