@@ -227,7 +227,7 @@ pub fn redact(doc: &[u8], run: &mut Run, depth: usize) -> Result<Option<Vec<u8>>
                     let replaced = found != 0 && replace_content(doc, s, e, esc, run, depth, &mut out, &mut copied)?;
                     // Base64 of a secret (a `binaryData` env file, a Secret manifest's `data`).
                     if !replaced && !esc && e - s > 17 && depth < 3 {
-                        if let Some(kind) = super::text::base64_secret(&doc[s + 1..e], depth) {
+                        if let Some(kind) = super::scans::base64_secret(&doc[s + 1..e], depth) {
                             let t = run.token(kind, &doc[s + 1..e]);
                             splice(doc, s, e, &t, &mut out, &mut copied);
                         }

@@ -3,7 +3,7 @@
 //! (`json`: a key naming a credential redacts its value at any depth, other strings are redacted
 //! by content and, when they are themselves JSON, by structure again), logs line by line (a JSON
 //! line by structure, the rest as text), YAML and other text by the key-value scan and the
-//! catalog of token formats (`text`, `keys`, `catalog`).
+//! catalog of token formats (`text`, `scans`, `keys`, `catalog`).
 //!
 //! A secret becomes `[redacted:<kind>:<n>]`: `n` numbers distinct values in order of first sight
 //! across one `Redactor` (one bundle), and `kind` is the kind it was first seen as, so equal
@@ -15,6 +15,7 @@
 mod catalog;
 mod json;
 mod keys;
+mod scans;
 #[cfg(test)]
 mod tests;
 mod text;
