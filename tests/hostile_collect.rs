@@ -229,7 +229,13 @@ fn hostile_run(label: &str, bounds: &[&str], max_secs: f64, max_rss_mib: f64, st
         log_cap < 3_000_000,
         "",
     );
-    assert_eq!(garbage["bytes"], log_cap.min(3_000_000));
+    // Random bytes: redacted as text, where now and then a few of them spell a key and a value.
+    let kept = garbage["bytes"].as_u64().unwrap_or(0);
+    let want = log_cap.min(3_000_000);
+    assert!(
+        kept.abs_diff(want) < want / 200,
+        "{label}: garbage kept {kept} of {want} bytes"
+    );
     // A cut list and invalid JSON keep their bytes for a human; the manifest marks them failed.
     let size = |suffix: &str| m.iter().find(|(k, _)| k.ends_with(suffix)).map(|(_, v)| v.len() as u64);
     assert_eq!(size("kubectl/cluster/nodes.json"), Some(step_cap));
