@@ -16,7 +16,7 @@ use crate::redact::{Counts, Redactor, Shape};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fs::File;
-use std::io::{self, BufReader, Read};
+use std::io::{self, BufRead, BufReader, Read};
 use std::path::{Path, PathBuf};
 
 /// A member larger than this is dropped (named in the report), not redacted.
@@ -64,11 +64,10 @@ fn members(input: &Path) -> Result<Vec<(String, Item)>, RebundleError> {
         out.sort_by(|a, b| a.0.cmp(&b.0));
         return Ok(out);
     }
+    // Peek at the first bytes (gzip's magic) without reading the file twice.
     let mut f = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
-    let mut magic = [0u8; 2];
-    let n = f.read(&mut magic).map_err(|e| err(e.to_string()))?;
-    let f = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
-    let reader: Box<dyn Read> = if n == 2 && magic == [0x1f, 0x8b] {
+    let gz = f.fill_buf().map_err(|e| err(e.to_string()))?.starts_with(&[0x1f, 0x8b]);
+    let reader: Box<dyn Read> = if gz {
         Box::new(flate2::read::MultiGzDecoder::new(f))
     } else {
         Box::new(f)

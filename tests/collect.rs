@@ -790,7 +790,7 @@ fn planted_secrets_never_reach_the_bundle() {
     for st in man["steps"].as_array().into_iter().flatten() {
         if let Some(out) = st["output"].as_str() {
             let key = m.keys().find(|k| k.ends_with(out)).cloned().unwrap_or_default();
-            let want = arcdiag::collect::sha256_hex(&m[&key]);
+            let want = arcdiag::bundle::digest::sha256_hex(&m[&key]);
             assert_eq!(st["sha256"].as_str(), Some(want.as_str()), "{out}");
         }
     }

@@ -96,17 +96,6 @@ impl StepRecord {
     }
 }
 
-/// Lowercase hex sha256 of `data`.
-pub fn sha256_hex(data: &[u8]) -> String {
-    use sha2::Digest;
-    let d = sha2::Sha256::digest(data);
-    let mut s = String::with_capacity(64);
-    for b in d {
-        s.push_str(&format!("{b:02x}"));
-    }
-    s
-}
-
 /// Where progress goes; the binary draws a bar on a terminal and plain lines otherwise.
 pub trait Progress {
     fn phase(&mut self, name: &str, steps: usize);
@@ -324,7 +313,7 @@ fn judge(step: &Step, raw: RawOutcome, redactor: Option<&Redactor>, opts: &Optio
     let data = if keep_output && step.output.is_some() {
         rec.output = step.output.clone();
         rec.bytes = stdout.len() as u64;
-        rec.sha256 = Some(sha256_hex(&stdout));
+        rec.sha256 = Some(crate::bundle::digest::sha256_hex(&stdout));
         Some(stdout)
     } else {
         None

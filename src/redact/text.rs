@@ -150,10 +150,6 @@ fn line_start(text: &[u8], at: usize) -> usize {
     memchr::memrchr(b'\n', &text[..at]).map_or(0, |i| i + 1)
 }
 
-fn le_of(text: &[u8], at: usize) -> usize {
-    line_end(text, at)
-}
-
 /// Whether only indentation and `export ` stand between the line's start and `at`.
 fn env_line_start(text: &[u8], at: usize) -> bool {
     let ls = line_start(text, at);
@@ -306,7 +302,7 @@ fn key_values(text: &[u8], out: &mut Vec<Span>) {
         let v = &text[s..e];
         // "password: must be at least 12 characters" is prose, not a password.
         if colon && !yaml && !quoted_key && v.iter().all(u8::is_ascii_lowercase) {
-            let after = &text[e..le_of(text, e)];
+            let after = &text[e..line_end(text, e)];
             if after.first() == Some(&b' ') && after.get(1).is_some_and(u8::is_ascii_alphabetic) {
                 continue;
             }
