@@ -858,7 +858,11 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
                 if plants[next_plant].contains("webhook") {
                     wh_locs.push(l);
                 } else {
-                    x509_locs.entry(format!("Pod/{}/{}", p.ns, p.name)).or_default().push(l);
+                    // K8S008 groups by certificate: every pod logging this one is one finding.
+                    x509_locs
+                        .entry("Certificate/gitea.contoso.internal notAfter=2026-11-20T00:00:00Z".into())
+                        .or_default()
+                        .push(l);
                 }
                 next_plant += 1;
             } else {
@@ -913,9 +917,11 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
     }
     for (ns, obj, _, tag) in &planted_events {
         if tag == "x509" {
-            let p = x509_event_pod;
             expected.insert(
-                ("K8S008".into(), format!("Pod/{}/{}", p.ns, p.name)),
+                (
+                    "K8S008".into(),
+                    "Certificate/vault.contoso.internal:8200 notAfter=2026-11-20T00:00:00Z".into(),
+                ),
                 vec![obj_loc(&events_path(ns), obj, "message")],
             );
         }

@@ -20,6 +20,8 @@ mkdir -p "$seed_b" "$seed_r"
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 for d in fixtures/rules/*/*/; do
   id="$(echo "$d" | tr '/' '_')"
+  # a case without its own manifest.json gets the default (tests/common/fixture.rs)
+  [ -f "$d/manifest.json" ] || { rm -rf "$tmp/case"; cp -r "$d" "$tmp/case"; cp fixtures/rules/manifest.json "$tmp/case/"; d="$tmp/case/"; }
   tar -C "$d" -cf "$tmp/t.tar" . 2>/dev/null || continue
   { printf '\x00'; gzip -c "$tmp/t.tar"; } > "$seed_b/${id}gz"
   { printf '\x00'; cat "$tmp/t.tar"; } > "$seed_b/${id}tar"

@@ -221,8 +221,14 @@ fn text_and_markdown_reports() {
 
 #[test]
 fn several_bundles_give_a_json_array_in_argument_order() {
-    let other = "fixtures/rules/K8S005/fires";
-    let o = arcdiag(&["analyze", other, SAMPLE, "--format", "json"]);
+    let other = common::fixture::rule_case("K8S005/fires");
+    let o = arcdiag(&[
+        "analyze".as_ref(),
+        other.as_os_str(),
+        SAMPLE.as_ref(),
+        "--format".as_ref(),
+        "json".as_ref(),
+    ]);
     let r = json(&o);
     let a = r.as_array().expect("array");
     assert_eq!(a.len(), 2);
@@ -487,10 +493,11 @@ fn several_bundles_keep_their_place_when_one_is_unreadable() {
     let tmp = tempfile::tempdir().expect("tmp");
     let bad = tmp.path().join("bad.tar.gz");
     std::fs::write(&bad, b"not a bundle at all").expect("write");
+    let other = common::fixture::rule_case("K8S005/fires");
     let o = arcdiag(&[
         "analyze",
         bad.to_str().unwrap(),
-        "fixtures/rules/K8S005/fires",
+        other.to_str().expect("UTF-8 path"),
         "--format",
         "json",
     ]);

@@ -206,14 +206,10 @@ fn fixture_namespaces(dir: &Path) -> Vec<String> {
 
 #[test]
 fn fixture_bundles_round_trip_to_the_same_findings() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
     let mut cases = 0;
-    for code in fs::read_dir(&root).expect("fixtures").flatten() {
-        for case in fs::read_dir(code.path()).expect("cases").flatten() {
-            let dir = case.path();
-            if !dir.join("manifest.json").is_file() {
-                continue;
-            }
+    for rel in common::fixture::rule_cases() {
+        {
+            let dir = common::fixture::rule_case(&rel);
             let fake = Fake::from_fixture(&dir);
             fake.put("strict", "");
             let ns = fixture_namespaces(&dir).join(",");

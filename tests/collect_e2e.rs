@@ -103,7 +103,7 @@ fn serve_collect_analyze_gives_the_same_findings() {
     let mut n = 0;
     for code in ["K8S001", "K8S002", "K8S003", "K8S005", "K8S006"] {
         for kind in ["fires", "quiet"] {
-            round_trip(&root.join("fixtures/rules").join(code).join(kind));
+            round_trip(&common::fixture::rule_case(&format!("{code}/{kind}")));
             n += 1;
         }
     }

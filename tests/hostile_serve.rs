@@ -7,10 +7,12 @@
 //!
 //! Run with `cargo test --test hostile_serve -- --nocapture` to see each case's time.
 
+mod common;
+
 use serde_json::Value;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{Shutdown, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -34,7 +36,7 @@ impl Drop for Srv {
 }
 
 fn fixture() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/K8S001/fires")
+    common::fixture::rule_case("K8S001/fires")
 }
 
 fn start() -> Srv {

@@ -60,7 +60,7 @@ fn inputs() -> Vec<PathBuf> {
     for p in &v {
         assert!(p.exists(), "missing fixture {}", p.display());
     }
-    v.push(r.join("fixtures/rules/FLX001/fires"));
+    v.push(common::fixture::rule_case("FLX001/fires"));
     v
 }
 

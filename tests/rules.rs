@@ -9,7 +9,9 @@ use arcdiag::analyze::{analyze_path, load_signatures};
 use arcdiag::bundle::Limits;
 use arcdiag::engine::{Options, Outcome};
 use arcdiag::rules::registry;
-use std::path::{Path, PathBuf};
+use std::path::Path;
+
+mod common;
 
 fn case(dir: &Path) -> (String, serde_json::Value) {
     let code = dir
@@ -57,6 +59,15 @@ fn case(dir: &Path) -> (String, serde_json::Value) {
         ),
     }
     let findings: Vec<_> = report.findings.iter().filter(|f| f.code == code).collect();
+    // A finding names what it stands on: a missing object cites the list collected without it.
+    for f in &findings {
+        assert!(
+            !f.evidence.is_empty(),
+            "{}: {code} finding on {:?} cites no evidence",
+            dir.display(),
+            f.subject
+        );
+    }
     let value = serde_json::json!({
         "outcome": rule.outcome,
         "reason": rule.reason,
@@ -65,31 +76,8 @@ fn case(dir: &Path) -> (String, serde_json::Value) {
     (format!("{code}-{kind}"), value)
 }
 
-fn fixture_dirs() -> Vec<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules");
-    let mut out = Vec::new();
-    let Ok(codes) = std::fs::read_dir(&root) else {
-        return out;
-    };
-    for c in codes.flatten() {
-        for kind in ["fires", "quiet"] {
-            let d = c.path().join(kind);
-            if d.is_dir() {
-                out.push(d);
-            }
-        }
-        // More near misses: quiet-<what>/
-        if let Ok(extra) = std::fs::read_dir(c.path()) {
-            for e in extra.flatten() {
-                let n = e.file_name().to_string_lossy().into_owned();
-                if (n.starts_with("quiet-") || n.starts_with("fires-")) && e.path().is_dir() {
-                    out.push(e.path());
-                }
-            }
-        }
-    }
-    out.sort();
-    out
+fn fixture_dirs() -> Vec<String> {
+    common::fixture::rule_cases()
 }
 
 /// The snapshot name of a fixture case: `<CODE>-fires`, `<CODE>-quiet`, `<CODE>-quiet-<what>`.
@@ -152,7 +140,7 @@ fn run_selected(case: &str, select: &[&str]) -> arcdiag::report::Report {
         select: select.iter().map(|s| s.to_string()).collect(),
         ..Options::default()
     };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules").join(case);
+    let dir = common::fixture::rule_case(case);
     analyze_path(&dir, &Limits::default(), &sigs, &rules, &opts).expect("fixture reads")
 }
 
@@ -182,7 +170,7 @@ fn ext002_lists_the_pod_findings_under_it() {
         select: vec!["EXT002".into(), "K8S001".into()],
         ..Options::default()
     };
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/EXT002/fires");
+    let dir = common::fixture::rule_case("EXT002/fires");
     let r = analyze_path(&dir, &Limits::default(), &sigs, &rules, &opts).expect("fixture reads");
     let ext = r.findings.iter().find(|f| f.code == "EXT002").expect("EXT002 fired");
     assert_eq!(ext.related.len(), 1, "{:?}", ext.related);
@@ -222,6 +210,18 @@ fn main() {
             "ext002_lists_the_pod_findings_under_it".into(),
             ext002_lists_the_pod_findings_under_it,
         ),
+        trial("no_case_repeats_the_default_manifest".into(), || {
+            let default = common::fixture::default_manifest();
+            let root = common::fixture::rules_root();
+            let repeats: Vec<String> = common::fixture::rule_cases()
+                .into_iter()
+                .filter(|rel| std::fs::read(root.join(rel).join("manifest.json")).is_ok_and(|m| m == default))
+                .collect();
+            assert!(
+                repeats.is_empty(),
+                "these cases copy fixtures/rules/manifest.json (delete their copy): {repeats:?}"
+            );
+        }),
         trial("fixture_cases_exist".into(), || {
             assert!(
                 fixture_dirs().len() >= 82,
@@ -230,12 +230,9 @@ fn main() {
             )
         }),
     ];
-    for d in dirs {
-        let rel = d
-            .strip_prefix(Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules"))
-            .map(|p| p.to_string_lossy().replace('/', "::"))
-            .unwrap_or_else(|_| d.display().to_string());
-        trials.push(trial(format!("fixture::{rel}"), move || run_case(&d)));
+    for rel in dirs {
+        let name = format!("fixture::{}", rel.replace('/', "::"));
+        trials.push(trial(name, move || run_case(&common::fixture::rule_case(&rel))));
     }
     libtest_mimic::run(&args, trials).exit();
 }

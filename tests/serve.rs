@@ -287,7 +287,7 @@ fn troubleshoot_bundle_get_describe_logs() {
 
 #[test]
 fn arcdiag_layout_logs_and_errors() {
-    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let srv = start(&common::fixture::rule_case("K8S001/fires"));
     let pod = "kustomize-controller-7cc9d5b6f4-x2kqj";
     let cases: &[(&str, &[&str])] = &[
         ("k8s001_get_pods", &["get", "pods", "-n", "flux-system", "-o", "wide"]),

@@ -136,6 +136,40 @@ pub struct PodSpec {
     pub containers: Vec<Container>,
     pub init_containers: Vec<Container>,
     pub host_network: bool,
+    pub tolerations: Vec<Toleration>,
+}
+
+/// One of a pod's `spec.tolerations`.
+#[derive(Debug, Clone, Default, Deserialize)]
+#[serde(default, rename_all = "camelCase")]
+pub struct Toleration {
+    pub key: Option<String>,
+    /// `Exists` or `Equal` (the default when empty).
+    pub operator: Option<String>,
+    pub value: Option<String>,
+    /// Empty: every effect.
+    pub effect: Option<String>,
+}
+
+impl Toleration {
+    /// Whether this toleration tolerates `taint`, as the scheduler decides it: the effect matches
+    /// (an empty effect matches all), the key matches (an empty key with `Exists` matches every
+    /// key), and `Exists` takes any value while `Equal` wants the same one.
+    pub fn tolerates(&self, taint: &Taint) -> bool {
+        let effect = self.effect.as_deref().unwrap_or("");
+        if !effect.is_empty() && effect != taint.effect {
+            return false;
+        }
+        let key = self.key.as_deref().unwrap_or("");
+        let exists = self.operator.as_deref() == Some("Exists");
+        if key.is_empty() {
+            return exists;
+        }
+        if key != taint.key {
+            return false;
+        }
+        exists || self.value.as_deref().unwrap_or("") == taint.value.as_deref().unwrap_or("")
+    }
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -11,6 +11,7 @@
 #![allow(dead_code)]
 
 pub mod corpus_check;
+pub mod fixture;
 pub mod planted;
 pub mod planted2;
 pub mod planted3;
@@ -69,7 +70,7 @@ pub const ROOT: &str = "arcdiag-contoso-arc-20261125T170000Z";
 
 /// The files of a valid arcdiag-v1 bundle in which K8S001 fires (error severity: exit 1).
 pub fn base_files() -> Vec<(String, Vec<u8>)> {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/rules/K8S001/fires");
+    let dir = fixture::rule_case("K8S001/fires");
     files_under(&dir)
         .into_iter()
         .map(|(rel, bytes)| (format!("{ROOT}/{rel}"), bytes))

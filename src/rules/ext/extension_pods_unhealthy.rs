@@ -18,7 +18,7 @@
 //! Fix: follow the related K8S findings; `kubectl describe pod` and `kubectl logs --previous`
 //! for each pod listed. Guide: "Troubleshoot extension issues".
 
-use super::ext_applies;
+use super::{ext_applies, manages};
 use crate::finding::{Finding, Subject};
 use crate::k8s::Pod;
 use crate::model::{object_ref, Need, Obj};
@@ -27,64 +27,6 @@ use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 pub struct ExtensionPodsUnhealthy;
 
 const POD_RULES: &[&str] = &["K8S001", "K8S002", "K8S003", "K8S004", "K8S005"];
-
-/// Namespaces other workloads share, where a pod is the release's only when it says so.
-const SHARED: &[&str] = &["kube-system", "default"];
-
-/// Whether an object's metadata marks it as part of Helm release `release`.
-fn helm_owned(meta: &serde_json::Value, release: &str) -> bool {
-    let label = |k: &str| {
-        meta.pointer(&format!("/labels/{}", k.replace('/', "~1")))
-            .and_then(serde_json::Value::as_str)
-    };
-    let annotation = meta
-        .pointer("/annotations/meta.helm.sh~1release-name")
-        .and_then(serde_json::Value::as_str);
-    label("app.kubernetes.io/managed-by") == Some("Helm") && annotation == Some(release)
-}
-
-/// Whether a pod belongs to Helm release `release`: by its own labels, or by the Helm marks of
-/// its owner or its owner's owner (Pod -> ReplicaSet -> Deployment).
-fn pod_of_release(cx: &Context, p: &Obj<Pod>, release: &str) -> bool {
-    let labels = &p.metadata.labels;
-    if labels.get("app.kubernetes.io/instance").map(String::as_str) == Some(release)
-        || labels.get("release").map(String::as_str) == Some(release)
-    {
-        return true;
-    }
-    let mut owners: Vec<(String, String)> = p
-        .metadata
-        .owner_references
-        .iter()
-        .map(|o| (o.kind.clone(), o.name.clone()))
-        .collect();
-    for _ in 0..2 {
-        let mut next = Vec::new();
-        for (kind, name) in &owners {
-            let Some(o) = cx
-                .snap
-                .bundle
-                .objects
-                .iter()
-                .find(|o| o.kind() == kind && o.name() == name && o.namespace() == Some(p.ns()))
-            else {
-                continue;
-            };
-            let meta = o.value.get("metadata").cloned().unwrap_or_default();
-            if helm_owned(&meta, release) {
-                return true;
-            }
-            if let Some(refs) = meta.get("ownerReferences").and_then(serde_json::Value::as_array) {
-                for r in refs {
-                    let f = |k: &str| r.get(k).and_then(serde_json::Value::as_str).unwrap_or("").to_string();
-                    next.push((f("kind"), f("name")));
-                }
-            }
-        }
-        owners = next;
-    }
-    false
-}
 
 /// Why a pod is not ready, in a few words.
 fn why(p: &Pod) -> String {
@@ -142,32 +84,11 @@ impl Rule for ExtensionPodsUnhealthy {
     fn check(&self, cx: &Context) -> Vec<Finding> {
         let mut out = Vec::new();
         for e in &cx.snap.extensions {
-            let ns = e.release_namespace().map(str::to_string).or_else(|| {
-                // Well-known defaults when the scope is not in the output.
-                match e.extension_type.to_ascii_lowercase().as_str() {
-                    "microsoft.flux" => Some("flux-system".into()),
-                    "microsoft.openservicemesh" => Some("arc-osm-system".into()),
-                    _ => None,
-                }
-            });
-            let ama = e.is_type("microsoft.azuremonitor.containers");
-            let shared = ns.as_deref().is_some_and(|n| {
-                SHARED.contains(&n)
-                    || cx
-                        .snap
-                        .extensions
-                        .iter()
-                        .any(|o| o.name != e.name && o.release_namespace().is_some_and(|r| r == n))
-            });
-            let belongs = |p: &Obj<Pod>| {
-                (ama && p.ns() == "kube-system" && p.metadata.name.starts_with("ama-logs"))
-                    || (Some(p.ns()) == ns.as_deref() && (!shared || pod_of_release(cx, p, &e.name)))
-            };
             let bad: Vec<&Obj<Pod>> = cx
                 .snap
                 .pods
                 .iter()
-                .filter(|p| belongs(p) && !p.is_succeeded() && !p.is_evicted() && !p.all_ready())
+                .filter(|p| manages(cx, e, p) && !p.is_succeeded() && !p.is_evicted() && !p.all_ready())
                 .collect();
             if bad.is_empty() {
                 continue;

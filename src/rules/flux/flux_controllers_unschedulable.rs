@@ -2,7 +2,9 @@
 //!
 //! What it detects: the Flux controllers cannot be scheduled for lack of CPU or memory: a
 //! `flux-system` pod is `Pending` and its `FailedScheduling` event (or `PodScheduled` condition)
-//! cites `Insufficient cpu` or `Insufficient memory`; or no schedulable node's allocatable (less
+//! cites `Insufficient cpu` or `Insufficient memory`; or no schedulable node (Ready, not
+//! cordoned, and without a `NoSchedule`/`NoExecute` taint that the Flux pods do not tolerate: the
+//! tolerations every `flux-system` pod in the bundle has) exists, or none's allocatable (less
 //! the requests of the pods already on it, when pods are known) fits a Flux controller's minimum
 //! request from the guide's table; or all nodes together cannot hold the minimum total of the
 //! controllers deployed (or of the default set when none is deployed yet).
@@ -43,17 +45,49 @@ fn request_of(c: &crate::k8s::Container, key: &str) -> Quantity {
         .unwrap_or(Quantity(0))
 }
 
+/// Why a node cannot take the Flux pods, if it cannot: not Ready, cordoned, or a `NoSchedule` /
+/// `NoExecute` taint that the Flux pods do not tolerate. The Flux pods' tolerations are those
+/// every `flux-system` pod in the bundle has (none when no Flux pod was collected, as before the
+/// extension's first install).
+fn blocked_by(cx: &Context, n: &crate::k8s::Node) -> Option<String> {
+    if n.condition("Ready").map(|c| c.status != "True").unwrap_or(false) {
+        return Some("not Ready".into());
+    }
+    if n.spec.unschedulable {
+        return Some("cordoned".into());
+    }
+    let flux: Vec<_> = cx.snap.pods.iter().filter(|p| p.ns() == "flux-system").collect();
+    let untolerated: Vec<String> = n
+        .spec
+        .taints
+        .iter()
+        .filter(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
+        .filter(|t| {
+            flux.is_empty()
+                || !flux
+                    .iter()
+                    .all(|p| p.spec.tolerations.iter().any(|tol| tol.tolerates(t)))
+        })
+        .map(|t| match &t.value {
+            Some(v) if !v.is_empty() => format!("{}={v}:{}", t.key, t.effect),
+            _ => format!("{}:{}", t.key, t.effect),
+        })
+        .collect();
+    if untolerated.is_empty() {
+        None
+    } else {
+        Some(format!(
+            "tainted {} (not tolerated by the Flux pods)",
+            untolerated.join(", ")
+        ))
+    }
+}
+
 /// Schedulable nodes and their room (allocatable less the requests of known pods on them).
 fn rooms(cx: &Context) -> Vec<NodeRoom> {
     let mut out = Vec::new();
     for n in &cx.snap.nodes {
-        let blocked = n.spec.unschedulable
-            || n.spec
-                .taints
-                .iter()
-                .any(|t| t.effect == "NoSchedule" || t.effect == "NoExecute")
-            || n.condition("Ready").map(|c| c.status != "True").unwrap_or(false);
-        if blocked {
+        if blocked_by(cx, n).is_some() {
             continue;
         }
         let (Some(cpu), Some(mem)) = (
@@ -172,6 +206,29 @@ impl Rule for FluxControllersUnschedulable {
         let pods_known = cx.snap.has(&Need::Resource("pods"));
         let running = scheduled(cx);
         let waiting: Vec<&&FluxContainer> = controllers.iter().filter(|c| !running.contains(&c.name)).collect();
+        if rooms.is_empty() && !cx.snap.nodes.is_empty() && !waiting.is_empty() {
+            reasons.push(format!(
+                "no node can take the Flux pods (none of the {} node(s) is schedulable for them) and {} {} not running",
+                cx.snap.nodes.len(),
+                waiting.iter().map(|c| c.name).collect::<Vec<_>>().join(", "),
+                if waiting.len() == 1 { "is" } else { "are" }
+            ));
+            // What the scheduler said about the Pending Flux pods (an untolerated taint, say).
+            for e in cx.snap.events.iter().filter(|e| {
+                e.reason == "FailedScheduling"
+                    && e.involved_object.kind == "Pod"
+                    && e.metadata.namespace.as_deref() == Some("flux-system")
+            }) {
+                if !evidence.iter().any(|x| x.path == e.src.path && x.excerpt == e.message) {
+                    evidence.push(obj_evidence(
+                        &e.src,
+                        object_ref("Event", Some("flux-system"), &e.metadata.name),
+                        "message",
+                        &e.message,
+                    ));
+                }
+            }
+        }
         if !rooms.is_empty() && !waiting.is_empty() {
             for c in &waiting {
                 let (cpu, mem) = (FluxContainer::q(c.min_cpu), FluxContainer::q(c.min_mem));
@@ -225,7 +282,10 @@ impl Rule for FluxControllersUnschedulable {
                     r.alloc_cpu.cpu_string(),
                     r.alloc_mem.mem_string()
                 ),
-                None => "not schedulable (cordoned, tainted NoSchedule/NoExecute or not Ready)".to_string(),
+                None => format!(
+                    "not schedulable: {}",
+                    blocked_by(cx, n).unwrap_or_else(|| "cordoned, tainted or not Ready".into())
+                ),
             };
             f.evidence.push(obj_evidence(
                 &n.src,

@@ -2,11 +2,14 @@
 //!
 //! What it detects: an AKS cluster with a kubelet identity (`identityProfile.kubeletidentity` in
 //! `az aks show`) whose Flux registry sources fail to authenticate (`401`, `unauthorized`,
-//! `authentication required`, `failed to get credential`) in an OCIRepository, HelmRepository,
-//! HelmChart condition or a source-controller log line about a registry (`oci://`,
-//! `*.azurecr.io`), while the `microsoft.flux` extension's `useKubeletIdentity` setting is not
-//! `"true"`. A source that authenticates with its own secret (`secretRef`, no `provider: azure`)
-//! is not this rule: its credentials are at fault. Git repositories are not this rule either.
+//! `authentication required`, `failed to get credential`) in an OCIRepository, HelmRepository or
+//! HelmChart on an Azure Container Registry (`*.azurecr.io`, `.cn`, `.us`, or `provider: azure`),
+//! or a source-controller log line about such a registry, while the `microsoft.flux` extension's
+//! `useKubeletIdentity` setting is not `"true"`. A source that authenticates with its own secret
+//! (`secretRef`, no `provider: azure`) is not this rule: its credentials are at fault. A registry
+//! that is not ACR (`oci://ghcr.io/...`) is not this rule, and neither is a Git repository's
+//! `authentication required` (a GitRepository condition or log line): kubelet identity never
+//! signs in to Git.
 //! Flux installed without the extension (`flux bootstrap`) is not this rule: there is no
 //! `useKubeletIdentity` setting to change.
 //!
@@ -31,8 +34,17 @@ pub struct FluxNeedsKubeletIdentity;
 
 const REGISTRY_KINDS: &[&str] = &["OCIRepository", "HelmRepository", "HelmChart"];
 
-fn registry_text(t: &str) -> bool {
-    t.contains("oci://") || t.contains(".azurecr.io") || t.contains("azurecr.cn") || t.contains("azurecr.us")
+/// Whether `t` names an Azure Container Registry host (public, China and US Government clouds):
+/// kubelet identity signs in to ACR only, so an OCI registry elsewhere (`oci://ghcr.io/...`) is
+/// not this rule.
+fn acr_text(t: &str) -> bool {
+    t.contains(".azurecr.io") || t.contains(".azurecr.cn") || t.contains(".azurecr.us")
+}
+
+/// A source-controller log line about a Git repository (`"controllerKind":"GitRepository"`,
+/// klog's `gitrepository`): kubelet identity never signs in to Git.
+fn git_line(t: &str) -> bool {
+    t.contains("GitRepository") || t.contains("gitrepository")
 }
 
 impl FluxNeedsKubeletIdentity {
@@ -40,7 +52,7 @@ impl FluxNeedsKubeletIdentity {
     /// would fix.
     fn relevant(&self, cx: &Context, h: &Hit) -> bool {
         match &h.origin {
-            Origin::Log { .. } => registry_text(&h.text),
+            Origin::Log { .. } => acr_text(&h.text) && !git_line(&h.text),
             Origin::Object {
                 resource,
                 kind,
@@ -63,9 +75,10 @@ impl FluxNeedsKubeletIdentity {
                 if has_secret && provider != "azure" {
                     return false;
                 }
-                // A HelmRepository of type default is plain HTTPS: only ACR hosts count.
+                // Only a source on an Azure Container Registry (`provider: azure` works with ACR
+                // only) is one kubelet identity can sign in to.
                 let url = spec.get("url").and_then(Value::as_str).unwrap_or("");
-                provider == "azure" || registry_text(url) || registry_text(&h.text)
+                provider == "azure" || acr_text(url) || acr_text(&h.text)
             }
             _ => false,
         }

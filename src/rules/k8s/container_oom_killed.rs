@@ -7,14 +7,20 @@
 //! controllers reconciling large repositories and the AMA agents are frequent victims.
 //!
 //! Evidence: `lastState.terminated` (or `state.terminated`) with reason and exit code, and the
-//! container's current memory limit.
+//! container's current memory limit (`spec.containers[i].resources.limits.memory`, or that none is
+//! set).
 //!
-//! Fix: raise the container's `resources.limits.memory` (for extension-managed pods, through
-//! the extension's configuration settings), or find why memory grows.
+//! Fix: raise the container's `resources.limits.memory` on the workload that owns the pod (found
+//! from the ReplicaSet in the bundle: `kubectl set resources deployment/<name>`), or find why
+//! memory grows. A pod an extension manages (its release's pods in `flux-system`,
+//! `arc-osm-system`, `ama-logs*` in `kube-system`) is reconciled by the extension, which reverts a
+//! kubectl change: the limit is changed through the extension's configuration settings (`az
+//! k8s-extension update ... --configuration-settings`).
 
-use super::pod_ref;
+use super::{pod_ref, workload_of};
 use crate::finding::{Finding, Subject};
 use crate::model::Need;
+use crate::rules::ext::managing_extension;
 use crate::rules::{finding, obj_evidence, Context, Inputs, Rule};
 
 pub struct ContainerOomKilled;
@@ -25,6 +31,7 @@ impl Rule for ContainerOomKilled {
     fn inputs(&self) -> Inputs {
         Inputs {
             required: vec![Need::Resource("pods")],
+            optional: vec![Need::Resource("replicasets"), Need::Az("k8s-extension-*")],
             ..Inputs::default()
         }
     }
@@ -76,14 +83,42 @@ impl Rule for ContainerOomKilled {
                         t.finished_at.as_deref().unwrap_or("?")
                     ),
                 ));
-                match p.owner_ref() {
-                    Some(owner) => f.fix.push(format!(
-                        "kubectl set resources -n {} {owner} -c {} --limits=memory=<MORE_THAN_{}>",
+                let index = p.spec.containers.iter().position(|c| c.name == cs.name);
+                f.evidence.push(obj_evidence(
+                    &p.src,
+                    pod_ref(p),
+                    &match index {
+                        Some(i) => format!("spec.containers[{i}].resources.limits.memory"),
+                        None => "spec.containers".to_string(),
+                    },
+                    &format!("memory limit {}", limit.as_deref().unwrap_or("not set")),
+                ));
+                let more = format!("<MORE_THAN_{}>", limit.as_deref().unwrap_or("CURRENT"));
+                let workload = workload_of(cx.snap, p);
+                match (managing_extension(cx, p), &workload) {
+                    (Some((name, ty)), _) => {
+                        let prefix = workload
+                            .as_deref()
+                            .and_then(|w| w.split_once('/'))
+                            .map(|(_, n)| n)
+                            .unwrap_or(cs.name.as_str());
+                        let (rg, cl, t) = (cx.facts.rg(), cx.facts.cluster(), cx.facts.cluster_type.az_type());
+                        f.fix.push(format!(
+                            "the {ty} extension {name} manages this pod and reverts kubectl changes: raise the limit through its configuration settings"
+                        ));
+                        f.fix.push(format!(
+                            "az k8s-extension update -g {rg} -c {cl} -t {t} -n {name} --configuration-settings {prefix}.resources.limits.memory={more}"
+                        ));
+                        f.fix.push(format!(
+                            "the setting's name follows the extension's chart values; see the current ones with: az k8s-extension show -g {rg} -c {cl} -t {t} -n {name} --query configurationSettings"
+                        ));
+                    }
+                    (None, Some(owner)) => f.fix.push(format!(
+                        "kubectl set resources -n {} {owner} -c {} --limits=memory={more}",
                         p.ns(),
                         cs.name,
-                        limit.as_deref().unwrap_or("CURRENT")
                     )),
-                    None => f
+                    (None, None) => f
                         .fix
                         .push(format!("raise resources.limits.memory of container {}", cs.name)),
                 }

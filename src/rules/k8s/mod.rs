@@ -27,6 +27,28 @@ pub fn all() -> Vec<Box<dyn Rule>> {
     ]
 }
 
+/// The workload that owns a pod, for fix commands (`deployment/x`, `daemonset/x`). A pod owned by
+/// a ReplicaSet is named after the ReplicaSet's own owner as the ReplicaSet in the bundle says it
+/// (`deployment/x`), or the ReplicaSet itself when it has none; only a ReplicaSet that is not in
+/// the bundle is read from its name (`x-<pod-template-hash>` is Deployment `x`).
+pub fn workload_of(snap: &crate::model::Snapshot, p: &Obj<Pod>) -> Option<String> {
+    let o = p.metadata.owner_references.first()?;
+    if o.kind != "ReplicaSet" {
+        return Some(format!("{}/{}", o.kind.to_ascii_lowercase(), o.name));
+    }
+    match snap
+        .replicasets
+        .iter()
+        .find(|r| r.metadata.name == o.name && r.metadata.namespace.as_deref() == Some(p.ns()))
+    {
+        Some(rs) => Some(match rs.metadata.owner_references.first() {
+            Some(d) => format!("{}/{}", d.kind.to_ascii_lowercase(), d.name),
+            None => format!("replicaset/{}", o.name),
+        }),
+        None => p.owner_ref(),
+    }
+}
+
 /// `Pod/<ns>/<name>` for evidence.
 pub fn pod_ref(p: &Obj<Pod>) -> String {
     crate::model::object_ref("Pod", Some(p.ns()), &p.metadata.name)

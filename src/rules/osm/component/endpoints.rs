@@ -5,7 +5,7 @@
 use super::Component;
 use crate::finding::{Finding, Subject};
 use crate::model::{object_ref, Need};
-use crate::rules::osm::{applies, collected, Meta, NS};
+use crate::rules::osm::{absent_evidence, applies, collected, Meta, NS};
 use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 
 /// The endpoints of a component, without a ready address (OSM005, OSM008).
@@ -49,12 +49,28 @@ fn no_ready_endpoints(rule: &dyn Rule, cx: &Context, c: &Component) -> Vec<Findi
     let subject = Subject::new("Endpoints", Some(NS), name);
     let on_port = |s: &crate::k8s::EndpointSubset| port.map(|p| s.ports.iter().any(|x| x.port == p)).unwrap_or(true);
     let mut f = match ep {
-        None if collected(cx, "endpoints") => finding(
-            rule,
-            subject,
-            format!("service {NS}/{name} has no endpoints object"),
-            format!("The endpoints of {NS} were collected and {name} is not among them: no pod backs the service."),
-        ),
+        None if collected(cx, "endpoints") => {
+            let mut f = finding(
+                rule,
+                subject,
+                format!("service {NS}/{name} has no endpoints object"),
+                format!("The endpoints of {NS} were collected and {name} is not among them: no pod backs the service."),
+            );
+            let names: Vec<String> = cx
+                .snap
+                .endpoints
+                .iter()
+                .filter(|e| e.metadata.namespace.as_deref() == Some(NS))
+                .map(|e| e.metadata.name.clone())
+                .collect();
+            f.evidence.push(absent_evidence(
+                cx,
+                &format!("kubectl/namespaces/{NS}/endpoints"),
+                &format!("endpoints in {NS}"),
+                &names,
+            ));
+            f
+        }
         None => return Vec::new(),
         Some(e) => {
             let ready: usize = e.subsets.iter().filter(|s| on_port(s)).map(|s| s.addresses.len()).sum();

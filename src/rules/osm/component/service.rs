@@ -6,7 +6,7 @@ use super::{Component, ServiceProblem};
 use crate::finding::{Finding, Subject};
 use crate::k8s::Service;
 use crate::model::{object_ref, Need};
-use crate::rules::osm::{applies, collected, extension_show, Meta, NS};
+use crate::rules::osm::{absent_evidence, applies, collected, extension_show, Meta, NS};
 use crate::rules::{finding, obj_evidence, Applies, Context, Inputs, Rule};
 
 /// The service of a component, missing or wrong (OSM004, OSM007).
@@ -43,15 +43,31 @@ fn service_wrong(rule: &dyn Rule, cx: &Context, c: &Component) -> Vec<Finding> {
         .iter()
         .find(|s| s.metadata.namespace.as_deref() == Some(NS) && s.metadata.name == app);
     let mut f = match svc {
-        None if collected(cx, "services") => finding(
-            rule,
-            subject,
-            format!("service {NS}/{app} is missing"),
-            format!(
-                "The services of {NS} were collected and {app} is not among them: {}.",
-                c.service.missing_consequence
-            ),
-        ),
+        None if collected(cx, "services") => {
+            let mut f = finding(
+                rule,
+                subject,
+                format!("service {NS}/{app} is missing"),
+                format!(
+                    "The services of {NS} were collected and {app} is not among them: {}.",
+                    c.service.missing_consequence
+                ),
+            );
+            let names: Vec<String> = cx
+                .snap
+                .services
+                .iter()
+                .filter(|s| s.metadata.namespace.as_deref() == Some(NS))
+                .map(|s| s.metadata.name.clone())
+                .collect();
+            f.evidence.push(absent_evidence(
+                cx,
+                &format!("kubectl/namespaces/{NS}/services"),
+                &format!("services in {NS}"),
+                &names,
+            ));
+            f
+        }
         None => return Vec::new(),
         Some(s) => {
             let Some(p) = (c.service.check)(s) else {
