@@ -13,7 +13,14 @@ use std::path::{Path, PathBuf};
 /// Load the signatures: built-in plus the given rules files.
 pub fn load_signatures(files: &[PathBuf]) -> Result<SignatureSet, RulesFileError> {
     let mut extra = Vec::new();
+    let mut seen: Vec<PathBuf> = Vec::new();
     for f in files {
+        // The same file given twice (by another path, too) is read once.
+        let canonical = std::fs::canonicalize(f).unwrap_or_else(|_| f.clone());
+        if seen.contains(&canonical) {
+            continue;
+        }
+        seen.push(canonical);
         let name = f.to_string_lossy().into_owned();
         let meta = std::fs::metadata(f).map_err(|e| RulesFileError {
             file: name.clone(),

@@ -404,7 +404,7 @@ fn list_rules(a: arcdiag::cli::RulesArgs) -> ExitCode {
 }
 
 fn explain(a: arcdiag::cli::ExplainArgs) -> ExitCode {
-    let (_, rules) = match catalog(&a.rules_files) {
+    let (sigs, rules) = match catalog(&a.rules_files) {
         Ok(c) => c,
         Err(code) => return code,
     };
@@ -413,7 +413,28 @@ fn explain(a: arcdiag::cli::ExplainArgs) -> ExitCode {
         .iter()
         .find(|r| r.code() == want || r.name().eq_ignore_ascii_case(a.code.trim()))
     {
-        let _ = emit(&format!("{}\n", r.doc()), None);
+        let mut out = format!("{}\n", r.doc());
+        let from_files: Vec<String> = sigs
+            .sigs
+            .iter()
+            .filter(|s| s.code == r.code() && s.from_user_file())
+            .map(|s| s.describe())
+            .collect();
+        if !from_files.is_empty() {
+            out.push_str("\nSignatures from rules files:\n");
+            for d in from_files {
+                // A rules file is the user's own, but a control byte in it still must not drive
+                // the terminal.
+                for c in d.chars() {
+                    if c.is_control() && c != '\n' {
+                        out.extend(c.escape_default());
+                    } else {
+                        out.push(c);
+                    }
+                }
+            }
+        }
+        let _ = emit(&out, None);
         return ExitCode::SUCCESS;
     }
     let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();

@@ -48,6 +48,57 @@ pub enum Place {
     Az,
 }
 
+impl Place {
+    /// The name a rules file's `in:` uses.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Place::Logs => "logs",
+            Place::Events => "events",
+            Place::Conditions => "conditions",
+            Place::Az => "az",
+        }
+    }
+}
+
+impl Signature {
+    /// Whether the signature comes from a rules file given with `--rules` (not compiled in).
+    pub fn from_user_file(&self) -> bool {
+        !self.origin.starts_with("<built-in ")
+    }
+
+    /// What `arcdiag explain` shows of a signature from a rules file: its id and file, pattern,
+    /// places, log scope and fix.
+    pub fn describe(&self) -> String {
+        let mut out = format!(
+            "  {} ({})
+",
+            self.id, self.origin
+        );
+        if let Some(sev) = self.severity {
+            out.push_str(&format!("    severity: {}\n", sev.as_str()));
+        }
+        out.push_str(&format!("    pattern:  {}\n", self.regex.as_str()));
+        let places: Vec<&str> = self.places.iter().map(|p| p.as_str()).collect();
+        out.push_str(&format!("    in:       {}\n", places.join(", ")));
+        let scope: Vec<String> = [
+            ("namespaces", &self.logs.namespaces),
+            ("pods", &self.logs.pods),
+            ("containers", &self.logs.containers),
+        ]
+        .into_iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{k} {}", v.join(", ")))
+        .collect();
+        if !scope.is_empty() {
+            out.push_str(&format!("    logs:     {}\n", scope.join("; ")));
+        }
+        for f in &self.fix {
+            out.push_str(&format!("    fix:      {f}\n"));
+        }
+        out
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogScope {
@@ -224,6 +275,29 @@ pub fn parse_rules_file(name: &str, text: &str, known_codes: &[&str]) -> Result<
             None => None,
         };
         let is_known = known_codes.contains(&r.code.as_str());
+        let is_builtin_file = name.starts_with("<built-in ");
+        if is_known && !is_builtin_file {
+            let set: Vec<&str> = [
+                ("name", r.name.is_some()),
+                ("severity", r.severity.is_some()),
+                ("title", r.title.is_some()),
+            ]
+            .into_iter()
+            .filter_map(|(k, on)| on.then_some(k))
+            .collect();
+            if !set.is_empty() {
+                return Err(err(
+                    Some(label),
+                    format!(
+                        "code '{}' is a built-in rule, whose {} cannot be changed by a rules file; remove `{}` (the signature then feeds {})",
+                        r.code,
+                        set.join(", "),
+                        set.join("`, `"),
+                        r.code
+                    ),
+                ));
+            }
+        }
         if !is_known && (r.name.is_none() || severity.is_none() || r.title.is_none()) {
             return Err(err(
                 Some(label),
@@ -556,9 +630,34 @@ impl SignatureSet {
     pub fn load(extra: &[(String, String)], known_codes: &[&str]) -> Result<SignatureSet, RulesFileError> {
         let mut sigs: Vec<Signature> = Vec::new();
         let builtin = BUILTIN.iter().map(|(n, t)| (n.to_string(), t.to_string()));
-        for (name, text) in builtin.chain(extra.iter().cloned()) {
+        let mut known: Vec<String> = known_codes.iter().map(|c| c.to_string()).collect();
+        for (i, (name, text)) in builtin.chain(extra.iter().cloned()).enumerate() {
+            if i == BUILTIN.len() {
+                // Files from the user: the built-in signature rules are built-in codes too.
+                known.extend(sigs.iter().map(|s| s.code.clone()));
+                known.sort();
+                known.dedup();
+            }
             let (name, text) = (&name, &text);
-            let more = parse_rules_file(name, text, known_codes)?;
+            let known_refs: Vec<&str> = known.iter().map(String::as_str).collect();
+            let more = parse_rules_file(name, text, &known_refs)?;
+            for s in &more {
+                // A new code given by several signatures is one rule: they must agree on it.
+                if let Some(o) = sigs.iter().find(|o| {
+                    o.code == s.code
+                        && o.name.is_some()
+                        && (o.name != s.name || o.severity != s.severity || o.title != s.title)
+                }) {
+                    return Err(RulesFileError {
+                        file: name.clone(),
+                        entry: Some(format!("id '{}'", s.id)),
+                        problem: format!(
+                            "code '{}' is already defined by signature '{}' ({}) with another name, severity or title; signatures of one code must agree",
+                            s.code, o.id, o.origin
+                        ),
+                    });
+                }
+            }
             for s in &more {
                 if sigs.iter().any(|o| o.id == s.id) {
                     return Err(RulesFileError {

@@ -639,3 +639,90 @@ fn sample_reports_as_text_and_markdown() {
         });
     }
 }
+
+#[test]
+fn filtered_findings_do_not_count_for_fail_on() {
+    // EXT002/fires holds one warning finding.
+    let case = common::fixture::rule_case("EXT002/fires");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "analyze",
+            case.to_str().expect("UTF-8 path"),
+            "--format",
+            "json",
+            "--fail-on",
+            "warning",
+        ];
+        args.extend(extra);
+        arcdiag(&args).status.code()
+    };
+    assert_eq!(run(&["--select", "EXT002"]), Some(1), "the warning counts");
+    assert_eq!(
+        run(&["--select", "EXT002", "--min-severity", "error"]),
+        Some(0),
+        "left out by --min-severity"
+    );
+    assert_eq!(
+        run(&["--select", "EXT", "--ignore", "EXT002"]),
+        Some(0),
+        "left out by --ignore"
+    );
+}
+
+#[test]
+fn rules_files_cannot_restyle_built_in_rules_and_are_read_once() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let restyle = tmp.path().join("restyle.yaml");
+    std::fs::write(
+        &restyle,
+        "version: 1\nsignatures:\n  - id: quieter\n    code: FLX001\n    severity: info\n    pattern: 'does not support dry run'\n",
+    )
+    .expect("write");
+    let o = arcdiag(&["analyze", SAMPLE, "--rules", restyle.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("restyle.yaml") && err.contains("'quieter'") && err.contains("FLX001") && err.contains("severity"),
+        "{err}"
+    );
+
+    let custom = tmp.path().join("custom.yaml");
+    std::fs::write(
+        &custom,
+        "version: 1\nsignatures:\n  - id: db-refused\n    code: CUS001\n    name: database-unreachable\n    severity: warning\n    title: 'database refused a connection'\n    pattern: 'cannot connect to database.*connection refused'\n    in: [logs, events]\n    logs: {namespaces: [payments], pods: ['ledger-*']}\n    fix: ['check the ledger-db service']\n",
+    )
+    .expect("write");
+    let again = tmp.path().join(".").join("custom.yaml");
+    let c = custom.to_str().unwrap();
+    let o = arcdiag(&[
+        "analyze",
+        SAMPLE,
+        "--format",
+        "json",
+        "--rules",
+        c,
+        "--rules",
+        again.to_str().unwrap(),
+    ]);
+    assert_eq!(
+        o.status.code(),
+        Some(1),
+        "read once, not a duplicate id: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let o = arcdiag(&["explain", "CUS001", "--rules", c]);
+    assert_eq!(o.status.code(), Some(0));
+    let text = String::from_utf8_lossy(&o.stdout);
+    for want in [
+        "CUS001 database-unreachable (warning)",
+        "db-refused (",
+        "custom.yaml)",
+        "pattern:  cannot connect to database.*connection refused",
+        "in:       logs, events",
+        "logs:     namespaces payments; pods ledger-*",
+        "fix:      check the ledger-db service",
+    ] {
+        assert!(text.contains(want), "explain lacks {want:?}:\n{text}");
+    }
+}

@@ -163,6 +163,25 @@ fn flx001_dry_run_failure_from_unreachable_webhook_is_not_flx001() {
     assert_eq!(codes, ["K8S007"]);
 }
 
+fn osm001_and_osm002_agree_on_an_unavailable_controller() {
+    // OSM001 judges the deployment, OSM002 the pods: where the controller is down both say so.
+    for case in ["OSM002/fires", "OSM002/fires-only-evicted"] {
+        let r = run_selected(case, &["OSM001", "OSM002"]);
+        let about: Vec<(&str, &str)> = r
+            .findings
+            .iter()
+            .map(|f| (f.code.as_str(), f.subject.name.as_str()))
+            .collect();
+        assert!(about.contains(&("OSM001", "osm-controller")), "{case}: {about:?}");
+        assert!(
+            about
+                .iter()
+                .any(|(c, n)| *c == "OSM002" && n.starts_with("osm-controller")),
+            "{case}: {about:?}"
+        );
+    }
+}
+
 fn ext002_lists_the_pod_findings_under_it() {
     let sigs = load_signatures(&[]).expect("built-in signatures");
     let rules = registry(&sigs);
@@ -205,6 +224,10 @@ fn main() {
         trial(
             "flx001_dry_run_failure_from_unreachable_webhook_is_not_flx001".into(),
             flx001_dry_run_failure_from_unreachable_webhook_is_not_flx001,
+        ),
+        trial(
+            "osm001_and_osm002_agree_on_an_unavailable_controller".into(),
+            osm001_and_osm002_agree_on_an_unavailable_controller,
         ),
         trial(
             "ext002_lists_the_pod_findings_under_it".into(),

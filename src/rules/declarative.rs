@@ -50,7 +50,13 @@ pub fn from_signatures(sigs: &SignatureSet, rust_codes: &[String]) -> Vec<Box<dy
         .map(|mut r| {
             r.places.sort();
             if r.doc.is_empty() {
-                r.doc = format!("{} {}\n\nDefined by signatures in a rules file.", r.code, r.name);
+                r.doc = format!(
+                    "{} {} ({})\n\nWhat it detects: {}\n\nDefined by signatures in a rules file (listed below).",
+                    r.code,
+                    r.name,
+                    r.severity.as_str(),
+                    r.title
+                );
             }
             Box::new(r) as Box<dyn Rule>
         })

@@ -3,7 +3,8 @@
 //! What it detects: no `osm-controller` pod in `arc-osm-system` is `Running` with all its
 //! containers ready. A pod at READY `0/1` means the control-plane container crashed. An
 //! `Evicted` controller pod beside a healthy one is not an outage (the guide's own healthy
-//! output shows one) and does not fire.
+//! output shows one) and does not fire. A `Pending` controller pod (the replacement of an
+//! evicted one the scheduler cannot place) did not crash: the report says it is Pending and why.
 //!
 //! Why it matters: with no running controller the mesh has no control plane: sidecars get no
 //! configuration or certificates and OSM's validating webhook cannot answer.
@@ -61,25 +62,54 @@ impl Rule for OsmControllerCrashed {
                 ),
             )
         } else {
+            // A Pending pod (the replacement of an evicted one, say) never started: it did not
+            // crash, the scheduler has not placed it.
+            fn pending(p: &crate::k8s::Pod) -> bool {
+                p.status.phase == "Pending"
+            }
+            let scheduling = |p: &crate::k8s::Pod| {
+                p.status
+                    .conditions
+                    .iter()
+                    .find(|c| c.type_ == "PodScheduled" && c.status == "False")
+                    .and_then(|c| c.message.clone())
+                    .unwrap_or_else(|| "not scheduled yet".into())
+            };
+            let mut parts = Vec::new();
             let crashed: Vec<String> = live
                 .iter()
+                .filter(|p| !pending(p))
                 .map(|p| format!("{} ({})", p.metadata.name, ready_text(p)))
                 .collect();
+            if !crashed.is_empty() {
+                parts.push(format!(
+                    "No controller pod is Running with all containers ready; READY 0/1 means the control-plane container crashed. {}.",
+                    crashed.join("; ")
+                ));
+            }
+            for p in live.iter().filter(|p| pending(p)) {
+                parts.push(format!("{} is Pending: {}", p.metadata.name, scheduling(p)));
+            }
+            let evicted = pods.iter().filter(|p| p.is_evicted()).count();
+            if evicted > 0 {
+                parts.push(format!("{evicted} controller pod(s) Evicted."));
+            }
             (
                 format!(
                     "osm-controller is not running: {}",
                     live.iter()
                         .map(|p| {
-                            let (r, t) = p.ready_count();
-                            format!("{} READY {r}/{t}", p.metadata.name)
+                            if pending(p) {
+                                format!("{} Pending", p.metadata.name)
+                            } else {
+                                let (r, t) = p.ready_count();
+                                format!("{} READY {r}/{t}", p.metadata.name)
+                            }
                         })
                         .collect::<Vec<_>>()
                         .join(", ")
                 ),
-                format!(
-                    "No controller pod is Running with all containers ready; READY 0/1 means the control-plane container crashed. {}.",
-                    crashed.join("; ")
-                ),
+                parts.join(" "),
             )
         };
         let subject = match live.first() {
@@ -99,6 +129,24 @@ impl Rule for OsmControllerCrashed {
             ));
         }
         for p in &live {
+            if p.status.phase == "Pending" {
+                if let Some((i, c)) = p
+                    .status
+                    .conditions
+                    .iter()
+                    .enumerate()
+                    .find(|(_, c)| c.type_ == "PodScheduled" && c.status == "False")
+                {
+                    f.evidence.push(obj_evidence(
+                        &p.src,
+                        object_ref("Pod", Some(NS), &p.metadata.name),
+                        &format!("status.conditions[{i}].message"),
+                        c.message.as_deref().unwrap_or(""),
+                    ));
+                }
+                f.fix.push(format!("kubectl describe pod -n {NS} {}", p.metadata.name));
+                continue;
+            }
             if let Some(c) = main_container(p, "osm-controller") {
                 cite_container(cx, p, c, &mut f);
                 f.fix
