@@ -592,8 +592,19 @@ fn discovered_namespaces_are_collected() {
     let fake = Fake::new();
     fake.put(
         "kubectl/cluster/namespaces.json",
-        r#"{"kind":"List","items":[{"metadata":{"name":"bookstore","labels":{"openservicemesh.io/monitored-by":"osm"}}},{"metadata":{"name":"plain"}}]}"#,
+        r#"{"kind":"List","items":[{"metadata":{"name":"bookstore","labels":{"openservicemesh.io/monitored-by":"osm"}}},{"metadata":{"name":"plain"}},{"metadata":{"name":"shop"}}]}"#,
     );
+    // A healthy pod in `plain`, a crash-looping one in `shop`.
+    let pod = |name: &str, ready: bool, restarts: u32| {
+        format!(
+            r#"{{"kind":"List","items":[{{"metadata":{{"name":"{name}"}},"spec":{{"containers":[{{"name":"app"}}]}},"status":{{"phase":"Running","containerStatuses":[{{"name":"app","ready":{ready},"restartCount":{restarts}}}]}}}}]}}"#
+        )
+    };
+    fake.put("kubectl/namespaces/plain/pods.json", pod("web-1", true, 0));
+    fake.put("kubectl/namespaces/shop/pods.json", pod("cart-1", false, 9));
+    fake.put("logs/plain/web-1/app.log", "healthy\n");
+    fake.put("logs/shop/cart-1/app.log", "panic: boom\n");
+    fake.put("logs/shop/cart-1/app.previous.log", "panic: boom\n");
     fake.put(
         "kubectl/cluster/fluxconfigs.clusterconfig.azure.com.json",
         r#"{"kind":"List","items":[{"metadata":{"name":"cfg","namespace":"gitops-apps"}}]}"#,
@@ -608,9 +619,25 @@ fn discovered_namespaces_are_collected() {
             "{ns}"
         );
     }
-    assert!(!man["steps"]
-        .as_array()
-        .is_some_and(|s| s.iter().any(|s| s["id"] == "kubectl/namespaces/plain/pods")));
+    let has = |id: &str| man["steps"].as_array().is_some_and(|s| s.iter().any(|s| s["id"] == id));
+    // Every namespace of the cluster: pods and events, nothing else unless it needs it.
+    for id in ["kubectl/namespaces/plain/pods", "kubectl/namespaces/plain/events"] {
+        assert_eq!(step(&man, id)["status"], "ok", "{id}");
+    }
+    assert!(!has("kubectl/namespaces/plain/configmaps"));
+    assert!(
+        !has("logs/plain/web-1/app"),
+        "a healthy pod's log outside the collected namespaces"
+    );
+    // A namespace with a failing pod is collected whole, with the failing pod's logs.
+    for id in [
+        "kubectl/namespaces/shop/configmaps",
+        "kubectl/namespaces/shop/replicasets",
+        "logs/shop/cart-1/app",
+        "logs/shop/cart-1/app.previous",
+    ] {
+        assert_eq!(step(&man, id)["status"], "ok", "{id}");
+    }
     // Secrets are never asked for.
     let calls = fs::read_to_string(fake.data.join("calls")).unwrap_or_default();
     assert!(!calls.contains("secret"), "{calls}");

@@ -338,10 +338,15 @@ fn feeds_discovery(id: &str) -> bool {
     matches!(
         id,
         "kubectl/cluster/namespaces"
+            | "kubectl/cluster/constraints"
+            | "kubectl/cluster/constrainttemplates"
             | "discovery/fluxconfigs"
             | "az/k8s-extension-list"
             | "az/k8s-configuration-flux-list"
-    ) || (id.starts_with("kubectl/namespaces/") && id.ends_with("/pods"))
+    ) || (id.starts_with("kubectl/namespaces/")
+        && (id.ends_with("/pods")
+            || id.ends_with("/kustomizations.kustomize.toolkit.fluxcd.io")
+            || id.ends_with("/helmreleases.helm.toolkit.fluxcd.io")))
 }
 
 fn env_for(tool: Tool) -> Vec<(String, String)> {
@@ -508,24 +513,40 @@ pub fn dry_run(opts: &Options) -> String {
         out.push_str(&line(&s));
     }
     let mut found = Discovered::default();
-    found.namespaces.insert("<flux-configuration-namespace>".into());
-    found
-        .namespaces
-        .insert("<namespace-labeled-openservicemesh.io/monitored-by>".into());
+    found.add("<flux-configuration-namespace>".into(), "holds a flux configuration");
+    found.add(
+        "<namespace-labeled-openservicemesh.io/monitored-by>".into(),
+        "in the mesh (openservicemesh.io/monitored-by)",
+    );
     if opts.plan.azure.is_some() {
-        found.namespaces.insert("<extension-release-namespace>".into());
+        found.add(
+            "<extension-release-namespace>".into(),
+            "an extension's release namespace",
+        );
         found.extensions.insert("<extension>".into());
         found.flux_configs.insert("<flux-configuration>".into());
     }
-    out.push_str("# phase 2: every namespace below, then az show for each extension and flux configuration listed\n");
-    out.push_str(&format!(
-        "#   namespaces: {}\n",
-        plan::namespaces(&opts.plan, &found).join(" ")
-    ));
+    found.cluster_namespaces.insert("<every-other-namespace>".into());
+    out.push_str("# phase 2: every list in the namespaces below; pods and events in every other namespace of the\n");
+    out.push_str(
+        "#   cluster (kubectl/cluster/namespaces.json); each Gatekeeper constraint kind of the templates\n#   (kubectl get <kind>.constraints.gatekeeper.sh) when the `constraints` category did not answer;\n#   then az show for each extension and flux configuration\n",
+    );
+    for (ns, why) in plan::namespace_reasons(&opts.plan, &found) {
+        out.push_str(&format!("#   {ns}: {}\n", why.join(", ")));
+    }
     for s in plan::phase2(&opts.plan, &found) {
         out.push_str(&line(&s));
     }
-    out.push_str("# phase 3: logs of every container of the pods listed in phase 2; --previous when it restarted\n");
+    out.push_str("# phase 2b: every other list in the namespaces that need them: those with failing pods (not\n");
+    out.push_str("#   Running and ready, or restarted) and those Flux applies to (Kustomization and HelmRelease\n");
+    out.push_str("#   targetNamespace, storageNamespace, a Kustomization's inventory)\n");
+    for s in plan::whole_namespace(&opts.plan, "<namespace-with-failing-pods>", &plan::EVERY_NAMESPACE) {
+        out.push_str(&line(&s));
+    }
+    out.push_str(
+        "# phase 3: logs of every container of the pods in the namespaces collected whole, and of the failing\n",
+    );
+    out.push_str("#   pods elsewhere; --previous when it restarted\n");
     let c = plan::Container {
         namespace: "<namespace>".into(),
         pod: "<pod>".into(),
@@ -762,21 +783,51 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
     for (s, v) in p1.iter().zip(out1.iter()) {
         let Some(v) = v else { continue };
         match s.id.as_str() {
-            "kubectl/cluster/namespaces" => found.namespaces.extend(plan::meshed_namespaces(v)),
-            "discovery/fluxconfigs" => found.namespaces.extend(plan::fluxconfig_namespaces(v)),
+            "kubectl/cluster/namespaces" => {
+                found.cluster_namespaces.extend(plan::all_namespaces(v));
+                for ns in plan::meshed_namespaces(v) {
+                    found.add(ns, "in the mesh (openservicemesh.io/monitored-by)");
+                }
+            }
+            "discovery/fluxconfigs" => {
+                for ns in plan::fluxconfig_namespaces(v) {
+                    found.add(ns, "holds a flux configuration");
+                }
+            }
             "az/k8s-extension-list" => {
                 for (name, ns) in plan::az_entries(v) {
                     found.extensions.insert(name);
-                    found.namespaces.extend(ns);
+                    if let Some(ns) = ns {
+                        found.add(ns, "an extension's release namespace");
+                    }
                 }
             }
             "az/k8s-configuration-flux-list" => {
                 for (name, ns) in plan::az_entries(v) {
                     found.flux_configs.insert(name);
-                    found.namespaces.extend(ns);
+                    if let Some(ns) = ns {
+                        found.add(ns, "holds a flux configuration");
+                    }
                 }
             }
             _ => {}
+        }
+    }
+    // Gatekeeper constraints: `kubectl get constraints` lists them through the category; where the
+    // API server does not resolve it (an older one, or a server without categories), each
+    // constraint kind of the templates is listed by its own resource.
+    let category_ok = p1
+        .iter()
+        .zip(out1.iter())
+        .any(|(s, v)| s.id == "kubectl/cluster/constraints" && v.is_some());
+    if !category_ok {
+        if let Some(Some(v)) = p1
+            .iter()
+            .zip(out1.iter())
+            .find(|(s, _)| s.id == "kubectl/cluster/constrainttemplates")
+            .map(|(_, v)| v)
+        {
+            found.constraint_resources.extend(plan::constraint_resources(v));
         }
     }
     // Phase 2, unless stopped.
@@ -787,20 +838,67 @@ pub fn collect(opts: &Options, progress: &mut dyn Progress) -> Result<Summary, C
         let p2 = plan::phase2(&opts.plan, &found);
         let pre = pre_for(&p2);
         let out2 = run.phase("namespaced lists", p2.clone(), pre, progress);
+        let whole: BTreeSet<String> = plan::namespaces(&opts.plan, &found).into_iter().collect();
         let mut containers = Vec::new();
         let mut seen = BTreeSet::new();
+        // Namespaces found to need every list: those of failing pods, and those Flux applies to.
+        let mut more: BTreeMap<String, &'static str> = BTreeMap::new();
+        let mut take =
+            |ns: &str, v: &Value, containers: &mut Vec<plan::Container>, more: &mut BTreeMap<String, &'static str>| {
+                let failing = plan::failing_pods(v);
+                if !whole.contains(ns) && !failing.is_empty() {
+                    more.entry(ns.to_string()).or_insert("has failing pods");
+                }
+                for c in plan::pod_containers(ns, v) {
+                    // Logs of every pod where the namespace is collected whole; elsewhere only of
+                    // failing pods, so an application namespace of 1,000 healthy pods costs nothing.
+                    if (whole.contains(ns) || failing.contains(&c.pod))
+                        && seen.insert((c.namespace.clone(), c.pod.clone(), c.container.clone()))
+                    {
+                        containers.push(c);
+                    }
+                }
+            };
         for (s, v) in p2.iter().zip(out2.iter()) {
-            let (Some(v), Some(ns)) = (
-                v,
-                s.id.strip_prefix("kubectl/namespaces/")
-                    .and_then(|r| r.strip_suffix("/pods")),
-            ) else {
+            let (Some(v), Some(rest)) = (v, s.id.strip_prefix("kubectl/namespaces/")) else {
                 continue;
             };
-            for c in plan::pod_containers(ns, v) {
-                if seen.insert((c.namespace.clone(), c.pod.clone(), c.container.clone())) {
-                    containers.push(c);
+            if let Some(ns) = rest.strip_suffix("/pods") {
+                take(ns, v, &mut containers, &mut more);
+            } else if rest.ends_with("/kustomizations.kustomize.toolkit.fluxcd.io")
+                || rest.ends_with("/helmreleases.helm.toolkit.fluxcd.io")
+            {
+                for ns in plan::flux_target_namespaces(v) {
+                    if !whole.contains(&ns) {
+                        more.entry(ns).or_insert("a Flux target namespace");
+                    }
                 }
+            }
+        }
+        if !more.is_empty() && !runner_stopped(&run.limits) {
+            let mut p2b = Vec::new();
+            for ns in more.keys() {
+                let listed: &[&str] = if found.cluster_namespaces.contains(ns) {
+                    &plan::EVERY_NAMESPACE
+                } else {
+                    &[]
+                };
+                p2b.extend(plan::whole_namespace(&opts.plan, ns, listed));
+            }
+            for (ns, why) in &more {
+                progress.note(&format!("namespace {ns}: every list ({why})"));
+            }
+            let pre = pre_for(&p2b);
+            let out2b = run.phase("lists where needed", p2b.clone(), pre, progress);
+            for (s, v) in p2b.iter().zip(out2b.iter()) {
+                let (Some(v), Some(ns)) = (
+                    v,
+                    s.id.strip_prefix("kubectl/namespaces/")
+                        .and_then(|r| r.strip_suffix("/pods")),
+                ) else {
+                    continue;
+                };
+                take(ns, v, &mut containers, &mut more);
             }
         }
         if runner_stopped(&run.limits) {

@@ -393,13 +393,31 @@ pub fn phase1(cfg: &PlanConfig) -> Vec<Step> {
 /// What phase 1 found, which phase 2 and 3 are planned from.
 #[derive(Debug, Clone, Default)]
 pub struct Discovered {
-    /// Namespaces to collect, besides the base ones and the user's.
+    /// Namespaces to collect whole, besides the base ones and the user's, each with why.
     pub namespaces: BTreeSet<String>,
+    pub why: std::collections::BTreeMap<String, BTreeSet<&'static str>>,
+    /// Every namespace of the cluster (`kubectl get namespaces`): pods and events are listed in
+    /// each, since every generic rule needs them and the lists are cheap.
+    pub cluster_namespaces: BTreeSet<String>,
     pub extensions: BTreeSet<String>,
     pub flux_configs: BTreeSet<String>,
+    /// Gatekeeper constraint resources (`<kind>.constraints.gatekeeper.sh`) to list one by one,
+    /// when the `constraints` category did not answer.
+    pub constraint_resources: BTreeSet<String>,
 }
 
-/// All namespaces of the plan, sorted, without duplicates.
+impl Discovered {
+    /// Add a namespace to collect whole, and why.
+    pub fn add(&mut self, ns: String, why: &'static str) {
+        self.why.entry(ns.clone()).or_default().insert(why);
+        self.namespaces.insert(ns);
+    }
+}
+
+/// The resources listed in every namespace of the cluster.
+pub const EVERY_NAMESPACE: [&str; 2] = ["pods", "events"];
+
+/// All namespaces collected whole, sorted, without duplicates.
 pub fn namespaces(cfg: &PlanConfig, found: &Discovered) -> Vec<String> {
     let mut all: BTreeSet<String> = BASE_NAMESPACES.iter().map(|s| s.to_string()).collect();
     all.extend(cfg.extra_namespaces.iter().cloned());
@@ -407,19 +425,66 @@ pub fn namespaces(cfg: &PlanConfig, found: &Discovered) -> Vec<String> {
     all.into_iter().collect()
 }
 
-/// Phase 2: one list per (namespace, resource), and `az ... show` for each extension and flux
-/// configuration the lists named.
+/// Why each namespace is collected whole, for `--dry-run` and the manifest's reader.
+pub fn namespace_reasons(cfg: &PlanConfig, found: &Discovered) -> Vec<(String, Vec<&'static str>)> {
+    namespaces(cfg, found)
+        .into_iter()
+        .map(|ns| {
+            let mut why: Vec<&'static str> = Vec::new();
+            if BASE_NAMESPACES.contains(&ns.as_str()) {
+                why.push("always collected");
+            }
+            if cfg.extra_namespaces.contains(&ns) {
+                why.push("--namespace");
+            }
+            why.extend(found.why.get(&ns).into_iter().flatten().copied());
+            (ns, why)
+        })
+        .collect()
+}
+
+/// One list step of resource `res` in namespace `ns`.
+fn ns_list(cfg: &PlanConfig, ns: &str, res: &str) -> Step {
+    Step {
+        id: format!("kubectl/namespaces/{ns}/{res}"),
+        tool: Tool::Kubectl,
+        args: kubectl(cfg, &["get", res, "-n", ns, "-o", "json"]),
+        output: Some(format!("kubectl/namespaces/{ns}/{res}.json")),
+        kind: StepKind::List,
+    }
+}
+
+/// The lists of a namespace collected whole, but for `skip` (already listed).
+pub fn whole_namespace(cfg: &PlanConfig, ns: &str, skip: &[&str]) -> Vec<Step> {
+    NAMESPACED_RESOURCES
+        .iter()
+        .chain(CUSTOM_RESOURCES.iter())
+        .filter(|r| !skip.contains(r))
+        .map(|res| ns_list(cfg, ns, res))
+        .collect()
+}
+
+/// Phase 2: every list in each namespace collected whole, pods and events in every other
+/// namespace of the cluster, and `az ... show` for each extension and flux configuration the
+/// lists named.
 pub fn phase2(cfg: &PlanConfig, found: &Discovered) -> Vec<Step> {
     let mut steps = Vec::new();
-    for ns in namespaces(cfg, found) {
-        for res in NAMESPACED_RESOURCES.iter().chain(CUSTOM_RESOURCES.iter()) {
-            steps.push(Step {
-                id: format!("kubectl/namespaces/{ns}/{res}"),
-                tool: Tool::Kubectl,
-                args: kubectl(cfg, &["get", res, "-n", &ns, "-o", "json"]),
-                output: Some(format!("kubectl/namespaces/{ns}/{res}.json")),
-                kind: StepKind::List,
-            });
+    let whole = namespaces(cfg, found);
+    for ns in &whole {
+        steps.extend(whole_namespace(cfg, ns, &[]));
+    }
+    for res in &found.constraint_resources {
+        steps.push(Step {
+            id: format!("kubectl/cluster/{res}"),
+            tool: Tool::Kubectl,
+            args: kubectl(cfg, &["get", res, "-o", "json"]),
+            output: Some(format!("kubectl/cluster/{res}.json")),
+            kind: StepKind::List,
+        });
+    }
+    for ns in found.cluster_namespaces.iter().filter(|n| !whole.contains(n)) {
+        for res in EVERY_NAMESPACE {
+            steps.push(ns_list(cfg, ns, res));
         }
     }
     if let Some(t) = &cfg.azure {
@@ -496,6 +561,86 @@ fn items(v: &Value) -> &[Value] {
         },
         _ => &[],
     }
+}
+
+/// The constraint resources of a `constrainttemplates` list: Gatekeeper names a template's
+/// constraint CRD after `spec.crd.spec.names.kind`, its plural the kind in lower case
+/// (`K8sAzureV3ContainerLimits` is `k8sazurev3containerlimits.constraints.gatekeeper.sh`).
+pub fn constraint_resources(v: &Value) -> Vec<String> {
+    items(v)
+        .iter()
+        .filter_map(|t| t.pointer("/spec/crd/spec/names/kind").and_then(Value::as_str))
+        .map(|k| format!("{}.constraints.gatekeeper.sh", k.to_ascii_lowercase()))
+        .filter(|r| safe_segment(r))
+        .collect()
+}
+
+/// Every namespace of a `kubectl get namespaces -o json` list.
+pub fn all_namespaces(v: &Value) -> Vec<String> {
+    items(v)
+        .iter()
+        .filter_map(|ns| ns.pointer("/metadata/name").and_then(Value::as_str))
+        .filter(|n| safe_segment(n))
+        .map(str::to_string)
+        .collect()
+}
+
+/// Whether a pod of a pods list is failing: not completed, and not Running with every container
+/// ready, or a container restarted. Their namespaces are collected whole and their logs kept.
+pub fn pod_failing(pod: &Value) -> bool {
+    let phase = pod.pointer("/status/phase").and_then(Value::as_str).unwrap_or("");
+    if phase == "Succeeded" {
+        return false;
+    }
+    let statuses = pod
+        .pointer("/status/containerStatuses")
+        .and_then(Value::as_array)
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    phase != "Running"
+        || statuses.is_empty()
+        || statuses.iter().any(|c| {
+            c.get("ready").and_then(Value::as_bool) != Some(true)
+                || c.get("restartCount").and_then(Value::as_u64).unwrap_or(0) > 0
+        })
+}
+
+/// Names of the failing pods of a pods list ([`pod_failing`]).
+pub fn failing_pods(v: &Value) -> BTreeSet<String> {
+    items(v)
+        .iter()
+        .filter(|p| pod_failing(p))
+        .filter_map(|p| p.pointer("/metadata/name").and_then(Value::as_str))
+        .map(str::to_string)
+        .collect()
+}
+
+/// The namespaces Flux applies to, from a Kustomization or HelmRelease list:
+/// `spec.targetNamespace`, `spec.storageNamespace` and the namespaces of a Kustomization's
+/// inventory (`status.inventory.entries[].id` is `<namespace>_<name>_<group>_<kind>`).
+pub fn flux_target_namespaces(v: &Value) -> BTreeSet<String> {
+    let mut out = BTreeSet::new();
+    for o in items(v) {
+        for key in ["/spec/targetNamespace", "/spec/storageNamespace"] {
+            if let Some(n) = o.pointer(key).and_then(Value::as_str) {
+                out.insert(n.to_string());
+            }
+        }
+        for e in o
+            .pointer("/status/inventory/entries")
+            .and_then(Value::as_array)
+            .map(Vec::as_slice)
+            .unwrap_or(&[])
+        {
+            if let Some((ns, _)) = e.get("id").and_then(Value::as_str).and_then(|id| id.split_once('_')) {
+                if !ns.is_empty() {
+                    out.insert(ns.to_string());
+                }
+            }
+        }
+    }
+    out.retain(|n| safe_segment(n));
+    out
 }
 
 /// Namespaces labeled for the mesh, from `kubectl get namespaces -o json`.
