@@ -48,7 +48,13 @@ impl Rule for AksExtensionManagerNotRegistered {
         }
         // Every AKS cluster, Flux or not (the collector runs `az feature show` for managedClusters
         // only, so with an unknown cluster type its output still points at AKS).
-        Applies::Yes
+        if cx.facts.cluster_type == ClusterType::Aks || cx.snap.az(SLUG).is_some() {
+            Applies::Yes
+        } else {
+            Applies::Unknown(
+                "cannot tell whether this is an AKS cluster: the bundle names no cluster type and holds no az feature show output".into(),
+            )
+        }
     }
 
     fn check(&self, cx: &Context) -> Vec<Finding> {
