@@ -2,17 +2,39 @@
 //! request in, a response out, from the index only. Knows nothing of sockets (`http`) or of bundle
 //! layouts (`index`).
 
-use super::index::{Index, ResourceType};
+use super::index::{Index, Obj, ResourceType};
 use super::select::{FieldSelector, LabelSelector};
-use super::table::table;
+use super::table::write_table;
+use base64::Engine;
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::Arc;
+
+/// Writes a streamed body into the connection, chunk by chunk; an error (the client went away)
+/// stops it.
+pub type StreamFn = Box<dyn FnOnce(&mut dyn Write) -> std::io::Result<()> + Send>;
+
+/// An answer's body: small ones whole, lists streamed.
+pub enum Body {
+    Bytes(Vec<u8>),
+    Stream(StreamFn),
+}
+
+impl std::fmt::Debug for Body {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Body::Bytes(b) => write!(f, "Bytes({})", b.len()),
+            Body::Stream(_) => f.write_str("Stream"),
+        }
+    }
+}
 
 #[derive(Debug)]
 pub struct Reply {
     pub code: u16,
     pub content_type: &'static str,
-    pub body: Vec<u8>,
+    pub body: Body,
 }
 
 fn json_reply(code: u16, v: &Value) -> Reply {
@@ -21,7 +43,7 @@ fn json_reply(code: u16, v: &Value) -> Reply {
     Reply {
         code,
         content_type: "application/json",
-        body,
+        body: Body::Bytes(body),
     }
 }
 
@@ -190,7 +212,7 @@ fn resource_list(ix: &Index, group: &str, version: &str) -> Option<Value> {
 }
 
 /// Answer one request.
-pub fn handle(ix: &Index, method: &str, url: &str, accept: &str, port: u16) -> Reply {
+pub fn handle(ix: &Arc<Index>, method: &str, url: &str, accept: &str, port: u16) -> Reply {
     if method != "GET" && method != "HEAD" {
         return status(
             405,
@@ -208,7 +230,7 @@ pub fn handle(ix: &Index, method: &str, url: &str, accept: &str, port: u16) -> R
         ["healthz"] | ["livez"] | ["readyz"] => Reply {
             code: 200,
             content_type: "text/plain; charset=utf-8",
-            body: b"ok".to_vec(),
+            body: Body::Bytes(b"ok".to_vec()),
         },
         ["api"] => ok(&json!({
             "kind": "APIVersions",
@@ -241,7 +263,7 @@ pub fn handle(ix: &Index, method: &str, url: &str, accept: &str, port: u16) -> R
 }
 
 fn resource(
-    ix: &Index,
+    ix: &Arc<Index>,
     group: &str,
     version: &str,
     rest: &[&str],
@@ -274,24 +296,48 @@ fn resource(
         );
     }
     let objects = ix.objects_of(t);
-    let in_ns = |o: &&Value| match ns {
-        Some(n) => o.pointer("/metadata/namespace").and_then(Value::as_str) == Some(n),
-        None => true,
-    };
     let want_table = accept.contains("as=Table");
-    let include = q.get("includeObject").map(String::as_str).unwrap_or("Metadata");
+    let include = q
+        .get("includeObject")
+        .map(String::as_str)
+        .unwrap_or("Metadata")
+        .to_string();
     if let Some(name) = name {
+        let ns = ns.unwrap_or("");
         let found = objects
-            .iter()
-            .filter(in_ns)
-            .find(|o| o.pointer("/metadata/name").and_then(Value::as_str) == Some(name));
+            .binary_search_by(|o| (&*o.namespace, &*o.name).cmp(&(ns, name)))
+            .ok()
+            .and_then(|k| objects.get(k));
         let Some(o) = found else {
             return not_found_obj(t, name);
         };
         return match sub {
-            None if want_table => ok(&table(t, &[o], ix.now, include)),
-            None => ok(o),
-            Some("log") if t.group.is_empty() && t.plural == "pods" => pod_log(ix, o, q),
+            None if want_table => {
+                let mut body = Vec::new();
+                let _ = write_table(
+                    &mut body,
+                    t,
+                    std::iter::once(o),
+                    &include,
+                    br#"{"resourceVersion":"1"}"#,
+                );
+                Reply {
+                    code: 200,
+                    content_type: "application/json",
+                    body: Body::Bytes(body),
+                }
+            }
+            None => {
+                let mut body = Vec::with_capacity(o.json.len() + 1);
+                body.extend_from_slice(&o.json);
+                body.push(b'\n');
+                Reply {
+                    code: 200,
+                    content_type: "application/json",
+                    body: Body::Bytes(body),
+                }
+            }
+            Some("log") if t.group.is_empty() && t.plural == "pods" => pod_log(ix, &o.value(), q),
             Some(_) => not_found_path(),
         };
     }
@@ -303,22 +349,169 @@ fn resource(
         Ok(s) => s,
         Err(e) => return bad_request(&e),
     };
-    let items: Vec<&Value> = objects
-        .iter()
-        .filter(in_ns)
-        .filter(|o| labels.matches(o.pointer("/metadata/labels")))
-        .filter(|o| fields.matches(o))
-        .collect();
-    if want_table {
-        return ok(&table(t, &items, ix.now, include));
+    if let Some(k) = fields.keys().find(|k| !field_supported(t, k)) {
+        return bad_request(&format!("field label not supported: {k}"));
     }
-    let gv = t.api_version_for(version);
-    ok(&json!({
-        "kind": format!("{}List", t.kind),
-        "apiVersion": gv,
-        "metadata": {"resourceVersion": "1"},
-        "items": items,
-    }))
+    let limit = match q.get("limit").filter(|l| !l.is_empty()) {
+        None => None,
+        Some(l) => match l.parse::<i64>() {
+            Ok(n) if n > 0 => Some(n as usize),
+            Ok(_) => None,
+            Err(_) => return bad_request(&format!("invalid limit: {l:?}")),
+        },
+    };
+    // Where the page starts: after the key the continue token names (valid as long as the
+    // bundle is served: it never changes).
+    let mut start = match ns {
+        Some(n) => objects.partition_point(|o| &*o.namespace < n),
+        None => 0,
+    };
+    if let Some(c) = q.get("continue").filter(|c| !c.is_empty()) {
+        match decode_continue(c) {
+            Some((cns, cname)) => {
+                let after = objects.partition_point(|o| (&*o.namespace, &*o.name) <= (cns.as_str(), cname.as_str()));
+                start = start.max(after);
+            }
+            None => return bad_request("continue key is not valid: the token was not made by this server"),
+        }
+    }
+    let in_ns = |o: &Obj| ns.is_none_or(|n| &*o.namespace == n);
+    let simple_fields = fields.keys().all(|k| k == "metadata.name" || k == "metadata.namespace");
+    let matches = |o: &Obj| {
+        labels.matches(Some(&o.labels).filter(|l| !l.is_null()))
+            && (fields.is_empty()
+                || if simple_fields {
+                    fields.matches(&json!({"metadata": {"name": &*o.name, "namespace": &*o.namespace}}))
+                } else {
+                    fields.matches(&o.value())
+                })
+    };
+    let mut picked: Vec<u32> = Vec::new();
+    let mut more = false;
+    let mut k = start;
+    while k < objects.len() {
+        let o = &objects[k];
+        if !in_ns(o) {
+            // Sorted by namespace: past the namespace, nothing more matches.
+            if ns.is_some() {
+                break;
+            }
+        } else if matches(o) {
+            if limit.is_some_and(|l| picked.len() >= l) {
+                more = true;
+                break;
+            }
+            picked.push(k as u32);
+        }
+        k += 1;
+    }
+    let mut meta = serde_json::Map::new();
+    if more {
+        if let Some(last) = picked.last().and_then(|k| objects.get(*k as usize)) {
+            meta.insert("continue".into(), json!(encode_continue(&last.namespace, &last.name)));
+        }
+        if labels.is_empty() && fields.is_empty() {
+            let rest = objects[k..].iter().take_while(|o| in_ns(o)).count();
+            meta.insert("remainingItemCount".into(), json!(rest));
+        }
+    }
+    meta.insert("resourceVersion".into(), json!("1"));
+    let meta = serde_json::to_vec(&Value::Object(meta)).unwrap_or_default();
+    let ix = Arc::clone(ix);
+    let key = (t.group.clone(), t.plural.clone());
+    let head = format!(
+        "{{\"apiVersion\":{},\"items\":[",
+        Value::String(t.api_version_for(version))
+    );
+    let tail = format!("],\"kind\":{},\"metadata\":", Value::String(format!("{}List", t.kind)));
+    let stream: StreamFn = Box::new(move |out: &mut dyn Write| {
+        let Some(t) = ix.types.get(&key) else {
+            return Ok(());
+        };
+        let objects = ix.objects.get(&key).map(Vec::as_slice).unwrap_or(&[]);
+        let rows = picked.iter().filter_map(|k| objects.get(*k as usize));
+        if want_table {
+            return write_table(out, t, rows, &include, &meta);
+        }
+        out.write_all(head.as_bytes())?;
+        for (n, o) in rows.enumerate() {
+            if n > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(&o.json)?;
+        }
+        out.write_all(tail.as_bytes())?;
+        out.write_all(&meta)?;
+        out.write_all(b"}\n")
+    });
+    Reply {
+        code: 200,
+        content_type: "application/json",
+        body: Body::Stream(stream),
+    }
+}
+
+/// A continue token as the API server makes one: base64 of `{"v","rv","start"}`, `start` the
+/// last key served followed by a NUL ("after this").
+fn encode_continue(ns: &str, name: &str) -> String {
+    let v = json!({"v": "meta.k8s.io/v1", "rv": 1, "start": format!("{ns}/{name}\u{0}")});
+    base64::engine::general_purpose::URL_SAFE.encode(v.to_string())
+}
+
+fn decode_continue(c: &str) -> Option<(String, String)> {
+    let raw = base64::engine::general_purpose::URL_SAFE
+        .decode(c)
+        .or_else(|_| base64::engine::general_purpose::STANDARD.decode(c))
+        .ok()?;
+    let v: Value = serde_json::from_slice(&raw).ok()?;
+    if v.get("v").and_then(Value::as_str) != Some("meta.k8s.io/v1") {
+        return None;
+    }
+    let start = v.get("start")?.as_str()?.strip_suffix('\u{0}')?;
+    let (ns, name) = start.split_once('/')?;
+    Some((ns.to_string(), name.to_string()))
+}
+
+/// Field selectors the API server accepts for a type (every type: `metadata.name` and
+/// `metadata.namespace`).
+fn field_supported(t: &ResourceType, key: &str) -> bool {
+    if matches!(key, "metadata.name" | "metadata.namespace") {
+        return true;
+    }
+    let extra: &[&str] = match (t.group.as_str(), t.plural.as_str()) {
+        ("", "pods") => &[
+            "spec.nodeName",
+            "spec.restartPolicy",
+            "spec.schedulerName",
+            "spec.serviceAccountName",
+            "spec.hostNetwork",
+            "status.phase",
+            "status.podIP",
+            "status.podIPs",
+            "status.nominatedNodeName",
+        ],
+        ("", "events") | ("events.k8s.io", "events") => &[
+            "involvedObject.kind",
+            "involvedObject.namespace",
+            "involvedObject.name",
+            "involvedObject.uid",
+            "involvedObject.apiVersion",
+            "involvedObject.resourceVersion",
+            "involvedObject.fieldPath",
+            "reason",
+            "reportingComponent",
+            "source",
+            "type",
+        ],
+        ("", "secrets") => &["type"],
+        ("", "namespaces") => &["status.phase"],
+        ("", "nodes") => &["spec.unschedulable"],
+        ("", "replicationcontrollers") | ("apps", "replicasets") => &["status.replicas"],
+        ("batch", "jobs") => &["status.successful"],
+        ("certificates.k8s.io", "certificatesigningrequests") => &["spec.signerName"],
+        _ => &[],
+    };
+    extra.contains(&key) || t.selectable_fields.iter().any(|f| f == key)
 }
 
 impl ResourceType {
@@ -398,7 +591,7 @@ fn pod_log(ix: &Index, pod: &Value, q: &BTreeMap<String, String>) -> Reply {
     Reply {
         code: 200,
         content_type: "text/plain",
-        body,
+        body: Body::Bytes(body),
     }
 }
 

@@ -1,11 +1,12 @@
 //! `arcdiag serve BUNDLE`: a read-only Kubernetes API on 127.0.0.1 over any bundle layout the
 //! analyzer reads, so the real `kubectl` works offline against a customer's bundle.
 //!
-//! The bundle is read and indexed once at start (logs kept whole, in memory); each request reads
-//! only the index. Writes answer 405, unknown paths 404, bad selectors 400, each with a `Status`.
-//! The HTTP layer is `http`, a small bounded HTTP/1.1 server (one thread per connection, at most
-//! `http::MAX_CONNS`; heads bounded; idle and stalled clients dropped). It knows no rule and never
-//! writes: a bundle is only read.
+//! The bundle is read and indexed once at start (each object kept as its compact JSON and its
+//! `Table` cells, logs kept whole); each request reads only the index, and lists are streamed
+//! into the socket. Writes answer 405, unknown paths 404, bad selectors 400, each with a `Status`.
+//! The HTTP layer is `http`, a small bounded HTTP/1.1 server (a poller for request heads, a fixed
+//! pool of workers; heads bounded and given one deadline; only loopback `Host`s). It knows no
+//! rule and never writes: a bundle is only read.
 
 pub mod api;
 pub mod http;
