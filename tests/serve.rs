@@ -488,3 +488,82 @@ fn every_readme_kubectl_line_works_against_the_sample() {
         }
     }
 }
+
+/// `limit`/`continue` as the API server pages: kubectl's `--chunk-size` pages are whole and in
+/// order, a token stays valid (the bundle never changes), a token not made here is a 400, and an
+/// unsupported field selector is the API server's 400, not an empty list.
+#[test]
+fn paging_chunk_size_and_unsupported_field_selectors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    common::serve::synthetic_pods_bundle(&bundle, 1234, 3, 0);
+    let srv = start(&bundle);
+    let (ok, out, err) = srv.run(&["get", "pods", "-A", "--chunk-size", "500"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1235, "a header and 1,234 pods");
+    assert!(lines[0].starts_with("NAMESPACE"), "{}", lines[0]);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("NAMESPACE")).count(), 1);
+    let (ok, names, err) = srv.run(&["get", "pods", "-A", "--chunk-size", "100", "-o", "name"]);
+    assert!(ok, "{err}");
+    let (_, all, _) = srv.run(&["get", "pods", "-A", "--chunk-size", "0", "-o", "name"]);
+    assert_eq!(names, all, "pages of 100 give what one list gives");
+    assert_eq!(names.lines().collect::<std::collections::BTreeSet<_>>().len(), 1234);
+    let (ok, db, err) = srv.run(&["get", "pods", "-A", "-l", "app=db", "--chunk-size", "50", "-o", "name"]);
+    assert!(ok, "{err}");
+    assert_eq!(db.lines().count(), 124, "every tenth pod is app=db");
+
+    // The raw pages: 500, 500, 234, each token naming where the next page starts.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = Vec::new();
+    loop {
+        let url = if token.is_empty() {
+            "/api/v1/pods?limit=500".to_string()
+        } else {
+            format!("/api/v1/pods?limit=500&continue={token}")
+        };
+        let v = srv.json(&["get", "--raw", &url]);
+        let items = v["items"].as_array().expect("items");
+        pages.push((items.len(), v["metadata"]["remainingItemCount"].as_u64()));
+        seen.extend(
+            items
+                .iter()
+                .map(|i| i["metadata"]["name"].as_str().unwrap_or("").to_string()),
+        );
+        match v["metadata"]["continue"].as_str() {
+            Some(c) => token = c.to_string(),
+            None => break,
+        }
+        assert!(pages.len() < 10, "paging does not end");
+    }
+    assert_eq!(pages, vec![(500, Some(734)), (500, Some(234)), (234, None)]);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 1234, "every pod exactly once");
+    // A namespace's pages stay in the namespace.
+    let v = srv.json(&["get", "--raw", "/api/v1/namespaces/ns-001/pods?limit=400"]);
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(400));
+    assert_eq!(v["metadata"]["remainingItemCount"], 11);
+    let (ok, _, err) = srv.run(&["get", "--raw", "/api/v1/pods?limit=5&continue=bm9wZQ"]);
+    assert!(!ok && err.contains("BadRequest"), "{err}");
+
+    let (ok, out, err) = srv.run(&["get", "pods", "-A", "--field-selector", "spec.nope=x"]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("(BadRequest)") && err.contains("field label not supported: spec.nope"),
+        "{err}"
+    );
+    let (ok, out, err) = srv.run(&[
+        "get",
+        "pods",
+        "-A",
+        "--field-selector",
+        "status.phase=Running",
+        "-o",
+        "name",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1234);
+}
