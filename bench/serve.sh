@@ -32,8 +32,8 @@ trap cleanup EXIT
 
 echo "machine: $(nproc) cores, $(awk '/MemTotal/ {printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -sr)"
 echo "load before: $(cut -d' ' -f1-3 /proc/loadavg)"
-obj_bytes=$(tar tzvf "$dir/bundle.tar.gz" | awk '$6 ~ /^kubectl\// {s += $3} END {print s}')
-log_bytes=$(tar tzvf "$dir/bundle.tar.gz" | awk '$6 ~ /^logs\// {s += $3} END {print s}')
+obj_bytes=$(tar tzvf "$dir/bundle.tar.gz" | awk '$6 ~ /(^|\/)kubectl\// {s += $3} END {print s}')
+log_bytes=$(tar tzvf "$dir/bundle.tar.gz" | awk '$6 ~ /(^|\/)logs\// {s += $3} END {print s}')
 echo "bundle: $dir/bundle.tar.gz; object bytes (kubectl/) $obj_bytes, log bytes $log_bytes"
 
 t0=$(date +%s.%N)
@@ -59,7 +59,7 @@ curl -sf -H "$table_accept" "$url/api/v1/pods" -o "$tmp/www/table.json"
 curl -sf "$url/api/v1/pods" -o "$tmp/www/list.json"
 curl -sf "$url/api/v1/pods?$label" -o "$tmp/www/label.json"
 for f in table list label; do echo "$f: $(stat -c %s "$tmp/www/$f.json") bytes"; done
-(cd "$tmp/www" && exec python3 -m http.server --bind 127.0.0.1 0 > "$tmp/floor.out" 2>&1) &
+(cd "$tmp/www" && exec python3 -u -m http.server --bind 127.0.0.1 0 > "$tmp/floor.out" 2>&1) &
 pids+=("$!")
 until grep -q 'port' "$tmp/floor.out" 2>/dev/null; do sleep 0.1; done
 fport=$(sed -n 's/.*port \([0-9]*\).*/\1/p' "$tmp/floor.out" | head -1)

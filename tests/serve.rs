@@ -567,3 +567,57 @@ fn paging_chunk_size_and_unsupported_field_selectors() {
     assert!(ok, "{err}");
     assert_eq!(out.lines().count(), 1234);
 }
+
+fn copy_tree(from: &Path, to: &Path) {
+    for (rel, bytes) in tree(from) {
+        let p = to.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    }
+}
+
+/// Gatekeeper's constraints are listed by their category (`kubectl get constraints`, what
+/// `collect` runs), with the CRD in the bundle or without it (then the plural is Gatekeeper's,
+/// the lowercased kind, not a guess); `kubectl auth can-i` is answered: reads yes, writes no.
+#[test]
+fn gatekeeper_constraints_category_plurals_and_can_i() {
+    let healthy = manifest_dir().join("fixtures/healthy/arc-cluster/arcdiag-contoso-arc-02-20261125T170000Z");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let no_crd = dir.path().join("no-crd");
+    copy_tree(&healthy, &no_crd);
+    std::fs::remove_file(no_crd.join("kubectl/cluster/customresourcedefinitions.json")).expect("rm crds");
+    for bundle in [&healthy, &no_crd] {
+        let srv = start(bundle);
+        let v = srv.json(&["get", "constraints", "-A", "-o", "json"]);
+        let items = v["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "{bundle:?}: {v}");
+        assert_eq!(items[0]["kind"], "K8sAzureV3ContainerLimits");
+        let (ok, out, err) = srv.run(&[
+            "api-resources",
+            "--api-group",
+            "constraints.gatekeeper.sh",
+            "--no-headers",
+        ]);
+        assert!(ok, "{err}");
+        assert!(out.starts_with("k8sazurev3containerlimits "), "{bundle:?}: {out}");
+        assert!(!out.contains("containerlimitses"), "{out}");
+        let (ok, out, err) = srv.run(&["get", "k8sazurev3containerlimits", "-o", "name"]);
+        assert!(ok, "{err}");
+        assert_eq!(
+            out.trim(),
+            "k8sazurev3containerlimits.constraints.gatekeeper.sh/azurepolicy-k8sazurev3containerlimits-7f3c9b2e1d"
+        );
+
+        let (ok, out, err) = srv.run(&["auth", "can-i", "list", "pods", "-A"]);
+        assert!(ok && out.trim() == "yes", "can-i list: {out} {err}");
+        let (ok, out, _) = srv.run(&["auth", "can-i", "get", "configmaps", "-n", "kube-system"]);
+        assert!(ok && out.trim() == "yes", "can-i get: {out}");
+        let (ok, out, _) = srv.run(&["auth", "can-i", "delete", "pods"]);
+        assert!(
+            !ok && out.trim() == "no - the API is served from a support bundle and is read-only",
+            "can-i delete: {out}"
+        );
+        let (ok, out, _) = srv.run(&["auth", "can-i", "create", "deployments", "-n", "default"]);
+        assert!(!ok && out.trim().starts_with("no"), "can-i create: {out}");
+    }
+}

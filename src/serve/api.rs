@@ -180,12 +180,17 @@ fn resource_list(ix: &Index, group: &str, version: &str) -> Option<Value> {
         if t.group != group || !t.versions.iter().any(|v| v == version) {
             continue;
         }
+        let verbs = if t.group == "authorization.k8s.io" {
+            json!(["create"])
+        } else {
+            json!(["get", "list"])
+        };
         let mut r = json!({
             "name": t.plural,
             "singularName": t.singular,
             "namespaced": t.namespaced,
             "kind": t.kind,
-            "verbs": ["get", "list"],
+            "verbs": verbs,
         });
         if !t.short_names.is_empty() {
             r["shortNames"] = json!(t.short_names);
@@ -212,7 +217,11 @@ fn resource_list(ix: &Index, group: &str, version: &str) -> Option<Value> {
 }
 
 /// Answer one request.
-pub fn handle(ix: &Arc<Index>, method: &str, url: &str, accept: &str, port: u16) -> Reply {
+pub fn handle(ix: &Arc<Index>, method: &str, url: &str, accept: &str, body: &[u8], port: u16) -> Reply {
+    let path_only = url.split_once('?').map_or(url, |(p, _)| p);
+    if method == "POST" && path_only.trim_end_matches('/') == "/apis/authorization.k8s.io/v1/selfsubjectaccessreviews" {
+        return access_review(body);
+    }
     if method != "GET" && method != "HEAD" {
         return status(
             405,
@@ -449,6 +458,39 @@ fn resource(
         content_type: "application/json",
         body: Body::Stream(stream),
     }
+}
+
+/// `kubectl auth can-i`: reads (get, list, watch) are allowed, every write denied.
+fn access_review(body: &[u8]) -> Reply {
+    let Ok(mut v) = serde_json::from_slice::<Value>(body) else {
+        return bad_request("the body is not a SelfSubjectAccessReview in JSON");
+    };
+    let verb = v
+        .pointer("/spec/resourceAttributes/verb")
+        .or_else(|| v.pointer("/spec/nonResourceAttributes/verb"))
+        .and_then(Value::as_str)
+        .unwrap_or("")
+        .to_string();
+    let allowed = matches!(verb.as_str(), "get" | "list" | "watch");
+    let reason = if allowed {
+        "the API is served from a support bundle: reads are allowed"
+    } else {
+        "the API is served from a support bundle and is read-only"
+    };
+    if let Some(m) = v.as_object_mut() {
+        m.insert("kind".into(), json!("SelfSubjectAccessReview"));
+        m.insert("apiVersion".into(), json!("authorization.k8s.io/v1"));
+        m.entry("metadata").or_insert_with(|| json!({}));
+        m.insert(
+            "status".into(),
+            if allowed {
+                json!({"allowed": true, "reason": reason})
+            } else {
+                json!({"allowed": false, "denied": true, "reason": reason})
+            },
+        );
+    }
+    json_reply(201, &v)
 }
 
 /// A continue token as the API server makes one: base64 of `{"v","rv","start"}`, `start` the

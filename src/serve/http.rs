@@ -59,6 +59,8 @@ pub struct Request {
     pub method: String,
     pub target: String,
     pub accept: String,
+    /// A small POST body, read before the handler runs (empty otherwise).
+    pub body: Vec<u8>,
 }
 
 /// What reading a head gave.
@@ -75,6 +77,8 @@ struct Framing {
     chunked: bool,
     keep_alive: bool,
     http10: bool,
+    /// `Expect: 100-continue`: the client waits before sending its body.
+    expect: bool,
 }
 
 fn too_large() -> Reply {
@@ -215,6 +219,7 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
         chunked: false,
         keep_alive: !http10,
         http10,
+        expect: false,
     };
     let mut accept = String::new();
     let mut host: Option<String> = None;
@@ -242,6 +247,7 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
                 }
             },
             "transfer-encoding" => framing.chunked = true,
+            "expect" => framing.expect = true,
             "connection" => {
                 let v = value.to_ascii_lowercase();
                 if v.contains("close") {
@@ -274,6 +280,7 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
             method: method.to_ascii_uppercase(),
             target,
             accept,
+            body: Vec::new(),
         },
         framing,
     )
@@ -471,12 +478,22 @@ fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F) -> Back {
             return None;
         }
     };
+    let (mut req, framing) = (req, framing);
     let has_body = framing.chunked || framing.length.is_some_and(|n| n > 0);
-    let reply = handler(&req);
-    // A body we do not read leaves the stream unframed: answer, then close.
     let small_body = !framing.chunked && framing.length.is_some_and(|n| n <= 64 << 10);
     let mut skip_ok = false;
-    if has_body && small_body && reply.code < 400 {
+    // A small POST body (a `SelfSubjectAccessReview`) is read for the handler; any other body is
+    // only skipped after the answer, or not read at all.
+    if has_body && small_body && !framing.expect && req.method == "POST" {
+        let len = framing.length.unwrap_or(0) as usize;
+        let from_rest = len.min(rest.len());
+        req.body = rest.drain(..from_rest).collect();
+        let more = (len - from_rest) as u64;
+        skip_ok = Read::by_ref(&mut stream).take(more).read_to_end(&mut req.body).ok() == Some(more as usize);
+    }
+    let reply = handler(&req);
+    // A body we do not read leaves the stream unframed: answer, then close.
+    if has_body && small_body && !skip_ok && reply.code < 400 {
         let len = framing.length.unwrap_or(0) as usize;
         let from_rest = len.min(rest.len());
         rest.drain(..from_rest);

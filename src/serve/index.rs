@@ -12,6 +12,9 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
 
+/// The group of Gatekeeper's constraint kinds (one CRD per `ConstraintTemplate`).
+const GATEKEEPER_CONSTRAINTS: &str = "constraints.gatekeeper.sh";
+
 /// Key of a type: (group, plural).
 pub type TypeKey = (String, String);
 
@@ -238,8 +241,12 @@ impl Index {
                     if kind.is_empty() {
                         continue;
                     }
+                    // The plural: the list file's name when it names the group, else Gatekeeper's
+                    // rule for its constraint kinds (the lowercased kind), else a guess.
                     let plural = if !res_group.is_empty() && res_group == group {
                         res_plural.clone()
+                    } else if group == GATEKEEPER_CONSTRAINTS {
+                        kind.to_ascii_lowercase()
                     } else {
                         plural_of(&kind)
                     };
@@ -293,6 +300,14 @@ impl Index {
                         t.versions.push(v);
                     }
                 }
+            }
+        }
+        // Gatekeeper's constraint kinds are in its `constraint` and `constraints` categories (its
+        // CRDs say so; bundles often hold the constraints without them): `kubectl get
+        // constraints` lists every kind.
+        for t in ix.types.values_mut() {
+            if t.group == GATEKEEPER_CONSTRAINTS && t.categories.is_empty() {
+                t.categories = vec!["constraint".into(), "constraints".into()];
             }
         }
         // Namespaces that hold objects but have no Namespace object: add one, Active.

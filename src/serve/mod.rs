@@ -79,7 +79,7 @@ pub fn run(path: &Path, port: u16, kubeconfig: &Path, limits: &Limits) -> Result
     );
     let trace = std::env::var_os("ARCDIAG_SERVE_TRACE").is_some();
     http::serve(listener, move |req: &http::Request| {
-        let reply = api::handle(&ix, &req.method, &req.target, &req.accept, port);
+        let reply = api::handle(&ix, &req.method, &req.target, &req.accept, &req.body, port);
         if trace {
             eprintln!("arcdiag: {} {} -> {}", req.method, req.target, reply.code);
         }

@@ -161,6 +161,15 @@ pub(super) const BUILTINS: &[Builtin] = &[
     ("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], true),
     ("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], true),
     (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+        &[],
+        false,
+    ),
+    (
         "autoscaling",
         "v2",
         "HorizontalPodAutoscaler",
