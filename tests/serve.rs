@@ -621,3 +621,34 @@ fn gatekeeper_constraints_category_plurals_and_can_i() {
         assert!(!ok && out.trim().starts_with("no"), "can-i create: {out}");
     }
 }
+
+/// `kubectl logs --since/--since-time/--timestamps/--limit-bytes` from the lines' own times, the
+/// bundle's collection time (17:00) standing for now.
+#[test]
+fn logs_since_timestamps_and_limit_bytes() {
+    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let pod = "kustomize-controller-7cc9d5b6f4-x2kqj";
+    let logs = |extra: &[&str]| {
+        let mut args = vec!["logs", "-n", "flux-system", pod, "-p"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = srv.run(&args);
+        assert!(ok, "kubectl {args:?}: {err}");
+        out
+    };
+    let count = |s: &str| s.lines().count();
+    assert_eq!(count(&logs(&[])), 3);
+    assert_eq!(count(&logs(&["--since", "10m"])), 3, "since 16:50:00");
+    assert_eq!(logs(&["--since", "5m"]), "", "nothing after 16:55");
+    let after = logs(&["--since-time", "2026-11-25T16:50:02Z"]);
+    assert_eq!(count(&after), 2, "{after}");
+    assert!(
+        after.starts_with(r#"{"level":"error","ts":"2026-11-25T16:50:03.020Z""#),
+        "{after}"
+    );
+    let stamped = logs(&["--timestamps", "--tail", "1"]);
+    assert!(
+        stamped.starts_with(r#"2026-11-25T16:50:03.021Z {"level":"error","ts":"2026-11-25T16:50:03.021Z""#),
+        "{stamped}"
+    );
+    assert_eq!(logs(&["--limit-bytes", "10"]), r#"{"level":""#);
+}

@@ -622,7 +622,22 @@ fn pod_log(ix: &Index, pod: &Value, q: &BTreeMap<String, String>) -> Reply {
             )
         };
     };
-    let mut body: &[u8] = text;
+    // --since / --since-time / --timestamps, from the lines' own times (the bundle's clock is now).
+    let since = match (q.get("sinceSeconds"), q.get("sinceTime")) {
+        (Some(n), _) if !n.is_empty() => match (n.parse::<i64>(), ix.now) {
+            (Ok(n), Some(now)) if n > 0 => Some((now as i128 - n as i128) * 1_000_000_000),
+            (Ok(n), None) if n > 0 => None,
+            _ => return bad_request(&format!("invalid sinceSeconds: {n:?}")),
+        },
+        (_, Some(t)) if !t.is_empty() => match crate::k8s::time::parse(t) {
+            Some(t) => Some(t.unix_timestamp_nanos()),
+            None => return bad_request(&format!("invalid sinceTime: {t:?}")),
+        },
+        _ => None,
+    };
+    let timestamps = q.get("timestamps").is_some_and(|t| t == "true" || t == "1");
+    let filtered = super::logtime::filter(text, since, timestamps, ix.now);
+    let mut body: &[u8] = &filtered;
     if let Some(n) = q.get("tailLines").and_then(|n| n.parse::<usize>().ok()) {
         body = tail_lines(body, n);
     }
