@@ -652,3 +652,30 @@ fn logs_since_timestamps_and_limit_bytes() {
     );
     assert_eq!(logs(&["--limit-bytes", "10"]), r#"{"level":""#);
 }
+
+/// A minimal OpenAPI (v3 for `kubectl explain`, v2 for client-side validation): explain says
+/// the objects come from a bundle, `apply --dry-run=client` works, a real apply is the read-only
+/// refusal (not an OpenAPI failure before it).
+#[test]
+fn openapi_explain_and_apply_dry_run() {
+    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let (ok, out, err) = srv.run(&["explain", "pods"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("KIND:       Pod\nVERSION:    v1\n"), "{out}");
+    assert!(out.contains("support bundle"), "{out}");
+    let (ok, out, err) = srv.run(&["explain", "deployments.apps"]);
+    assert!(ok && out.contains("KIND:       Deployment"), "{out}{err}");
+    let cm = srv.dir.path().join("cm.yaml");
+    std::fs::write(
+        &cm,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\ndata:\n  a: b\n",
+    )
+    .expect("write cm.yaml");
+    let cm = cm.to_string_lossy().into_owned();
+    let (ok, out, err) = srv.run(&["apply", "--dry-run=client", "-f", &cm]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "configmap/x created (dry run)");
+    let (ok, _, err) = srv.run(&["apply", "-f", &cm]);
+    assert!(!ok);
+    assert!(err.contains("(MethodNotAllowed)") && err.contains("read-only"), "{err}");
+}

@@ -265,6 +265,17 @@ pub fn handle(ix: &Arc<Index>, method: &str, url: &str, accept: &str, body: &[u8
             None => not_found_path(),
         },
         ["apis", g, v] => resource_list(ix, g, v).map(|x| ok(&x)).unwrap_or_else(not_found_path),
+        ["openapi", "v3"] => ok(&openapi_v3_paths(ix)),
+        ["openapi", "v3", "api", "v1"] => openapi_v3(ix, "", "v1"),
+        ["openapi", "v3", "apis", g, v] => openapi_v3(ix, g, v),
+        // kubectl's client-side validation asks for protobuf: a document with no definitions
+        // (`swagger: "2.0"` alone), so every kind is one it has no schema for and does not check.
+        ["openapi", "v2"] if accept.contains("protobuf") => Reply {
+            code: 200,
+            content_type: "application/com.github.proto-openapi.spec.v2.v1.0+protobuf",
+            body: Body::Bytes(b"\x0a\x032.0".to_vec()),
+        },
+        ["openapi", "v2"] => ok(&openapi_v2(ix)),
         ["api", "v1", rest @ ..] => resource(ix, "", "v1", rest, &q, accept),
         ["apis", g, v, rest @ ..] => resource(ix, g, v, rest, &q, accept),
         _ => not_found_path(),
@@ -458,6 +469,96 @@ fn resource(
         content_type: "application/json",
         body: Body::Stream(stream),
     }
+}
+
+/// What every schema says: a bundle holds objects, not their schemas.
+fn schema_of(t: &ResourceType, version: &str) -> Value {
+    json!({
+        "description": format!(
+            "{} objects served by `arcdiag serve` from a support bundle (read-only). The bundle holds the objects as collected, not their schema: see the Kubernetes API reference (or the CRD) for the fields.",
+            t.kind
+        ),
+        "type": "object",
+        "x-kubernetes-preserve-unknown-fields": true,
+        "x-kubernetes-group-version-kind": [{"group": t.group, "version": version, "kind": t.kind}],
+    })
+}
+
+fn schema_name(t: &ResourceType, version: &str) -> String {
+    let g = if t.group.is_empty() { "core" } else { t.group.as_str() };
+    format!("io.arcdiag.bundle.{g}.{version}.{}", t.kind)
+}
+
+/// `/openapi/v3`: one document per group version.
+fn openapi_v3_paths(ix: &Index) -> Value {
+    let mut paths = serde_json::Map::new();
+    for t in ix.types.values() {
+        for v in &t.versions {
+            let key = if t.group.is_empty() {
+                format!("api/{v}")
+            } else {
+                format!("apis/{}/{v}", t.group)
+            };
+            let url = format!("/openapi/v3/{key}?hash=arcdiag-bundle");
+            paths.insert(key, json!({"serverRelativeURL": url}));
+        }
+    }
+    json!({"paths": paths})
+}
+
+/// A minimal OpenAPI v3 document of a group version: one schema per kind, enough for `kubectl
+/// explain` to say what is served and for `kubectl apply --dry-run=client` to validate against.
+fn openapi_v3(ix: &Index, group: &str, version: &str) -> Reply {
+    let mut schemas = serde_json::Map::new();
+    let mut paths = serde_json::Map::new();
+    let root = if group.is_empty() {
+        format!("/api/{version}")
+    } else {
+        format!("/apis/{group}/{version}")
+    };
+    for t in ix.types.values() {
+        if t.group == group && t.versions.iter().any(|v| v == version) {
+            let name = schema_name(t, version);
+            let path = if t.namespaced {
+                format!("{root}/namespaces/{{namespace}}/{}/{{name}}", t.plural)
+            } else {
+                format!("{root}/{}/{{name}}", t.plural)
+            };
+            paths.insert(
+                path,
+                json!({"get": {
+                    "x-kubernetes-group-version-kind": {"group": t.group, "version": version, "kind": t.kind},
+                    "responses": {"200": {"description": "OK", "content": {"application/json": {"schema": {"$ref": format!("#/components/schemas/{name}")}}}}},
+                }}),
+            );
+            schemas.insert(name, schema_of(t, version));
+        }
+    }
+    if schemas.is_empty() {
+        return not_found_path();
+    }
+    ok(&json!({
+        "openapi": "3.0.0",
+        "info": {"title": "arcdiag serve (a support bundle, read-only)", "version": "v0"},
+        "paths": paths,
+        "components": {"schemas": schemas},
+    }))
+}
+
+/// `/openapi/v2` in JSON, the same schemas.
+fn openapi_v2(ix: &Index) -> Value {
+    let mut defs = serde_json::Map::new();
+    for t in ix.types.values() {
+        for v in &t.versions {
+            defs.insert(schema_name(t, v), schema_of(t, v));
+        }
+    }
+    json!({
+        "swagger": "2.0",
+        "info": {"title": "arcdiag serve (a support bundle, read-only)", "version": "v0"},
+        "paths": {},
+        "definitions": defs,
+    })
 }
 
 /// `kubectl auth can-i`: reads (get, list, watch) are allowed, every write denied.
