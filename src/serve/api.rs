@@ -1,4 +1,5 @@
-//! Request routing: discovery, list/get (JSON or `Table`), pod logs, `Status` errors. Pure: a
+//! Request routing: discovery, list/get (JSON or `Table`, paged by `limit`/`continue`, lists
+//! streamed), pod logs, a minimal OpenAPI, `SelfSubjectAccessReview`, `Status` errors. Pure: a
 //! request in, a response out, from the index only. Knows nothing of sockets (`http`) or of bundle
 //! layouts (`index`).
 

@@ -1,7 +1,8 @@
 //! The in-memory index `serve` answers from: every resource type (built-in, from CRDs, or inferred
-//! from the bundle's names; what a type is, is `types`), every object by type, every log by
+//! from the bundle's names; what a type is, is `types`), every object by type (as its compact JSON
+//! and its `Table` cells, an [`Obj`], sorted by namespace and name for paging), every log by
 //! container, and the bundle's clock. Built once at start; requests only read it. Knows nothing of
-//! HTTP or of how a response is shaped (`api`, `table`).
+//! HTTP or of how a response is put together (`api`; the cells come from `table`).
 
 use super::table;
 use super::types::{builtin_type, crd_type, plural_of, BUILTINS};
