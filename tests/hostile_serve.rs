@@ -40,12 +40,16 @@ fn fixture() -> PathBuf {
 }
 
 fn start() -> Srv {
+    start_on(&fixture())
+}
+
+fn start_on(bundle: &Path) -> Srv {
     let dir = tempfile::tempdir().expect("tempdir");
     let cwd = dir.path().join("cwd");
     std::fs::create_dir(&cwd).expect("mkdir cwd");
     let mut child = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
         .arg("serve")
-        .arg(fixture())
+        .arg(bundle)
         .args(["--port", "0", "--kubeconfig"])
         .arg(dir.path().join("kubeconfig"))
         .current_dir(&cwd)
@@ -112,22 +116,27 @@ fn connect(port: u16) -> TcpStream {
     s
 }
 
-/// Read one response (or what came before the server closed).
+/// Read one response (or what came before the server closed): `Content-Length` or chunked.
 fn read_resp(s: &mut TcpStream) -> Resp {
     let mut buf = Vec::new();
     let mut chunk = [0u8; 64 << 10];
     let mut want: Option<usize> = None;
+    let mut chunked = false;
+    let mut body_at = 0;
     loop {
         if let Some(w) = want {
             if buf.len() >= w {
                 break;
             }
         }
+        if chunked && chunked_complete(&buf[body_at..]).is_some() {
+            break;
+        }
         match s.read(&mut chunk) {
             Ok(0) | Err(_) => break,
             Ok(n) => buf.extend_from_slice(&chunk[..n]),
         }
-        if want.is_none() {
+        if want.is_none() && !chunked {
             if let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") {
                 let head = String::from_utf8_lossy(&buf[..end]).to_ascii_lowercase();
                 let len = head
@@ -135,6 +144,8 @@ fn read_resp(s: &mut TcpStream) -> Resp {
                     .find_map(|l| l.strip_prefix("content-length:"))
                     .and_then(|v| v.trim().parse::<usize>().ok());
                 want = len.map(|l| end + 4 + l);
+                chunked = head.lines().any(|l| l == "transfer-encoding: chunked");
+                body_at = end + 4;
             }
         }
     }
@@ -143,11 +154,35 @@ fn read_resp(s: &mut TcpStream) -> Resp {
         Some(e) => (String::from_utf8_lossy(&buf[..e]).into_owned(), buf[e + 4..].to_vec()),
         None => (String::from_utf8_lossy(&buf).into_owned(), Vec::new()),
     };
+    let body = if chunked {
+        chunked_complete(&body).unwrap_or_default()
+    } else {
+        body
+    };
     let code = head
         .strip_prefix("HTTP/1.")
         .and_then(|r| r.get(2..5))
         .and_then(|c| c.parse().ok());
     Resp { code, head, body }
+}
+
+/// The body of a complete chunked encoding, `None` until its last chunk has arrived.
+fn chunked_complete(b: &[u8]) -> Option<Vec<u8>> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    loop {
+        let line_end = at + b[at..].windows(2).position(|w| w == b"\r\n")?;
+        let size = usize::from_str_radix(std::str::from_utf8(&b[at..line_end]).ok()?.trim(), 16).ok()?;
+        let data = line_end + 2;
+        if size == 0 {
+            return (b.len() >= data + 2).then_some(out);
+        }
+        out.extend_from_slice(b.get(data..data + size)?);
+        at = data + size + 2;
+        if at > b.len() {
+            return None;
+        }
+    }
 }
 
 /// Send raw bytes (write errors ignored: the server may close early) and read the answer.
@@ -311,14 +346,15 @@ fn one_megabyte_paths_and_queries_and_heads_past_the_bound() {
     let r = timed("50,000 headers", || {
         raw(
             srv.port,
-            format!("GET /api/v1/pods HTTP/1.1\r\nHost: x\r\n{many}Connection: close\r\n\r\n").as_bytes(),
+            format!("GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n{many}Connection: close\r\n\r\n").as_bytes(),
         )
     });
     assert!(matches!(r.code, Some(200 | 431)), "{}", r.head);
     let r = timed("1 MB header", || {
         raw(
             srv.port,
-            format!("GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nX-Big: {mb}\r\nConnection: close\r\n\r\n").as_bytes(),
+            format!("GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Big: {mb}\r\nConnection: close\r\n\r\n")
+                .as_bytes(),
         )
     });
     assert!(matches!(r.code, Some(200 | 431)), "{}", r.head);
@@ -443,7 +479,7 @@ fn write_verbs_with_bodies_are_refused() {
     let mut cases: Vec<(String, Vec<u8>)> = Vec::new();
     for verb in ["POST", "PUT", "PATCH", "DELETE"] {
         let mut req = format!(
-            "{verb} /api/v1/namespaces/flux-system/pods HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            "{verb} /api/v1/namespaces/flux-system/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             big.len()
         )
         .into_bytes();
@@ -452,23 +488,23 @@ fn write_verbs_with_bodies_are_refused() {
     }
     cases.push((
         "POST chunked".into(),
-        b"POST /api/v1/pods HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\nFFFFFFFFFFFFFFFF\r\nxx".to_vec(),
+        b"POST /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nTransfer-Encoding: chunked\r\nConnection: close\r\n\r\n5\r\nhello\r\nFFFFFFFFFFFFFFFF\r\nxx".to_vec(),
     ));
     cases.push((
         "PUT expecting 100-continue".into(),
-        b"PUT /api/v1/namespaces/default/configmaps/x HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\nConnection: close\r\n\r\n".to_vec(),
+        b"PUT /api/v1/namespaces/default/configmaps/x HTTP/1.1\r\nHost: 127.0.0.1\r\nExpect: 100-continue\r\nContent-Length: 10000000000\r\nConnection: close\r\n\r\n".to_vec(),
     ));
     cases.push((
         "POST with a lying Content-Length".into(),
-        b"POST /api/v1/pods HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999\r\nConnection: close\r\n\r\n".to_vec(),
+        b"POST /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 99999999999999999999999\r\nConnection: close\r\n\r\n".to_vec(),
     ));
     cases.push((
         "TRACE".into(),
-        b"TRACE / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+        b"TRACE / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".to_vec(),
     ));
     cases.push((
         "lower-case verb".into(),
-        b"delete /api/v1/pods HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+        b"delete /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".to_vec(),
     ));
     for (label, req) in &cases {
         let r = timed(label, || raw(srv.port, req));
@@ -477,7 +513,7 @@ fn write_verbs_with_bodies_are_refused() {
     // A GET with a body is answered and the connection stays usable or is closed cleanly.
     let r = raw(
         srv.port,
-        b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
+        b"GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello",
     );
     assert_eq!(r.code, Some(200), "{}", r.head);
     srv.assert_healthy("write verbs");
@@ -503,7 +539,10 @@ fn garbage_and_non_utf8_request_lines() {
         ("SSH banner", b"SSH-2.0-OpenSSH_9.6\r\n".to_vec()),
         ("HTTP/2 preface", b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n".to_vec()),
         ("request line only", b"GET\r\n\r\n".to_vec()),
-        ("HTTP/9.9", b"GET /api/v1/pods HTTP/9.9\r\nHost: x\r\n\r\n".to_vec()),
+        (
+            "HTTP/9.9",
+            b"GET /api/v1/pods HTTP/9.9\r\nHost: 127.0.0.1\r\n\r\n".to_vec(),
+        ),
         ("no version", b"GET /api/v1/pods\r\n\r\n".to_vec()),
         (
             "bad header",
@@ -511,23 +550,24 @@ fn garbage_and_non_utf8_request_lines() {
         ),
         (
             "non-UTF-8 path",
-            b"GET /api/v1/namespaces/\xff\xfe/pods HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            b"GET /api/v1/namespaces/\xff\xfe/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".to_vec(),
         ),
         (
             "non-UTF-8 query",
-            b"GET /api/v1/pods?labelSelector=\xc3\x28 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            b"GET /api/v1/pods?labelSelector=\xc3\x28 HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
+                .to_vec(),
         ),
         (
             "non-UTF-8 header",
-            b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\nAccept: \xff\xfe\r\nConnection: close\r\n\r\n".to_vec(),
+            b"GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nAccept: \xff\xfe\r\nConnection: close\r\n\r\n".to_vec(),
         ),
         (
             "control bytes in path",
-            b"GET /api/v1/\x1b[31m/pods HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n".to_vec(),
+            b"GET /api/v1/\x1b[31m/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".to_vec(),
         ),
         (
             "LF only",
-            b"GET /api/v1/pods HTTP/1.1\nHost: x\nConnection: close\n\n".to_vec(),
+            b"GET /api/v1/pods HTTP/1.1\nHost: 127.0.0.1\nConnection: close\n\n".to_vec(),
         ),
     ];
     for (label, bytes) in &cases {
@@ -544,7 +584,7 @@ fn garbage_and_non_utf8_request_lines() {
     // Raw non-UTF-8 in the path is a Status, not a silent close (it is HTTP, only a bad target).
     let r = raw(
         srv.port,
-        b"GET /api/v1/namespaces/\xff\xfe/pods HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        b"GET /api/v1/namespaces/\xff\xfe/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n",
     );
     r.assert_status("non-UTF-8 path", &[400, 404]);
     srv.assert_healthy("garbage");
@@ -573,7 +613,9 @@ fn idle_slow_and_many_clients_do_not_block_others() {
                     let (mut ok, mut answered) = (0, 0);
                     for k in 0..3 {
                         let close = if k == 2 { "Connection: close\r\n" } else { "" };
-                        let req = format!("GET /api/v1/namespaces/flux-system/pods HTTP/1.1\r\nHost: x\r\n{close}\r\n");
+                        let req = format!(
+                            "GET /api/v1/namespaces/flux-system/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n{close}\r\n"
+                        );
                         if s.write_all(req.as_bytes()).is_err() {
                             break;
                         }
@@ -614,7 +656,7 @@ fn idle_slow_and_many_clients_do_not_block_others() {
     // A client that stops reading a response does not stall the others.
     let mut slow = connect(port);
     for _ in 0..200 {
-        let _ = slow.write_all(b"GET /api/v1/pods HTTP/1.1\r\nHost: x\r\n\r\n");
+        let _ = slow.write_all(b"GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n");
     }
     let r = timed("GET while a client does not read", || get(port, "/api/v1/pods"));
     assert_eq!(r.code, Some(200));
@@ -622,4 +664,172 @@ fn idle_slow_and_many_clients_do_not_block_others() {
     let _ = slow.shutdown(Shutdown::Both);
     drop(idle);
     srv.assert_healthy("many clients");
+}
+
+#[test]
+fn only_loopback_hosts_are_answered() {
+    let mut srv = start();
+    let port = srv.port;
+    let req = |host: Option<&str>| {
+        let h = host.map(|h| format!("Host: {h}\r\n")).unwrap_or_default();
+        raw(
+            port,
+            format!("GET /api/v1/pods HTTP/1.1\r\n{h}Connection: close\r\n\r\n").as_bytes(),
+        )
+    };
+    // DNS rebinding: a web page's request names the attacker's host.
+    for host in [
+        Some("evil.example"),
+        Some(&*format!("evil.example:{port}")),
+        Some("localhost.evil.example"),
+        Some("127.0.0.1.nip.io"),
+        Some("10.0.0.1"),
+        None,
+    ] {
+        let r = req(host);
+        r.assert_status(&format!("Host {host:?}"), &[403]);
+        assert!(
+            !r.text().contains("kustomize"),
+            "Host {host:?}: data leaked: {}",
+            r.text()
+        );
+    }
+    for host in [
+        "localhost",
+        "127.0.0.1",
+        "[::1]",
+        &*format!("localhost:{port}"),
+        &*format!("127.0.0.1:{port}"),
+        &*format!("[::1]:{port}"),
+    ] {
+        let r = req(Some(host));
+        assert_eq!(r.code, Some(200), "Host {host}: {}", r.head);
+        assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(2), "Host {host}");
+    }
+    srv.assert_healthy("hosts");
+}
+
+#[test]
+fn slow_header_flood_and_idle_connections_do_not_hold_off_a_normal_request() {
+    let mut srv = start();
+    let port = srv.port;
+    // 1,000 connections that say nothing.
+    let idle: Vec<TcpStream> = (0..1000).map(|_| connect(port)).collect();
+    // 130 clients sending one header byte at a time, a byte every half second, forever.
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let slow: Vec<_> = (0..130)
+        .map(|_| {
+            let stop = stop.clone();
+            let mut s = connect(port);
+            std::thread::spawn(move || {
+                let _ = s.write_all(b"GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\nX-Slow: ");
+                // At most 60 s of bytes: far past the 10 s head deadline.
+                for _ in 0..120 {
+                    if stop.load(std::sync::atomic::Ordering::Relaxed) || s.write_all(b"a").is_err() {
+                        break;
+                    }
+                    std::thread::sleep(Duration::from_millis(500));
+                }
+                // The server has closed (with a 408) before the head could ever end.
+                let _ = s.set_read_timeout(Some(Duration::from_secs(5)));
+                read_resp(&mut s)
+            })
+        })
+        .collect();
+    std::thread::sleep(Duration::from_millis(500));
+    for k in 0..3 {
+        let r = timed(
+            &format!("GET #{k} during the flood of 130 slow and 1,000 idle clients"),
+            || get(port, "/api/v1/pods"),
+        );
+        assert_eq!(r.code, Some(200), "{}", r.head);
+        assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(2));
+    }
+    // Every slow client was cut off by the one deadline for its whole head, though it never
+    // stopped sending (a timeout that restarts on every read would keep it forever).
+    let mut timed_out = 0;
+    for h in slow {
+        let r = h.join().expect("slow client");
+        if r.code == Some(408) {
+            r.assert_status("slow header", &[408]);
+            timed_out += 1;
+        }
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    assert_eq!(timed_out, 130, "slow clients answered 408 by the deadline");
+    // The idle ones were closed at the deadline too: each reads EOF, not data.
+    let mut closed = 0;
+    for mut s in idle {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+        let mut b = [0u8; 1];
+        if matches!(s.read(&mut b), Ok(0)) || matches!(s.read(&mut b), Ok(0)) {
+            closed += 1;
+        }
+    }
+    assert_eq!(closed, 1000, "idle connections closed by the server");
+    srv.assert_healthy("slow flood");
+}
+
+/// Peak RSS above the idle server's allowed while 40 clients ask for an 16 MB list and never
+/// read it, 40 more hang up after the first bytes, and 20 read it whole at once.
+const IN_FLIGHT_CAP_MIB: f64 = 120.0;
+
+#[test]
+fn memory_in_flight_is_bounded_and_work_stops_when_clients_go() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    // 8,000 pods of about 2 KB: a 16 MB JSON list.
+    common::serve::synthetic_pods_bundle(&bundle, 8000, 8, 1500);
+    let mut srv = start_on(&bundle);
+    let port = srv.port;
+    let pid = srv.child.id();
+    let full = get(port, "/api/v1/pods");
+    assert_eq!(full.code, Some(200), "{}", full.head);
+    let size = full.body.len();
+    assert_eq!(full.json()["items"].as_array().map(Vec::len), Some(8000));
+    assert!(
+        full.head.to_ascii_lowercase().contains("transfer-encoding: chunked"),
+        "{}",
+        full.head
+    );
+    let before = proc_status(pid, "VmRSS:") as f64 / 1024.0;
+    let req = b"GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    // Clients that ask and never read.
+    let stalled: Vec<TcpStream> = (0..40)
+        .map(|_| {
+            let mut s = connect(port);
+            s.write_all(req).expect("send");
+            s
+        })
+        .collect();
+    // Clients that hang up after the first bytes.
+    for _ in 0..40 {
+        let mut s = connect(port);
+        s.write_all(req).expect("send");
+        let mut b = [0u8; 4096];
+        let _ = s.read(&mut b);
+        drop(s);
+    }
+    // Twenty full lists at once.
+    let sizes: Vec<usize> = std::thread::scope(|sc| {
+        let hs: Vec<_> = (0..20)
+            .map(|_| sc.spawn(move || get(port, "/api/v1/pods").body.len()))
+            .collect();
+        hs.into_iter().map(|h| h.join().unwrap_or(0)).collect()
+    });
+    assert!(
+        sizes.iter().all(|n| *n == size),
+        "full lists while others stall: {sizes:?} (want {size})"
+    );
+    let peak = proc_status(pid, "VmHWM:") as f64 / 1024.0;
+    eprintln!("[hostile-serve] list {size} bytes; RSS {before:.1} MiB before, peak {peak:.1} MiB");
+    assert!(
+        peak - before <= IN_FLIGHT_CAP_MIB,
+        "peak RSS {peak:.1} MiB, {before:.1} MiB before 100 clients of a {size}-byte list"
+    );
+    drop(stalled);
+    let r = get(port, "/api/v1/namespaces/ns-003/pods?limit=5");
+    assert_eq!(r.code, Some(200), "{}", r.head);
+    assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(5));
+    assert!(srv.child.try_wait().ok().flatten().is_none(), "the server exited");
 }

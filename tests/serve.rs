@@ -488,3 +488,194 @@ fn every_readme_kubectl_line_works_against_the_sample() {
         }
     }
 }
+
+/// `limit`/`continue` as the API server pages: kubectl's `--chunk-size` pages are whole and in
+/// order, a token stays valid (the bundle never changes), a token not made here is a 400, and an
+/// unsupported field selector is the API server's 400, not an empty list.
+#[test]
+fn paging_chunk_size_and_unsupported_field_selectors() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    common::serve::synthetic_pods_bundle(&bundle, 1234, 3, 0);
+    let srv = start(&bundle);
+    let (ok, out, err) = srv.run(&["get", "pods", "-A", "--chunk-size", "500"]);
+    assert!(ok, "{err}");
+    let lines: Vec<&str> = out.lines().collect();
+    assert_eq!(lines.len(), 1235, "a header and 1,234 pods");
+    assert!(lines[0].starts_with("NAMESPACE"), "{}", lines[0]);
+    assert_eq!(lines.iter().filter(|l| l.starts_with("NAMESPACE")).count(), 1);
+    let (ok, names, err) = srv.run(&["get", "pods", "-A", "--chunk-size", "100", "-o", "name"]);
+    assert!(ok, "{err}");
+    let (_, all, _) = srv.run(&["get", "pods", "-A", "--chunk-size", "0", "-o", "name"]);
+    assert_eq!(names, all, "pages of 100 give what one list gives");
+    assert_eq!(names.lines().collect::<std::collections::BTreeSet<_>>().len(), 1234);
+    let (ok, db, err) = srv.run(&["get", "pods", "-A", "-l", "app=db", "--chunk-size", "50", "-o", "name"]);
+    assert!(ok, "{err}");
+    assert_eq!(db.lines().count(), 124, "every tenth pod is app=db");
+
+    // The raw pages: 500, 500, 234, each token naming where the next page starts.
+    let mut seen = Vec::new();
+    let mut token = String::new();
+    let mut pages = Vec::new();
+    loop {
+        let url = if token.is_empty() {
+            "/api/v1/pods?limit=500".to_string()
+        } else {
+            format!("/api/v1/pods?limit=500&continue={token}")
+        };
+        let v = srv.json(&["get", "--raw", &url]);
+        let items = v["items"].as_array().expect("items");
+        pages.push((items.len(), v["metadata"]["remainingItemCount"].as_u64()));
+        seen.extend(
+            items
+                .iter()
+                .map(|i| i["metadata"]["name"].as_str().unwrap_or("").to_string()),
+        );
+        match v["metadata"]["continue"].as_str() {
+            Some(c) => token = c.to_string(),
+            None => break,
+        }
+        assert!(pages.len() < 10, "paging does not end");
+    }
+    assert_eq!(pages, vec![(500, Some(734)), (500, Some(234)), (234, None)]);
+    let mut sorted = seen.clone();
+    sorted.sort();
+    sorted.dedup();
+    assert_eq!(sorted.len(), 1234, "every pod exactly once");
+    // A namespace's pages stay in the namespace.
+    let v = srv.json(&["get", "--raw", "/api/v1/namespaces/ns-001/pods?limit=400"]);
+    assert_eq!(v["items"].as_array().map(Vec::len), Some(400));
+    assert_eq!(v["metadata"]["remainingItemCount"], 11);
+    let (ok, _, err) = srv.run(&["get", "--raw", "/api/v1/pods?limit=5&continue=bm9wZQ"]);
+    assert!(!ok && err.contains("BadRequest"), "{err}");
+
+    let (ok, out, err) = srv.run(&["get", "pods", "-A", "--field-selector", "spec.nope=x"]);
+    assert!(!ok, "{out}");
+    assert!(
+        err.contains("(BadRequest)") && err.contains("field label not supported: spec.nope"),
+        "{err}"
+    );
+    let (ok, out, err) = srv.run(&[
+        "get",
+        "pods",
+        "-A",
+        "--field-selector",
+        "status.phase=Running",
+        "-o",
+        "name",
+    ]);
+    assert!(ok, "{err}");
+    assert_eq!(out.lines().count(), 1234);
+}
+
+fn copy_tree(from: &Path, to: &Path) {
+    for (rel, bytes) in tree(from) {
+        let p = to.join(rel);
+        std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+        std::fs::write(p, bytes).expect("write");
+    }
+}
+
+/// Gatekeeper's constraints are listed by their category (`kubectl get constraints`, what
+/// `collect` runs), with the CRD in the bundle or without it (then the plural is Gatekeeper's,
+/// the lowercased kind, not a guess); `kubectl auth can-i` is answered: reads yes, writes no.
+#[test]
+fn gatekeeper_constraints_category_plurals_and_can_i() {
+    let healthy = manifest_dir().join("fixtures/healthy/arc-cluster/arcdiag-contoso-arc-02-20261125T170000Z");
+    let dir = tempfile::tempdir().expect("tempdir");
+    let no_crd = dir.path().join("no-crd");
+    copy_tree(&healthy, &no_crd);
+    std::fs::remove_file(no_crd.join("kubectl/cluster/customresourcedefinitions.json")).expect("rm crds");
+    for bundle in [&healthy, &no_crd] {
+        let srv = start(bundle);
+        let v = srv.json(&["get", "constraints", "-A", "-o", "json"]);
+        let items = v["items"].as_array().expect("items");
+        assert_eq!(items.len(), 1, "{bundle:?}: {v}");
+        assert_eq!(items[0]["kind"], "K8sAzureV3ContainerLimits");
+        let (ok, out, err) = srv.run(&[
+            "api-resources",
+            "--api-group",
+            "constraints.gatekeeper.sh",
+            "--no-headers",
+        ]);
+        assert!(ok, "{err}");
+        assert!(out.starts_with("k8sazurev3containerlimits "), "{bundle:?}: {out}");
+        assert!(!out.contains("containerlimitses"), "{out}");
+        let (ok, out, err) = srv.run(&["get", "k8sazurev3containerlimits", "-o", "name"]);
+        assert!(ok, "{err}");
+        assert_eq!(
+            out.trim(),
+            "k8sazurev3containerlimits.constraints.gatekeeper.sh/azurepolicy-k8sazurev3containerlimits-7f3c9b2e1d"
+        );
+
+        let (ok, out, err) = srv.run(&["auth", "can-i", "list", "pods", "-A"]);
+        assert!(ok && out.trim() == "yes", "can-i list: {out} {err}");
+        let (ok, out, _) = srv.run(&["auth", "can-i", "get", "configmaps", "-n", "kube-system"]);
+        assert!(ok && out.trim() == "yes", "can-i get: {out}");
+        let (ok, out, _) = srv.run(&["auth", "can-i", "delete", "pods"]);
+        assert!(
+            !ok && out.trim() == "no - the API is served from a support bundle and is read-only",
+            "can-i delete: {out}"
+        );
+        let (ok, out, _) = srv.run(&["auth", "can-i", "create", "deployments", "-n", "default"]);
+        assert!(!ok && out.trim().starts_with("no"), "can-i create: {out}");
+    }
+}
+
+/// `kubectl logs --since/--since-time/--timestamps/--limit-bytes` from the lines' own times, the
+/// bundle's collection time (17:00) standing for now.
+#[test]
+fn logs_since_timestamps_and_limit_bytes() {
+    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let pod = "kustomize-controller-7cc9d5b6f4-x2kqj";
+    let logs = |extra: &[&str]| {
+        let mut args = vec!["logs", "-n", "flux-system", pod, "-p"];
+        args.extend_from_slice(extra);
+        let (ok, out, err) = srv.run(&args);
+        assert!(ok, "kubectl {args:?}: {err}");
+        out
+    };
+    let count = |s: &str| s.lines().count();
+    assert_eq!(count(&logs(&[])), 3);
+    assert_eq!(count(&logs(&["--since", "10m"])), 3, "since 16:50:00");
+    assert_eq!(logs(&["--since", "5m"]), "", "nothing after 16:55");
+    let after = logs(&["--since-time", "2026-11-25T16:50:02Z"]);
+    assert_eq!(count(&after), 2, "{after}");
+    assert!(
+        after.starts_with(r#"{"level":"error","ts":"2026-11-25T16:50:03.020Z""#),
+        "{after}"
+    );
+    let stamped = logs(&["--timestamps", "--tail", "1"]);
+    assert!(
+        stamped.starts_with(r#"2026-11-25T16:50:03.021Z {"level":"error","ts":"2026-11-25T16:50:03.021Z""#),
+        "{stamped}"
+    );
+    assert_eq!(logs(&["--limit-bytes", "10"]), r#"{"level":""#);
+}
+
+/// A minimal OpenAPI (v3 for `kubectl explain`, v2 for client-side validation): explain says
+/// the objects come from a bundle, `apply --dry-run=client` works, a real apply is the read-only
+/// refusal (not an OpenAPI failure before it).
+#[test]
+fn openapi_explain_and_apply_dry_run() {
+    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let (ok, out, err) = srv.run(&["explain", "pods"]);
+    assert!(ok, "{err}");
+    assert!(out.starts_with("KIND:       Pod\nVERSION:    v1\n"), "{out}");
+    assert!(out.contains("support bundle"), "{out}");
+    let (ok, out, err) = srv.run(&["explain", "deployments.apps"]);
+    assert!(ok && out.contains("KIND:       Deployment"), "{out}{err}");
+    let cm = srv.dir.path().join("cm.yaml");
+    std::fs::write(
+        &cm,
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  namespace: default\ndata:\n  a: b\n",
+    )
+    .expect("write cm.yaml");
+    let cm = cm.to_string_lossy().into_owned();
+    let (ok, out, err) = srv.run(&["apply", "--dry-run=client", "-f", &cm]);
+    assert!(ok, "{err}");
+    assert_eq!(out.trim(), "configmap/x created (dry run)");
+    let (ok, _, err) = srv.run(&["apply", "-f", &cm]);
+    assert!(!ok);
+    assert!(err.contains("(MethodNotAllowed)") && err.contains("read-only"), "{err}");
+}

@@ -1,30 +1,54 @@
 //! A small, bounded HTTP/1.1 server for `serve`: enough for kubectl's Go client (keep-alive,
-//! `Content-Length` answers, `Expect: 100-continue` bodies refused before they are sent) and
-//! nothing more. It replaces `tiny_http`, which buffers a request line or header without a bound
-//! (64 MiB without a line end became 64 MiB and more of memory), waits forever on a client that
-//! sends nothing, and closes without a word on a request line that is not ASCII.
+//! `Content-Length` or chunked answers, `Expect: 100-continue` bodies refused before they are
+//! sent) and nothing more. Knows nothing of Kubernetes: requests in, bytes out.
 //!
-//! Bounds: a request head is at most [`MAX_HEAD`] bytes (then 431 and close); a client has
-//! [`HEAD_TIMEOUT`] to send a head and [`IDLE_TIMEOUT`] between keep-alive requests; a stalled
-//! reader of a response is dropped after [`WRITE_TIMEOUT`]; at most [`MAX_CONNS`] connections are
-//! served at once (more get 503 and a close). Every error a client can see is a `Status`. Knows
-//! nothing of Kubernetes: requests in, bytes out.
+//! Shape: one poller thread owns the listener and every connection that is waiting for a request
+//! head (new, or idle between keep-alive requests). It reads what arrives without blocking, and
+//! hands each complete head to a fixed pool of [`WORKERS`] threads, which answer it and give the
+//! connection back. So a client that sends nothing, or one byte now and then, costs a socket and
+//! its few buffered bytes, never a thread, and can never keep a worker from a normal request.
+//!
+//! Bounds:
+//! - a connection has one deadline, [`HEAD_DEADLINE`], for its whole request head, however slowly
+//!   it arrives, counted from the accept (or from the end of the previous answer on a keep-alive
+//!   connection): past it the connection is closed (`408` if part of a head came);
+//! - a head is at most [`MAX_HEAD`] bytes (then 431 and close), all heads being read together at
+//!   most [`MAX_HEAD_TOTAL`] bytes (then 503 and close for the one that would pass it);
+//! - at most [`max_conns`] connections are open at once (more get 503 and a close);
+//! - `Host` must name the loopback (`localhost`, `127.0.0.1`, `[::1]`, any port), else 403: a web
+//!   page cannot read the bundle through DNS rebinding;
+//! - a streamed answer goes out in chunks of [`CHUNK`] bytes; each worker holds at most one chunk,
+//!   so memory in flight is at most `WORKERS * CHUNK` beyond what the handler itself keeps; a
+//!   write that makes no progress for [`WRITE_TIMEOUT`] drops the client, and a failed write
+//!   (the client went away) stops the handler's work at its next chunk.
+//!
+//! Every error a client can see is a `Status`.
 
-use super::api::{status, Reply};
-use std::io::{BufRead, BufReader, Read, Write};
+use super::api::{status, Body, Reply};
+use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
-use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::Arc;
+use std::os::fd::AsRawFd;
+use std::os::unix::net::UnixStream;
+use std::sync::mpsc::{channel, Receiver, Sender};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Largest request head (request line and headers); the Kubernetes API server's is 1 MiB, this
 /// leaves room for a 1 MiB query string plus kubectl's headers.
 pub const MAX_HEAD: usize = (1 << 20) + (64 << 10);
-/// Connections served at once.
-pub const MAX_CONNS: usize = 128;
-pub const HEAD_TIMEOUT: Duration = Duration::from_secs(10);
-pub const IDLE_TIMEOUT: Duration = Duration::from_secs(60);
-pub const WRITE_TIMEOUT: Duration = Duration::from_secs(30);
+/// All partial heads together.
+pub const MAX_HEAD_TOTAL: usize = 64 << 20;
+/// Most connections open at once (lowered to fit the open-files limit).
+pub const MAX_CONNS: usize = 4096;
+/// Threads answering requests.
+pub const WORKERS: usize = 128;
+/// The whole request head must arrive within this, and an idle keep-alive connection is closed
+/// at it.
+pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
+/// A write to a client that makes no progress for this long drops the client.
+pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes of a streamed body buffered before they are written as one chunk.
+pub const CHUNK: usize = 64 << 10;
 /// Most bytes of an unwanted request body read (and dropped) before closing, so the client sees
 /// the answer rather than a reset.
 const DRAIN_BODY: u64 = 8 << 20;
@@ -35,6 +59,8 @@ pub struct Request {
     pub method: String,
     pub target: String,
     pub accept: String,
+    /// A small POST body, read before the handler runs (empty otherwise).
+    pub body: Vec<u8>,
 }
 
 /// What reading a head gave.
@@ -42,8 +68,6 @@ enum Head {
     Request(Request, Framing),
     /// An HTTP error to answer before closing.
     Error(Reply),
-    /// The client closed, timed out or sent nothing usable: close without a word.
-    Gone,
 }
 
 /// How the request's body is framed, and whether the connection can carry another request.
@@ -52,6 +76,9 @@ struct Framing {
     length: Option<u64>,
     chunked: bool,
     keep_alive: bool,
+    http10: bool,
+    /// `Expect: 100-continue`: the client waits before sending its body.
+    expect: bool,
 }
 
 fn too_large() -> Reply {
@@ -67,68 +94,6 @@ fn bad(msg: &str) -> Reply {
     status(400, "BadRequest", msg, None)
 }
 
-/// Read one line (ending in LF) of at most `room` bytes. `Ok(None)`: EOF before any byte.
-fn read_line(r: &mut impl BufRead, room: usize, line: &mut Vec<u8>) -> std::io::Result<Option<bool>> {
-    line.clear();
-    let n = r.by_ref().take(room as u64 + 1).read_until(b'\n', line)?;
-    if n == 0 {
-        return Ok(None);
-    }
-    // `false`: over the room, or EOF without a line end.
-    Ok(Some(line.ends_with(b"\n") && n <= room))
-}
-
-fn read_head(r: &mut BufReader<TcpStream>, first: bool) -> Head {
-    let stream = r.get_ref();
-    let _ = stream.set_read_timeout(Some(if first { HEAD_TIMEOUT } else { IDLE_TIMEOUT }));
-    let mut used = 0usize;
-    let mut line = Vec::new();
-    let mut lines: Vec<Vec<u8>> = Vec::new();
-    let started = Instant::now();
-    let mut blank = 0;
-    loop {
-        if lines.is_empty() {
-            if let Some(reply) = not_http(r) {
-                return Head::Error(reply);
-            }
-        }
-        let room = MAX_HEAD.saturating_sub(used);
-        match read_line(r, room, &mut line) {
-            Ok(None) => return Gone,
-            Ok(Some(true)) => {}
-            // Over the bound, or cut off by EOF.
-            Ok(Some(false)) if line.len() > room => return Head::Error(too_large()),
-            Ok(Some(false)) | Err(_) => return Gone,
-        }
-        used += line.len();
-        if lines.is_empty() {
-            // Once the first byte is in, the whole head must follow within HEAD_TIMEOUT.
-            let _ = r.get_ref().set_read_timeout(Some(HEAD_TIMEOUT));
-        }
-        while matches!(line.last(), Some(b'\n' | b'\r')) {
-            line.pop();
-        }
-        if line.is_empty() {
-            if lines.is_empty() {
-                // One blank line before a request line is ignored (RFC 9112 2.2); more is not HTTP.
-                blank += 1;
-                if blank > 1 {
-                    return Head::Error(bad("blank lines where a request line belongs"));
-                }
-                continue;
-            }
-            break;
-        }
-        lines.push(std::mem::take(&mut line));
-        if started.elapsed() > HEAD_TIMEOUT + IDLE_TIMEOUT {
-            return Gone;
-        }
-    }
-    parse_head(&lines)
-}
-
-use Head::Gone;
-
 fn is_token(b: u8) -> bool {
     b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b)
 }
@@ -139,22 +104,89 @@ const MAX_METHOD: usize = 32;
 /// Look at what has arrived of a request line: bytes that cannot start one (a TLS or SSH
 /// handshake, NULs, binary) are refused at once instead of waiting for a line end that may
 /// never come.
-fn not_http(r: &mut BufReader<TcpStream>) -> Option<Reply> {
-    let buf = r.fill_buf().ok()?;
-    let method_end = buf.iter().position(|b| *b == b' ').unwrap_or(buf.len());
-    let method = &buf[..method_end];
-    let line_start = matches!(method, [b'\r', b'\n', ..] | [b'\n', ..] | [b'\r']);
-    if line_start {
+fn not_http(buf: &[u8]) -> Option<Reply> {
+    let buf = buf
+        .strip_prefix(b"\r\n")
+        .or_else(|| buf.strip_prefix(b"\n"))
+        .unwrap_or(buf);
+    if buf.is_empty() || buf == b"\r" {
         return None;
     }
+    let method_end = buf.iter().position(|b| *b == b' ').unwrap_or(buf.len());
+    let method = &buf[..method_end];
     if method.len() > MAX_METHOD || !method.iter().all(|b| is_token(*b)) {
         return Some(bad("this is not an HTTP/1.x request"));
     }
     None
 }
 
+/// Where the head in `buf` ends (the index after its blank line), once it has all arrived.
+fn head_end(buf: &[u8]) -> Option<usize> {
+    // One blank line before a request line is ignored (RFC 9112 2.2).
+    let skip = if buf.starts_with(b"\r\n") {
+        2
+    } else if buf.starts_with(b"\n") {
+        1
+    } else {
+        0
+    };
+    let mut from = skip;
+    while let Some(k) = memchr::memchr(b'\n', &buf[from..]) {
+        let at = from + k;
+        let rest = &buf[at + 1..];
+        if rest.starts_with(b"\n") {
+            return Some(at + 2);
+        }
+        if rest.starts_with(b"\r\n") {
+            return Some(at + 3);
+        }
+        from = at + 1;
+    }
+    None
+}
+
+/// The head's lines, line ends and the optional leading blank line dropped.
+fn head_lines(head: &[u8]) -> Vec<Vec<u8>> {
+    let mut lines: Vec<Vec<u8>> = head
+        .split(|b| *b == b'\n')
+        .map(|l| l.strip_suffix(b"\r").unwrap_or(l).to_vec())
+        .collect();
+    if lines.first().is_some_and(Vec::is_empty) {
+        lines.remove(0);
+    }
+    while lines.last().is_some_and(Vec::is_empty) {
+        lines.pop();
+    }
+    lines
+}
+
+/// `localhost`, `127.0.0.1` or `[::1]`, with or without a port (what `kubectl proxy` accepts).
+pub fn loopback_host(h: &str) -> bool {
+    let h = h.trim().to_ascii_lowercase();
+    let port_ok = |p: &str| p.is_empty() || (p.len() <= 5 && p.bytes().all(|b| b.is_ascii_digit()));
+    let (host, port) = if let Some(rest) = h.strip_prefix('[') {
+        match rest.split_once(']') {
+            Some((a, "")) => (a, ""),
+            Some((a, p)) => match p.strip_prefix(':') {
+                Some(p) if !p.is_empty() => (a, p),
+                _ => return false,
+            },
+            None => return false,
+        }
+    } else {
+        match h.split_once(':') {
+            Some((a, p)) if !p.is_empty() => (a, p),
+            Some(_) => return false,
+            None => (h.as_str(), ""),
+        }
+    };
+    port_ok(port) && matches!(host, "localhost" | "127.0.0.1" | "::1")
+}
+
 fn parse_head(lines: &[Vec<u8>]) -> Head {
-    let Some(first) = lines.first() else { return Gone };
+    let Some(first) = lines.first() else {
+        return Head::Error(bad("blank lines where a request line belongs"));
+    };
     let Ok(first) = std::str::from_utf8(first) else {
         return Head::Error(bad("the request line is not valid UTF-8; percent-encode the path"));
     };
@@ -186,8 +218,11 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
         length: None,
         chunked: false,
         keep_alive: !http10,
+        http10,
+        expect: false,
     };
     let mut accept = String::new();
+    let mut host: Option<String> = None;
     for h in &lines[1..] {
         let Some(colon) = h.iter().position(|b| *b == b':') else {
             return Head::Error(bad("a header line has no `:`"));
@@ -199,6 +234,12 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
         let value = String::from_utf8_lossy(&h[colon + 1..]).trim().to_string();
         match name.as_str() {
             "accept" => accept = value,
+            "host" => {
+                if host.is_some() {
+                    return Head::Error(bad("more than one Host header"));
+                }
+                host = Some(value);
+            }
             "content-length" => match value.parse::<u64>() {
                 Ok(n) if framing.length.is_none_or(|l| l == n) => framing.length = Some(n),
                 _ => {
@@ -206,6 +247,7 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
                 }
             },
             "transfer-encoding" => framing.chunked = true,
+            "expect" => framing.expect = true,
             "connection" => {
                 let v = value.to_ascii_lowercase();
                 if v.contains("close") {
@@ -216,6 +258,14 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
             }
             _ => {}
         }
+    }
+    if !host.as_deref().is_some_and(loopback_host) {
+        return Head::Error(status(
+            403,
+            "Forbidden",
+            "the Host header must be localhost, 127.0.0.1 or [::1] (with or without a port): the bundle is served to this machine only",
+            None,
+        ));
     }
     // Absolute form (`http://host/path`) is allowed by HTTP/1.1; keep the path.
     let target = match target.split_once("://") {
@@ -230,6 +280,7 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
             method: method.to_ascii_uppercase(),
             target,
             accept,
+            body: Vec::new(),
         },
         framing,
     )
@@ -238,9 +289,13 @@ fn parse_head(lines: &[Vec<u8>]) -> Head {
 fn reason(code: u16) -> &'static str {
     match code {
         200 => "OK",
+        201 => "Created",
         400 => "Bad Request",
+        403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
+        408 => "Request Timeout",
+        410 => "Gone",
         431 => "Request Header Fields Too Large",
         503 => "Service Unavailable",
         505 => "HTTP Version Not Supported",
@@ -248,65 +303,273 @@ fn reason(code: u16) -> &'static str {
     }
 }
 
-fn write_reply(w: &mut TcpStream, reply: &Reply, head_only: bool, keep_alive: bool) -> std::io::Result<()> {
-    let head = format!(
-        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache, private\r\n{}\r\n",
+/// The bytes of a complete small answer (a `Status` the poller sends without a worker).
+fn small_reply_bytes(reply: &Reply) -> Vec<u8> {
+    let body: &[u8] = match &reply.body {
+        Body::Bytes(b) => b,
+        Body::Stream(_) => b"",
+    };
+    let mut out = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nContent-Length: {}\r\nCache-Control: no-cache, private\r\nConnection: close\r\n\r\n",
         reply.code,
         reason(reply.code),
         reply.content_type,
-        reply.body.len(),
-        if keep_alive { "" } else { "Connection: close\r\n" }
-    );
-    w.write_all(head.as_bytes())?;
-    if !head_only {
-        w.write_all(&reply.body)?;
+        body.len()
+    )
+    .into_bytes();
+    out.extend_from_slice(body);
+    out
+}
+
+/// A body written as HTTP/1.1 chunks of about [`CHUNK`] bytes (or raw, for HTTP/1.0, whose end
+/// is the connection's close). The head waits for the first chunk: a body that ends within one
+/// chunk goes out whole with its `Content-Length`.
+struct Chunked<'a> {
+    out: &'a mut TcpStream,
+    /// The status line and headers but the framing ones, until they are sent.
+    head: Option<String>,
+    close: &'static str,
+    buf: Vec<u8>,
+    http10: bool,
+}
+
+impl Chunked<'_> {
+    fn emit(&mut self) -> std::io::Result<()> {
+        if let Some(h) = self.head.take() {
+            let framing = if self.http10 {
+                "Connection: close\r\n"
+            } else {
+                "Transfer-Encoding: chunked\r\n"
+            };
+            self.out
+                .write_all(format!("{h}{framing}{}\r\n", self.close).as_bytes())?;
+        }
+        if self.buf.is_empty() {
+            return Ok(());
+        }
+        if !self.http10 {
+            self.out.write_all(format!("{:x}\r\n", self.buf.len()).as_bytes())?;
+            self.buf.extend_from_slice(b"\r\n");
+        }
+        self.out.write_all(&self.buf)?;
+        self.buf.clear();
+        Ok(())
     }
-    w.flush()
+
+    /// Send what is left; `true` when the body was framed (the connection may carry more).
+    fn finish(mut self) -> std::io::Result<bool> {
+        if let Some(h) = self.head.take() {
+            let mut all = format!("{h}Content-Length: {}\r\n{}\r\n", self.buf.len(), self.close).into_bytes();
+            all.extend_from_slice(&self.buf);
+            self.out.write_all(&all)?;
+            self.out.flush()?;
+            return Ok(true);
+        }
+        self.emit()?;
+        if !self.http10 {
+            self.out.write_all(b"0\r\n\r\n")?;
+        }
+        self.out.flush()?;
+        Ok(!self.http10)
+    }
+}
+
+impl Write for Chunked<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.buf.extend_from_slice(data);
+        if self.buf.len() >= CHUNK {
+            self.emit()?;
+        }
+        Ok(data.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+/// Write the answer; `Ok(false)`: the body's length was the connection's end (close it).
+fn write_reply(
+    w: &mut TcpStream,
+    reply: Reply,
+    head_only: bool,
+    keep_alive: bool,
+    http10: bool,
+) -> std::io::Result<bool> {
+    let close = if keep_alive { "" } else { "Connection: close\r\n" };
+    let start = format!(
+        "HTTP/1.1 {} {}\r\nContent-Type: {}\r\nCache-Control: no-cache, private\r\n",
+        reply.code,
+        reason(reply.code),
+        reply.content_type,
+    );
+    match reply.body {
+        Body::Bytes(body) => {
+            let mut head = format!("{start}Content-Length: {}\r\n{close}\r\n", body.len()).into_bytes();
+            if head_only {
+                w.write_all(&head)?;
+            } else if body.len() <= CHUNK {
+                // One write for small answers.
+                head.extend_from_slice(&body);
+                w.write_all(&head)?;
+            } else {
+                w.write_all(&head)?;
+                w.write_all(&body)?;
+            }
+            w.flush()?;
+            Ok(keep_alive)
+        }
+        Body::Stream(f) => {
+            let mut out = Chunked {
+                out: w,
+                head: Some(start),
+                close,
+                buf: Vec::with_capacity(CHUNK + 64),
+                http10,
+            };
+            if !head_only {
+                f(&mut out)?;
+            } else {
+                // HEAD: the framing a GET would get, no body.
+                out.http10 = true;
+                out.emit()?;
+                out.out.flush()?;
+                return Ok(false);
+            }
+            Ok(out.finish()? && keep_alive)
+        }
+    }
 }
 
 /// Close after an answer: stop writing, read (and drop) what the client still sends for a short
 /// while, so that it reads the answer instead of a connection reset.
-fn linger_close(r: &mut BufReader<TcpStream>) {
-    let _ = r.get_ref().shutdown(Shutdown::Write);
-    let _ = r.get_ref().set_read_timeout(Some(Duration::from_millis(500)));
-    let _ = std::io::copy(&mut r.by_ref().take(DRAIN_BODY), &mut std::io::sink());
+fn linger_close(s: &mut TcpStream) {
+    let _ = s.shutdown(Shutdown::Write);
+    let _ = s.set_read_timeout(Some(Duration::from_millis(500)));
+    let _ = std::io::copy(&mut Read::by_ref(s).take(DRAIN_BODY), &mut std::io::sink());
 }
 
-fn connection<F: Fn(&Request) -> Reply>(stream: TcpStream, handler: &F) {
+/// A complete head and the connection it came on, for a worker.
+struct Job {
+    stream: TcpStream,
+    head: Head,
+    /// Bytes after the head (a body, or the next pipelined request).
+    rest: Vec<u8>,
+}
+
+/// A connection back from a worker, with the bytes it read past its last request (`None`: the
+/// worker closed it).
+type Back = Option<(TcpStream, Vec<u8>)>;
+
+fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F) -> Back {
+    let Job {
+        mut stream,
+        head,
+        mut rest,
+    } = job;
+    let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
-    let _ = stream.set_nodelay(true);
-    let Ok(mut w) = stream.try_clone() else { return };
-    let mut r = BufReader::with_capacity(16 << 10, stream);
-    let mut first = true;
-    loop {
-        let (req, framing) = match read_head(&mut r, first) {
-            Head::Request(q, f) => (q, f),
-            Head::Error(reply) => {
-                if write_reply(&mut w, &reply, false, false).is_ok() {
-                    linger_close(&mut r);
-                }
-                return;
+    let _ = stream.set_read_timeout(Some(WRITE_TIMEOUT));
+    let (req, framing) = match head {
+        Head::Request(q, f) => (q, f),
+        Head::Error(reply) => {
+            if write_reply(&mut stream, reply, false, false, false).is_ok() {
+                linger_close(&mut stream);
             }
-            Gone => return,
+            return None;
+        }
+    };
+    let (mut req, framing) = (req, framing);
+    let has_body = framing.chunked || framing.length.is_some_and(|n| n > 0);
+    let small_body = !framing.chunked && framing.length.is_some_and(|n| n <= 64 << 10);
+    let mut skip_ok = false;
+    // A small POST body (a `SelfSubjectAccessReview`) is read for the handler; any other body is
+    // only skipped after the answer, or not read at all.
+    if has_body && small_body && !framing.expect && req.method == "POST" {
+        let len = framing.length.unwrap_or(0) as usize;
+        let from_rest = len.min(rest.len());
+        req.body = rest.drain(..from_rest).collect();
+        let more = (len - from_rest) as u64;
+        skip_ok = Read::by_ref(&mut stream).take(more).read_to_end(&mut req.body).ok() == Some(more as usize);
+    }
+    let reply = handler(&req);
+    // A body we do not read leaves the stream unframed: answer, then close.
+    if has_body && small_body && !skip_ok && reply.code < 400 {
+        let len = framing.length.unwrap_or(0) as usize;
+        let from_rest = len.min(rest.len());
+        rest.drain(..from_rest);
+        let more = (len - from_rest) as u64;
+        skip_ok = std::io::copy(&mut Read::by_ref(&mut stream).take(more), &mut std::io::sink()).ok() == Some(more);
+    }
+    let keep = framing.keep_alive && (!has_body || skip_ok);
+    match write_reply(&mut stream, reply, req.method == "HEAD", keep, framing.http10) {
+        Ok(true) => Some((stream, rest)),
+        Ok(false) => {
+            linger_close(&mut stream);
+            None
+        }
+        Err(_) => None,
+    }
+}
+
+/// A connection waiting for (the rest of) a request head.
+struct Waiting {
+    stream: TcpStream,
+    buf: Vec<u8>,
+    deadline: Instant,
+}
+
+enum Progress {
+    /// Still reading.
+    More(Waiting),
+    /// A complete head (or an error to answer): hand it to a worker.
+    Ready(Job),
+}
+
+/// Look at what a connection has sent so far.
+fn examine(mut w: Waiting) -> Progress {
+    let ready = |stream, head, rest| Progress::Ready(Job { stream, head, rest });
+    if let Some(reply) = not_http(&w.buf) {
+        return ready(w.stream, Head::Error(reply), Vec::new());
+    }
+    match head_end(&w.buf) {
+        Some(end) if end <= MAX_HEAD => {
+            let rest = w.buf.split_off(end);
+            let head = parse_head(&head_lines(&w.buf));
+            ready(w.stream, head, rest)
+        }
+        Some(_) => ready(w.stream, Head::Error(too_large()), Vec::new()),
+        None if w.buf.len() > MAX_HEAD => ready(w.stream, Head::Error(too_large()), Vec::new()),
+        None => Progress::More(w),
+    }
+}
+
+/// Send a short `Status` without blocking (best effort) and drop the connection.
+fn refuse(mut s: TcpStream, reply: &Reply) {
+    let _ = s.write(&small_reply_bytes(reply));
+    let _ = s.shutdown(Shutdown::Write);
+}
+
+/// The open-files limit raised to its hard limit; the connection bound that fits in it.
+pub fn max_conns() -> usize {
+    // SAFETY: getrlimit/setrlimit with a valid pointer to a local struct.
+    unsafe {
+        let mut r = libc::rlimit {
+            rlim_cur: 0,
+            rlim_max: 0,
         };
-        first = false;
-        let has_body = framing.chunked || framing.length.is_some_and(|n| n > 0);
-        let reply = handler(&req);
-        // A body we do not read leaves the stream unframed: answer, then close.
-        let small_get_body = !framing.chunked && framing.length.is_some_and(|n| n <= 64 << 10);
-        let skip_ok = has_body
-            && small_get_body
-            && reply.code < 400
-            && std::io::copy(&mut r.by_ref().take(framing.length.unwrap_or(0)), &mut std::io::sink()).ok()
-                == framing.length;
-        let keep = framing.keep_alive && (!has_body || skip_ok);
-        if write_reply(&mut w, &reply, req.method == "HEAD", keep).is_err() {
-            return;
+        if libc::getrlimit(libc::RLIMIT_NOFILE, &mut r) != 0 {
+            return 256;
         }
-        if !keep {
-            linger_close(&mut r);
-            return;
+        if r.rlim_cur < r.rlim_max {
+            let want = libc::rlimit {
+                rlim_cur: r.rlim_max.min(65536),
+                rlim_max: r.rlim_max,
+            };
+            if libc::setrlimit(libc::RLIMIT_NOFILE, &want) == 0 {
+                r.rlim_cur = want.rlim_cur;
+            }
         }
+        (r.rlim_cur as usize).saturating_sub(64).clamp(16, MAX_CONNS)
     }
 }
 
@@ -315,35 +578,213 @@ pub fn serve<F>(listener: TcpListener, handler: F)
 where
     F: Fn(&Request) -> Reply + Send + Sync + 'static,
 {
+    let conn_cap = max_conns();
     let handler = Arc::new(handler);
-    let active = Arc::new(AtomicUsize::new(0));
-    for stream in listener.incoming() {
-        let Ok(mut stream) = stream else {
-            // EMFILE and the like: let some connections finish.
-            std::thread::sleep(Duration::from_millis(50));
-            continue;
-        };
-        if active.fetch_add(1, Ordering::SeqCst) >= MAX_CONNS {
-            active.fetch_sub(1, Ordering::SeqCst);
-            let _ = stream.set_write_timeout(Some(Duration::from_secs(1)));
-            let reply = status(
-                503,
-                "ServiceUnavailable",
-                &format!("too many connections (more than {MAX_CONNS}); retry"),
-                None,
-            );
-            let _ = write_reply(&mut stream, &reply, false, false);
-            let _ = stream.shutdown(Shutdown::Write);
-            continue;
-        }
-        let (handler, active) = (Arc::clone(&handler), Arc::clone(&active));
-        let spawned = std::thread::Builder::new().stack_size(256 << 10).spawn(move || {
-            connection(stream, handler.as_ref());
-            active.fetch_sub(1, Ordering::SeqCst);
+    let (job_tx, job_rx) = channel::<Job>();
+    let job_rx = Arc::new(Mutex::new(job_rx));
+    let (back_tx, back_rx) = channel::<Back>();
+    let Ok((wake_rx, wake_tx)) = UnixStream::pair() else {
+        eprintln!("arcdiag: serve: cannot create the poller's wake-up socket");
+        return;
+    };
+    let _ = wake_rx.set_nonblocking(true);
+    let _ = wake_tx.set_nonblocking(true);
+    let wake_tx = Arc::new(wake_tx);
+    for _ in 0..WORKERS {
+        let (handler, job_rx, back_tx, wake_tx) = (
+            Arc::clone(&handler),
+            Arc::clone(&job_rx),
+            back_tx.clone(),
+            Arc::clone(&wake_tx),
+        );
+        let spawned = std::thread::Builder::new().stack_size(1 << 20).spawn(move || loop {
+            let job = match job_rx.lock() {
+                Ok(rx) => rx.recv(),
+                Err(_) => return,
+            };
+            let Ok(job) = job else { return };
+            if back_tx.send(answer(job, handler.as_ref())).is_err() {
+                return;
+            }
+            let _ = (&*wake_tx).write(&[1]);
         });
         if spawned.is_err() {
-            // The thread (and the stream it held) is gone; give its slot back.
-            std::thread::sleep(Duration::from_millis(50));
+            eprintln!("arcdiag: serve: cannot start a worker thread");
+        }
+    }
+    drop(back_tx);
+    poll_loop(listener, conn_cap, &job_tx, &back_rx, wake_rx);
+}
+
+/// The poller: accepts, reads heads, enforces the deadline, hands complete heads to the workers.
+fn poll_loop(listener: TcpListener, conn_cap: usize, jobs: &Sender<Job>, back: &Receiver<Back>, mut wake: UnixStream) {
+    let _ = listener.set_nonblocking(true);
+    let mut waiting: Vec<Waiting> = Vec::new();
+    // Connections handed to workers and not yet back (or closed there).
+    let mut busy: usize = 0;
+    let mut fds: Vec<libc::pollfd> = Vec::new();
+    let mut chunk = vec![0u8; 16 << 10];
+    loop {
+        let now = Instant::now();
+        let timeout = waiting
+            .iter()
+            .map(|w| w.deadline.saturating_duration_since(now))
+            .min()
+            .unwrap_or(Duration::from_secs(1))
+            .min(Duration::from_secs(1));
+        fds.clear();
+        let pfd = |fd: i32| libc::pollfd {
+            fd,
+            events: libc::POLLIN,
+            revents: 0,
+        };
+        fds.push(pfd(listener.as_raw_fd()));
+        fds.push(pfd(wake.as_raw_fd()));
+        fds.extend(waiting.iter().map(|w| pfd(w.stream.as_raw_fd())));
+        // SAFETY: `fds` is a valid array of `fds.len()` pollfd structs.
+        let n = unsafe {
+            libc::poll(
+                fds.as_mut_ptr(),
+                fds.len() as libc::nfds_t,
+                timeout.as_millis().clamp(1, 1000) as i32,
+            )
+        };
+        if n < 0 {
+            std::thread::sleep(Duration::from_millis(5));
+            continue;
+        }
+        let mut fresh: Vec<Waiting> = Vec::new();
+        // Connections given back by the workers.
+        if fds[1].revents != 0 {
+            let _ = std::io::copy(&mut (&mut wake).take(1 << 16), &mut std::io::sink());
+        }
+        while let Ok(b) = back.try_recv() {
+            busy = busy.saturating_sub(1);
+            let Some((stream, rest)) = b else { continue };
+            let _ = stream.set_nonblocking(true);
+            fresh.push(Waiting {
+                stream,
+                buf: rest,
+                deadline: Instant::now() + HEAD_DEADLINE,
+            });
+        }
+        // New connections.
+        if fds[0].revents != 0 {
+            loop {
+                match listener.accept() {
+                    Ok((s, _)) => {
+                        if waiting.len() + fresh.len() + busy >= conn_cap {
+                            let reply = status(
+                                503,
+                                "ServiceUnavailable",
+                                &format!("too many connections (more than {conn_cap}); retry"),
+                                None,
+                            );
+                            refuse(s, &reply);
+                            continue;
+                        }
+                        let _ = s.set_nonblocking(true);
+                        let _ = s.set_nodelay(true);
+                        fresh.push(Waiting {
+                            stream: s,
+                            buf: Vec::new(),
+                            deadline: Instant::now() + HEAD_DEADLINE,
+                        });
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(_) => {
+                        // EMFILE and the like: let some connections finish.
+                        std::thread::sleep(Duration::from_millis(20));
+                        break;
+                    }
+                }
+            }
+        }
+        // Reads on the waiting connections.
+        let mut total: usize = waiting.iter().map(|w| w.buf.len()).sum();
+        let old = std::mem::take(&mut waiting);
+        let mut next: Vec<Waiting> = Vec::with_capacity(old.len() + fresh.len());
+        let mut ready: Vec<Job> = Vec::new();
+        for (k, mut w) in old.into_iter().enumerate() {
+            let revents = fds.get(k + 2).map_or(0, |p| p.revents);
+            if revents == 0 {
+                next.push(w);
+                continue;
+            }
+            let mut alive = true;
+            let before = w.buf.len();
+            loop {
+                match w.stream.read(&mut chunk) {
+                    Ok(0) => {
+                        alive = false;
+                        break;
+                    }
+                    Ok(n) => {
+                        w.buf.extend_from_slice(&chunk[..n]);
+                        if w.buf.len() > MAX_HEAD {
+                            break;
+                        }
+                    }
+                    Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => break,
+                    Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+                    Err(_) => {
+                        alive = false;
+                        break;
+                    }
+                }
+            }
+            total += w.buf.len() - before;
+            if !alive && head_end(&w.buf).is_none() {
+                total -= w.buf.len();
+                continue;
+            }
+            if total > MAX_HEAD_TOTAL && head_end(&w.buf).is_none() {
+                total -= w.buf.len();
+                let reply = status(
+                    503,
+                    "ServiceUnavailable",
+                    "too many request heads arriving at once; retry",
+                    None,
+                );
+                refuse(w.stream, &reply);
+                continue;
+            }
+            fresh.push(w);
+        }
+        for w in fresh {
+            let len = w.buf.len();
+            match examine(w) {
+                Progress::Ready(job) => {
+                    total = total.saturating_sub(len);
+                    ready.push(job);
+                }
+                Progress::More(w) => next.push(w),
+            }
+        }
+        // Deadlines: the whole head within HEAD_DEADLINE; idle connections closed at it.
+        let now = Instant::now();
+        next.retain_mut(|w| {
+            if w.deadline > now {
+                return true;
+            }
+            if !w.buf.is_empty() {
+                let reply = status(
+                    408,
+                    "Timeout",
+                    &format!("the request head did not arrive within {} s", HEAD_DEADLINE.as_secs()),
+                    None,
+                );
+                let _ = w.stream.write(&small_reply_bytes(&reply));
+            }
+            let _ = w.stream.shutdown(Shutdown::Both);
+            false
+        });
+        waiting = next;
+        for job in ready {
+            busy += 1;
+            if jobs.send(job).is_err() {
+                return;
+            }
         }
     }
 }
@@ -353,14 +794,17 @@ mod tests {
     use super::*;
 
     fn head(lines: &[&[u8]]) -> Head {
-        parse_head(&lines.iter().map(|l| l.to_vec()).collect::<Vec<_>>())
+        let mut v: Vec<Vec<u8>> = lines.iter().map(|l| l.to_vec()).collect();
+        if v.len() == 1 || !v.iter().any(|l| l.to_ascii_lowercase().starts_with(b"host:")) {
+            v.insert(1.min(v.len()), b"Host: localhost".to_vec());
+        }
+        parse_head(&v)
     }
 
     fn code(h: Head) -> u16 {
         match h {
             Head::Request(..) => 0,
             Head::Error(r) => r.code,
-            Gone => 1,
         }
     }
 
@@ -388,5 +832,57 @@ mod tests {
             }
             _ => panic!("not parsed"),
         }
+    }
+
+    #[test]
+    fn hosts() {
+        for h in [
+            "localhost",
+            "127.0.0.1",
+            "[::1]",
+            "LocalHost:8001",
+            "127.0.0.1:1",
+            "[::1]:65535",
+        ] {
+            assert!(loopback_host(h), "{h}");
+        }
+        for h in [
+            "",
+            "x",
+            "evil.example",
+            "localhost.evil.example",
+            "127.0.0.1.nip.io",
+            "127.0.0.2",
+            "[::1",
+            "::1",
+            "localhost:",
+            "localhost:x",
+            "[::1]:",
+            "[::2]",
+            "localhost:1:2",
+        ] {
+            assert!(!loopback_host(h), "{h}");
+        }
+        assert_eq!(code(head(&[b"GET /api HTTP/1.1", b"Host: evil.example"])), 403);
+        assert_eq!(code(parse_head(&[b"GET /api HTTP/1.1".to_vec()])), 403);
+        assert_eq!(
+            code(head(&[b"GET /api HTTP/1.1", b"Host: localhost", b"Host: evil"])),
+            400
+        );
+    }
+
+    #[test]
+    fn head_ends() {
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n\r\nrest"), Some(27));
+        assert_eq!(head_end(b"GET / HTTP/1.1\nHost: a\n\n"), Some(24));
+        assert_eq!(head_end(b"\r\nGET / HTTP/1.1\r\n\r\n"), Some(20));
+        assert_eq!(head_end(b"GET / HTTP/1.1\r\nHost: a\r\n"), None);
+        assert_eq!(
+            head_lines(b"\r\nGET / HTTP/1.1\r\nHost: a\r\n\r\n"),
+            vec![b"GET / HTTP/1.1".to_vec(), b"Host: a".to_vec()]
+        );
+        assert!(not_http(b"\x16\x03\x01").is_some());
+        assert!(not_http(b"GE").is_none());
+        assert!(not_http(b"\r\n").is_none());
     }
 }

@@ -1,14 +1,20 @@
 //! The in-memory index `serve` answers from: every resource type (built-in, from CRDs, or inferred
-//! from the bundle's names; what a type is, is `types`), every object by type, every log by
+//! from the bundle's names; what a type is, is `types`), every object by type (as its compact JSON
+//! and its `Table` cells, an [`Obj`], sorted by namespace and name for paging), every log by
 //! container, and the bundle's clock. Built once at start; requests only read it. Knows nothing of
-//! HTTP or of how a response is shaped (`api`, `table`).
+//! HTTP or of how a response is put together (`api`; the cells come from `table`).
 
+use super::table;
 use super::types::{builtin_type, crd_type, plural_of, BUILTINS};
 pub use super::types::{PrinterColumn, ResourceType};
 use crate::bundle::Bundle;
 use crate::k8s::time::unix_seconds;
-use serde_json::{json, Map, Value};
+use rayon::prelude::*;
+use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
+
+/// The group of Gatekeeper's constraint kinds (one CRD per `ConstraintTemplate`).
+const GATEKEEPER_CONSTRAINTS: &str = "constraints.gatekeeper.sh";
 
 /// Key of a type: (group, plural).
 pub type TypeKey = (String, String);
@@ -16,11 +22,80 @@ pub type TypeKey = (String, String);
 /// A container log: (namespace, pod, container, previous).
 pub type LogKey = (String, String, String, bool);
 
+/// One object as it is served: its compact JSON (what a GET or a list writes, byte for byte),
+/// where its `metadata` lies in it (for `PartialObjectMetadata` rows), its `Table` cells, and what
+/// selectors and paging look at. The parsed form is dropped once these are made: a parsed
+/// object takes several times its JSON's size.
+#[derive(Debug)]
+pub struct Obj {
+    pub namespace: Box<str>,
+    pub name: Box<str>,
+    /// `metadata.labels` (`Null` when none).
+    pub labels: Value,
+    pub json: Box<[u8]>,
+    /// Byte range of the `metadata` value in `json`.
+    meta: (u32, u32),
+    /// The `Table` row's cells (a JSON array) for its type's columns.
+    pub cells: Box<[u8]>,
+}
+
+impl Obj {
+    /// Serialize `v` (keys in order, as `serde_json` writes a `Value`), noting where its metadata is.
+    pub fn new(v: &Value, cells: &[Value]) -> Obj {
+        let mut json = Vec::with_capacity(1024);
+        let mut meta = (0u32, 0u32);
+        match v.as_object() {
+            Some(m) => {
+                json.push(b'{');
+                for (k, (key, x)) in m.iter().enumerate() {
+                    if k > 0 {
+                        json.push(b',');
+                    }
+                    let _ = serde_json::to_writer(&mut json, key);
+                    json.push(b':');
+                    let start = json.len();
+                    let _ = serde_json::to_writer(&mut json, x);
+                    if key == "metadata" {
+                        meta = (start as u32, json.len() as u32);
+                    }
+                }
+                json.push(b'}');
+            }
+            None => {
+                let _ = serde_json::to_writer(&mut json, v);
+            }
+        }
+        Obj {
+            namespace: str_at(v, "/metadata/namespace").into(),
+            name: str_at(v, "/metadata/name").into(),
+            labels: v.pointer("/metadata/labels").cloned().unwrap_or(Value::Null),
+            json: json.into_boxed_slice(),
+            meta,
+            cells: serde_json::to_vec(cells)
+                .unwrap_or_else(|_| b"[]".to_vec())
+                .into_boxed_slice(),
+        }
+    }
+
+    /// The object's `metadata` value, serialized (`{}` when it has none).
+    pub fn metadata(&self) -> &[u8] {
+        match self.json.get(self.meta.0 as usize..self.meta.1 as usize) {
+            Some(m) if !m.is_empty() => m,
+            _ => b"{}",
+        }
+    }
+
+    /// The object parsed again (for field selectors and the like).
+    pub fn value(&self) -> Value {
+        serde_json::from_slice(&self.json).unwrap_or(Value::Null)
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Index {
     pub types: BTreeMap<TypeKey, ResourceType>,
     /// Objects by type, sorted by (namespace, name).
-    pub objects: BTreeMap<TypeKey, Vec<Value>>,
+    pub objects: BTreeMap<TypeKey, Vec<Obj>>,
     pub logs: BTreeMap<LogKey, Vec<u8>>,
     /// The bundle's collection time (Unix seconds): "now" for every age.
     pub now: Option<i64>,
@@ -125,6 +200,7 @@ impl Index {
         let mut seen: BTreeSet<(TypeKey, String, String)> = BTreeSet::new();
         let mut inferred_versions: BTreeMap<TypeKey, BTreeSet<String>> = BTreeMap::new();
         let mut clock = (None, None);
+        let mut parsed: BTreeMap<TypeKey, Vec<Value>> = BTreeMap::new();
         for o in std::mem::take(&mut bundle.objects) {
             let mut v = o.value;
             if !v.is_object() || str_at(&v, "/metadata/name").is_empty() {
@@ -166,8 +242,12 @@ impl Index {
                     if kind.is_empty() {
                         continue;
                     }
+                    // The plural: the list file's name when it names the group, else Gatekeeper's
+                    // rule for its constraint kinds (the lowercased kind), else a guess.
                     let plural = if !res_group.is_empty() && res_group == group {
                         res_plural.clone()
+                    } else if group == GATEKEEPER_CONSTRAINTS {
+                        kind.to_ascii_lowercase()
                     } else {
                         plural_of(&kind)
                     };
@@ -184,6 +264,7 @@ impl Index {
                         categories: Vec::new(),
                         columns: None,
                         custom: true,
+                        selectable_fields: Vec::new(),
                     });
                     t.namespaced |= ns;
                     inferred_versions
@@ -210,7 +291,7 @@ impl Index {
             let ns = str_at(&v, "/metadata/namespace").to_string();
             let name = str_at(&v, "/metadata/name").to_string();
             if seen.insert((key.clone(), ns, name)) {
-                ix.objects.entry(key).or_default().push(v);
+                parsed.entry(key).or_default().push(v);
             }
         }
         for (key, vs) in inferred_versions {
@@ -222,15 +303,22 @@ impl Index {
                 }
             }
         }
+        // Gatekeeper's constraint kinds are in its `constraint` and `constraints` categories (its
+        // CRDs say so; bundles often hold the constraints without them): `kubectl get
+        // constraints` lists every kind.
+        for t in ix.types.values_mut() {
+            if t.group == GATEKEEPER_CONSTRAINTS && t.categories.is_empty() {
+                t.categories = vec!["constraint".into(), "constraints".into()];
+            }
+        }
         // Namespaces that hold objects but have no Namespace object: add one, Active.
         let ns_key = (String::new(), "namespaces".to_string());
-        let mut have: BTreeSet<String> = ix
-            .objects
+        let mut have: BTreeSet<String> = parsed
             .get(&ns_key)
             .map(|l| l.iter().map(|n| str_at(n, "/metadata/name").to_string()).collect())
             .unwrap_or_default();
         let mut used: BTreeSet<String> = BTreeSet::new();
-        for list in ix.objects.values() {
+        for list in parsed.values() {
             for o in list {
                 let ns = str_at(o, "/metadata/namespace");
                 if !ns.is_empty() && !have.contains(ns) {
@@ -245,7 +333,7 @@ impl Index {
         }
         for ns in used {
             have.insert(ns.clone());
-            ix.objects.entry(ns_key.clone()).or_default().push(json!({
+            parsed.entry(ns_key.clone()).or_default().push(json!({
                 "apiVersion": "v1",
                 "kind": "Namespace",
                 "metadata": {"name": ns},
@@ -253,7 +341,7 @@ impl Index {
                 "status": {"phase": "Active"},
             }));
         }
-        for list in ix.objects.values_mut() {
+        for list in parsed.values_mut() {
             list.sort_by(|a, b| {
                 (str_at(a, "/metadata/namespace"), str_at(a, "/metadata/name"))
                     .cmp(&(str_at(b, "/metadata/namespace"), str_at(b, "/metadata/name")))
@@ -277,12 +365,21 @@ impl Index {
             .or(clock.0)
             .or(clock.1);
         let git_version = bundle.cluster.kubernetes_version.clone().or_else(|| {
-            ix.objects
+            parsed
                 .get(&(String::new(), "nodes".to_string()))
                 .and_then(|l| l.first())
                 .map(|n| str_at(n, "/status/nodeInfo/kubeletVersion").to_string())
                 .filter(|s| !s.is_empty())
         });
+        let now = ix.now;
+        for (key, list) in parsed {
+            let Some(t) = ix.types.get(&key) else { continue };
+            let objs: Vec<Obj> = list
+                .into_par_iter()
+                .map(|v| Obj::new(&v, &table::cells(t, &v, now)))
+                .collect();
+            ix.objects.insert(key, objs);
+        }
         ix.version = version_info(git_version.as_deref().unwrap_or("v0.0.0-arcdiag-bundle"));
         ix
     }
@@ -294,7 +391,7 @@ impl Index {
             .filter(|t| t.versions.iter().any(|v| v == version))
     }
 
-    pub fn objects_of(&self, t: &ResourceType) -> &[Value] {
+    pub fn objects_of(&self, t: &ResourceType) -> &[Obj] {
         self.objects
             .get(&(t.group.clone(), t.plural.clone()))
             .map(Vec::as_slice)
@@ -317,16 +414,4 @@ impl Index {
         }
         out
     }
-}
-
-/// The object's metadata only, as a `PartialObjectMetadata`.
-pub fn partial_metadata(o: &Value) -> Value {
-    let mut m = Map::new();
-    m.insert("kind".into(), json!("PartialObjectMetadata"));
-    m.insert("apiVersion".into(), json!("meta.k8s.io/v1"));
-    m.insert(
-        "metadata".into(),
-        o.get("metadata").cloned().unwrap_or_else(|| json!({})),
-    );
-    Value::Object(m)
 }

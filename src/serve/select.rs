@@ -157,6 +157,10 @@ impl LabelSelector {
         Ok(LabelSelector { reqs })
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
     pub fn matches(&self, labels: Option<&Value>) -> bool {
         self.reqs.iter().all(|(k, op)| {
             let v = labels.and_then(|l| l.get(k)).and_then(Value::as_str);
@@ -238,8 +242,28 @@ impl FieldSelector {
         Ok(FieldSelector { reqs })
     }
 
+    pub fn is_empty(&self) -> bool {
+        self.reqs.is_empty()
+    }
+
+    /// The fields the selector names, in order.
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.reqs.iter().map(|(k, _, _)| k.as_str())
+    }
+
+    /// Whether `o` satisfies every requirement. An event without `involvedObject.uid` (as
+    /// troubleshoot bundles and older clusters write them) matches any uid: `kubectl describe`
+    /// asks for events by uid, kind, namespace and name, and kind/namespace/name still decide.
     pub fn matches(&self, o: &Value) -> bool {
         self.reqs.iter().all(|(k, eq, want)| {
+            if k == "involvedObject.uid"
+                && *eq
+                && o.pointer("/involvedObject/uid")
+                    .and_then(Value::as_str)
+                    .is_none_or(str::is_empty)
+            {
+                return true;
+            }
             let mut cur = Some(o);
             for seg in k.split('.') {
                 cur = cur.and_then(|c| c.get(seg));
@@ -285,6 +309,15 @@ mod tests {
         assert_eq!(m("spec.nodeName="), Ok(true));
         assert_eq!(m("status.phase==Pending"), Ok(false));
         assert!(m("nonsense").is_err());
+        let ev = json!({"involvedObject": {"kind": "Pod", "name": "p"}});
+        let e = |s: &str| FieldSelector::parse(s).map(|x| x.matches(&ev));
+        assert_eq!(e("involvedObject.name=p,involvedObject.uid=123"), Ok(true));
+        assert_eq!(e("involvedObject.name=q,involvedObject.uid=123"), Ok(false));
+        let ev = json!({"involvedObject": {"kind": "Pod", "name": "p", "uid": "456"}});
+        assert_eq!(
+            FieldSelector::parse("involvedObject.uid=123").map(|x| x.matches(&ev)),
+            Ok(false)
+        );
     }
 
     #[test]

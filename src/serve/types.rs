@@ -33,6 +33,8 @@ pub struct ResourceType {
     pub columns: Option<Vec<PrinterColumn>>,
     /// True for types that are not built into Kubernetes.
     pub custom: bool,
+    /// Field selectors a CRD declares (`selectableFields`), as `spec.x` paths.
+    pub selectable_fields: Vec<String>,
 }
 
 impl ResourceType {
@@ -158,6 +160,15 @@ pub(super) const BUILTINS: &[Builtin] = &[
     ("apps", "v1", "Deployment", "deployments", true, &["deploy"], true),
     ("apps", "v1", "ReplicaSet", "replicasets", true, &["rs"], true),
     ("apps", "v1", "StatefulSet", "statefulsets", true, &["sts"], true),
+    (
+        "authorization.k8s.io",
+        "v1",
+        "SelfSubjectAccessReview",
+        "selfsubjectaccessreviews",
+        false,
+        &[],
+        false,
+    ),
     (
         "autoscaling",
         "v2",
@@ -327,6 +338,7 @@ pub(super) fn builtin_type(b: &Builtin) -> ResourceType {
         categories: if b.6 { vec!["all".to_string()] } else { Vec::new() },
         columns: None,
         custom: false,
+        selectable_fields: Vec::new(),
     }
 }
 
@@ -353,6 +365,7 @@ pub(super) fn crd_type(crd: &Value) -> Option<ResourceType> {
     let mut versions = Vec::new();
     let mut storage = None;
     let mut columns = None;
+    let mut selectable_fields = Vec::new();
     if let Some(vs) = spec.get("versions").and_then(Value::as_array) {
         for v in vs {
             let Some(name) = v.get("name").and_then(Value::as_str) else {
@@ -365,6 +378,13 @@ pub(super) fn crd_type(crd: &Value) -> Option<ResourceType> {
                 storage = Some(name.to_string());
                 if let Some(cols) = v.get("additionalPrinterColumns").and_then(Value::as_array) {
                     columns = Some(cols.iter().filter_map(printer_column).collect());
+                }
+                if let Some(fs) = v.get("selectableFields").and_then(Value::as_array) {
+                    selectable_fields = fs
+                        .iter()
+                        .filter_map(|f| f.get("jsonPath").and_then(Value::as_str))
+                        .map(|p| p.trim_start_matches('.').to_string())
+                        .collect();
                 }
             }
             versions.push(name.to_string());
@@ -398,6 +418,7 @@ pub(super) fn crd_type(crd: &Value) -> Option<ResourceType> {
         categories,
         columns,
         custom: true,
+        selectable_fields,
     })
 }
 

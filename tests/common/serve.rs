@@ -90,3 +90,40 @@ pub fn fake_az(bin: &Path, data: &Path) -> PathBuf {
     std::fs::set_permissions(&p, std::fs::Permissions::from_mode(0o755)).expect("chmod az");
     p
 }
+
+/// Write an arcdiag-layout bundle folder at `dir` holding `pods` pods spread over `namespaces`
+/// namespaces (`ns-000`, ...), each pod about `pad` bytes bigger than a bare one (an annotation),
+/// labelled `app=web` or `app=db` (every tenth) and `idx=<n>`. For paging and memory-bound tests.
+pub fn synthetic_pods_bundle(dir: &Path, pods: usize, namespaces: usize, pad: usize) {
+    let manifest = r#"{"format":"arcdiag-bundle/v1","tool":{"name":"arcdiag","version":"0.1.0"},"collected_at":"2026-11-25T17:00:00Z","complete":true,"cluster":{"name":"synthetic","type":"connectedClusters"},"steps":[]}"#;
+    std::fs::create_dir_all(dir).expect("mkdir bundle");
+    std::fs::write(dir.join("manifest.json"), manifest).expect("write manifest");
+    let filler = "x".repeat(pad);
+    for n in 0..namespaces {
+        let ns = format!("ns-{n:03}");
+        let items: Vec<serde_json::Value> = (0..pods)
+            .filter(|k| k % namespaces == n)
+            .map(|k| {
+                serde_json::json!({
+                    "apiVersion": "v1",
+                    "kind": "Pod",
+                    "metadata": {
+                        "name": format!("pod-{k:06}"),
+                        "namespace": ns,
+                        "uid": format!("uid-{k}"),
+                        "creationTimestamp": "2026-11-25T10:00:00Z",
+                        "labels": {"app": if k % 10 == 0 { "db" } else { "web" }, "idx": k.to_string()},
+                        "annotations": {"filler": filler},
+                    },
+                    "spec": {"nodeName": "node-1", "containers": [{"name": "main", "image": "registry.example/app:1"}]},
+                    "status": {"phase": "Running", "podIP": "10.0.0.1", "startTime": "2026-11-25T10:00:01Z",
+                        "containerStatuses": [{"name": "main", "ready": true, "restartCount": 0, "state": {"running": {"startedAt": "2026-11-25T10:00:02Z"}}}]},
+                })
+            })
+            .collect();
+        let d = dir.join("kubectl/namespaces").join(&ns);
+        std::fs::create_dir_all(&d).expect("mkdir ns");
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": items});
+        std::fs::write(d.join("pods.json"), serde_json::to_vec(&list).expect("json")).expect("write pods");
+    }
+}

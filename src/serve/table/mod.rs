@@ -1,6 +1,8 @@
 //! Server-side `Table` responses: the columns and cells the real API server prints for the common
 //! built-in types, a CRD's `additionalPrinterColumns` for custom resources, NAME + AGE otherwise.
-//! Every age is relative to the bundle's collection time, so output does not drift. Knows nothing
+//! Every age is relative to the bundle's collection time, so output does not drift. Cells are
+//! computed once per object when the index is built (`cells`) and rows written one at a time
+//! into the answer (`write_table`). Knows nothing
 //! of HTTP or routing (`api`).
 //!
 //! The built-in kinds' columns and cells are in `builtin`; a CRD's JSONPath columns are evaluated
@@ -8,11 +10,12 @@
 
 mod builtin;
 
-use super::index::{partial_metadata, PrinterColumn, ResourceType};
+use super::index::{Obj, PrinterColumn, ResourceType};
 use super::jsonpath::{eval, parse_path};
 use crate::k8s::time;
 use builtin::{builtin_cells, builtin_columns, s};
 use serde_json::{json, Value};
+use std::io::Write;
 
 /// Age of a timestamp at the bundle's time; `<unknown>` when either is missing.
 pub fn age(ts: Option<&Value>, now: Option<i64>) -> String {
@@ -58,57 +61,72 @@ fn custom_cell(c: &PrinterColumn, o: &Value, now: Option<i64>) -> Value {
     }
 }
 
-type CellsFn<'a> = Box<dyn Fn(&Value) -> Vec<Value> + 'a>;
-
-/// A `meta.k8s.io/v1` `Table` of the given objects.
-pub fn table(t: &ResourceType, objects: &[&Value], now: Option<i64>, include_object: &str) -> Value {
-    let (columns, cells): (Vec<Value>, CellsFn) = match (builtin_columns(t), &t.columns) {
-        (Some(cols), _) => (
-            cols.iter().map(col).collect(),
-            Box::new(move |o: &Value| builtin_cells(t, o, now)),
-        ),
+/// The `columnDefinitions` of a type's `Table`.
+pub fn columns(t: &ResourceType) -> Vec<Value> {
+    match (builtin_columns(t), &t.columns) {
+        (Some(cols), _) => cols.iter().map(col).collect(),
         (None, Some(custom)) => {
             let mut defs = vec![col(&NAME)];
             defs.extend(custom.iter().map(|c| {
                 json!({"name": c.name, "type": c.typ, "format": c.format, "description": c.description, "priority": c.priority})
             }));
-            let custom = custom.clone();
-            (
-                defs,
-                Box::new(move |o: &Value| {
-                    let mut row = vec![json!(s(o, "/metadata/name"))];
-                    row.extend(custom.iter().map(|c| custom_cell(c, o, now)));
-                    row
-                }),
-            )
+            defs
         }
-        (None, None) => (
-            vec![col(&NAME), col(&AGE)],
-            Box::new(move |o: &Value| {
-                vec![
-                    json!(s(o, "/metadata/name")),
-                    json!(age(o.pointer("/metadata/creationTimestamp"), now)),
-                ]
-            }),
-        ),
-    };
-    let rows: Vec<Value> = objects
-        .iter()
-        .map(|o| {
-            let mut row = json!({"cells": cells(o)});
-            match include_object {
-                "None" => {}
-                "Object" => row["object"] = (*o).clone(),
-                _ => row["object"] = partial_metadata(o),
-            }
+        (None, None) => vec![col(&NAME), col(&AGE)],
+    }
+}
+
+/// One object's row cells for its type's columns; ages at the bundle's time.
+pub fn cells(t: &ResourceType, o: &Value, now: Option<i64>) -> Vec<Value> {
+    match (builtin_columns(t).is_some(), &t.columns) {
+        (true, _) => builtin_cells(t, o, now),
+        (false, Some(custom)) => {
+            let mut row = vec![json!(s(o, "/metadata/name"))];
+            row.extend(custom.iter().map(|c| custom_cell(c, o, now)));
             row
-        })
-        .collect();
-    json!({
-        "kind": "Table",
-        "apiVersion": "meta.k8s.io/v1",
-        "metadata": {"resourceVersion": "1"},
-        "columnDefinitions": columns,
-        "rows": rows,
-    })
+        }
+        (false, None) => vec![
+            json!(s(o, "/metadata/name")),
+            json!(age(o.pointer("/metadata/creationTimestamp"), now)),
+        ],
+    }
+}
+
+/// Write a `meta.k8s.io/v1` `Table` of `rows` (objects with their cells computed at index time),
+/// one row at a time; `list_meta` is the list's `metadata` object, serialized.
+pub fn write_table<'a>(
+    out: &mut dyn Write,
+    t: &ResourceType,
+    rows: impl Iterator<Item = &'a Obj>,
+    include_object: &str,
+    list_meta: &[u8],
+) -> std::io::Result<()> {
+    out.write_all(b"{\"apiVersion\":\"meta.k8s.io/v1\",\"columnDefinitions\":")?;
+    serde_json::to_writer(&mut *out, &columns(t))?;
+    out.write_all(b",\"kind\":\"Table\",\"metadata\":")?;
+    out.write_all(list_meta)?;
+    out.write_all(b",\"rows\":[")?;
+    for (k, o) in rows.enumerate() {
+        if k > 0 {
+            out.write_all(b",")?;
+        }
+        out.write_all(b"{\"cells\":")?;
+        out.write_all(&o.cells)?;
+        match include_object {
+            "None" => {}
+            "Object" => {
+                out.write_all(b",\"object\":")?;
+                out.write_all(&o.json)?;
+            }
+            _ => {
+                out.write_all(
+                    b",\"object\":{\"apiVersion\":\"meta.k8s.io/v1\",\"kind\":\"PartialObjectMetadata\",\"metadata\":",
+                )?;
+                out.write_all(o.metadata())?;
+                out.write_all(b"}")?;
+            }
+        }
+        out.write_all(b"}")?;
+    }
+    out.write_all(b"]}\n")
 }
