@@ -800,3 +800,166 @@ fn directory_bundle_with_fifo_and_outward_symlink() {
     );
     r.assert_cost(SMALL_SECS, SMALL_RSS_MIB);
 }
+
+/// Peak cost every input of the second round (issue 17) must answer within.
+const ROUND2_SECS: f64 = 15.0;
+const ROUND2_RSS_MIB: f64 = 512.0;
+
+/// A PAX extended header ('x') holding `records`, as its own member before the next one.
+fn pax(t: &mut Tar, records: &[(&str, &[u8])]) {
+    let mut data = Vec::new();
+    for (k, v) in records {
+        // "<len> key=value\n", the length counting itself.
+        let body = 1 + k.len() + 1 + v.len() + 1;
+        let mut len = body + 1;
+        while (len.to_string().len() + body) != len {
+            len = len.to_string().len() + body;
+        }
+        data.extend_from_slice(format!("{len} {k}=").as_bytes());
+        data.extend_from_slice(v);
+        data.push(b'\n');
+    }
+    t.entry(b"PaxHeaders/x", b'x', &data, b"");
+}
+
+/// An old GNU sparse member ('S'): `real` bytes of which only the last 512 are stored.
+fn gnu_sparse(t: &mut Tar, name: &str, real: u64) {
+    let mut h = header(name.as_bytes(), b'S', 512, b"");
+    h[257..265].copy_from_slice(b"ustar  \0");
+    // One sparse entry: offset, length (12-byte octal fields from byte 386); the real size at 483.
+    h[386..398].copy_from_slice(format!("{:011o}\0", real - 512).as_bytes());
+    h[398..410].copy_from_slice(format!("{:011o}\0", 512).as_bytes());
+    h[483..495].copy_from_slice(format!("{real:011o}\0").as_bytes());
+    h[148..156].copy_from_slice(b"        ");
+    let sum: u32 = h.iter().map(|b| u32::from(*b)).sum();
+    h[148..156].copy_from_slice(format!("{sum:06o}\0 ").as_bytes());
+    t.buf.extend_from_slice(&h);
+    t.buf.extend_from_slice(&[b'{'; 512]);
+}
+
+#[test]
+fn sparse_members_are_refused_before_their_holes_are_expanded() {
+    let mut t = Tar::with_base();
+    let cm = p("kubectl/namespaces/flux-system/configmaps.json");
+    gnu_sparse(&mut t, &cm, 800 << 20);
+    for i in 0..40 {
+        gnu_sparse(&mut t, &p(&format!("logs/x/p{i}/c.log")), 900 << 20);
+    }
+    // PAX sparse 1.0: the map heads the data, the real name is in the PAX header.
+    for i in 0..8 {
+        let real = p(&format!("kubectl/namespaces/ns{i}/configmaps.json"));
+        pax(
+            &mut t,
+            &[
+                ("GNU.sparse.major", b"1"),
+                ("GNU.sparse.minor", b"0"),
+                ("GNU.sparse.name", real.as_bytes()),
+                ("GNU.sparse.realsize", (700u64 << 20).to_string().as_bytes()),
+            ],
+        );
+        let mut data = format!("1\n{}\n512\n", (700u64 << 20) - 512).into_bytes();
+        data.resize(1024, b'{');
+        t.file(
+            &p(&format!("kubectl/namespaces/ns{i}/GNUSparseFile.0/configmaps.json")),
+            &data,
+        );
+    }
+    // PAX sparse 0.1: a map in the header, the data compacted under the real name.
+    pax(
+        &mut t,
+        &[
+            ("GNU.sparse.size", (600u64 << 20).to_string().as_bytes()),
+            ("GNU.sparse.map", format!("{},512", (600u64 << 20) - 512).as_bytes()),
+        ],
+    );
+    t.file(&p("kubectl/namespaces/z/configmaps.json"), &[b'{'; 512]);
+    let input = Input::file("sparse.tgz", &gz(&t.finish()));
+    let r = input.analyze("GNU and PAX sparse members", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial());
+    assert!(
+        r.has_error(&cm, "GNU sparse member (838860800 bytes with its holes, 512 stored)"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(&p("logs/x/p39/c.log"), "GNU sparse member"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(
+            &p("kubectl/namespaces/ns7/GNUSparseFile.0/configmaps.json"),
+            &format!(
+                "PAX sparse member of '{}' (format 1.x",
+                p("kubectl/namespaces/ns7/configmaps.json")
+            )
+        ),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(
+            &p("kubectl/namespaces/z/configmaps.json"),
+            "PAX sparse member (format 0.1"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.errors().iter().all(|e| !e.contains("invalid JSON")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn forty_thousand_empty_pod_lists_leave_room_for_real_objects() {
+    // A cluster-info dump of a large cluster has a folder per namespace, most with no pods; their
+    // lists come before the real ones here, so a per-file slack would refuse the real pods.
+    let mut t = Tar::new();
+    let empty = br#"{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":""}}"#;
+    for i in 0..40_000 {
+        t.file(&p(&format!("kubectl/namespaces/ns{i}/pods.json")), empty);
+    }
+    for (n, d) in base_files() {
+        t.file(&n, &d);
+    }
+    let input = Input::file("empties.tgz", &gz(&t.finish()));
+    let r = input.analyze("40,000 empty pod lists before the real ones", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.errors().iter().any(|e| e.contains("per bundle")), "{:?}", r.errors());
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn nul_in_a_pax_path_and_unknown_member_types_are_named() {
+    let mut t = Tar::with_base();
+    pax(&mut t, &[("path", p("kubectl/namespaces/x\0y/pods.json").as_bytes())]);
+    t.file("placeholder.json", b"{}");
+    t.entry(p("tape/volume").as_bytes(), b'V', b"", b"");
+    let input = Input::file("nul.tgz", &gz(&t.finish()));
+    let r = input.analyze("NUL in a PAX path, a volume header", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("kubectl/namespaces/x\\0y/pods.json"), "NUL byte; member ignored"),
+        "{:?}",
+        r.errors()
+    );
+    assert!(r.has_error(&p("tape/volume"), "tar type 'V'"), "{:?}", r.errors());
+    let ids: Vec<String> = r.json()["inputs"]
+        .as_array()
+        .map(|a| a.iter().filter_map(|i| i["id"].as_str().map(str::to_string)).collect())
+        .unwrap_or_default();
+    assert!(ids.iter().all(|i| !i.contains('\0') && !i.contains("x\\0y")), "{ids:?}");
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn max_ratio_zero_is_refused() {
+    let input = Input::file("b.tgz", &gz(&Tar::with_base().finish()));
+    let r = input.analyze("--max-ratio 0", &["--max-ratio", "0"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("--max-ratio"), "{}", r.stderr);
+}

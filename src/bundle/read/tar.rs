@@ -113,6 +113,43 @@ pub fn clean_member_name(name: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// Why a sparse member (old GNU `S`, PAX sparse 0.x/1.0) is not read, or `None` for any other.
+/// `arcdiag collect` never writes one, and expanding its holes would let a few KB declare gigabytes.
+fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
+    const WHY: &str = "arcdiag collect never writes sparse members, and their holes are not expanded; not read";
+    if entry.header().entry_type().is_gnu_sparse() {
+        let stored = entry.header().entry_size().unwrap_or(0);
+        return Some(format!(
+            "GNU sparse member ({} bytes with its holes, {stored} stored): {WHY}",
+            entry.size()
+        ));
+    }
+    let exts = entry.pax_extensions().ok()??;
+    let (mut found, mut real, mut version, mut named) = (false, None, None, None);
+    for ext in exts.flatten() {
+        let Ok(key) = ext.key() else { continue };
+        let Some(k) = key.strip_prefix("GNU.sparse.") else {
+            continue;
+        };
+        found = true;
+        match k {
+            "realsize" | "size" => real = ext.value().ok().map(str::to_string),
+            "major" => version = ext.value().ok().map(|v| format!("{v}.x")),
+            "map" => version = version.or(Some("0.1".into())),
+            "name" => named = ext.value().ok().map(|n| format!(" of '{n}'")),
+            _ => {}
+        }
+    }
+    found.then(|| {
+        let real = real.map(|r| format!(", {r} bytes with its holes")).unwrap_or_default();
+        format!(
+            "PAX sparse member{} (format {}{real}): {WHY}",
+            named.unwrap_or_default(),
+            version.unwrap_or_else(|| "0.0".into())
+        )
+    })
+}
+
 /// Read the rest of a member through its hash and record the digest under `name`.
 fn record_digest<R: Read>(h: Hashing<R>, name: &str, digests: &mut BTreeMap<String, String>) -> io::Result<()> {
     digests.insert(name.to_string(), h.finish()?);
@@ -177,7 +214,13 @@ fn read_tar(
             any_entry = true;
             count += 1;
             let size = entry.size();
-            guard.allow_member(size);
+            // A GNU sparse member's size is its size with the holes expanded; the stream holds
+            // only its stored bytes.
+            let stored = match entry.header().entry_type().is_gnu_sparse() {
+                true => entry.header().entry_size().unwrap_or(0),
+                false => size,
+            };
+            guard.allow_member(stored);
             if let Some(e) = bounds.over_member_count(count, "archive") {
                 errors.push(e);
                 stopped_early = true;
@@ -193,6 +236,13 @@ fn read_tar(
                     continue;
                 }
             };
+            if raw_name.contains('\0') {
+                errors.push(BundleError::new(
+                    raw_name.replace('\0', "\\0"),
+                    "member name holds a NUL byte; member ignored".into(),
+                ));
+                continue;
+            }
             let name = match clean_member_name(&raw_name) {
                 Ok(n) if raw_name.starts_with('/') => {
                     errors.push(BundleError::new(
@@ -216,6 +266,11 @@ fn read_tar(
                 }
             };
             last_member.clone_from(&name);
+            // Refused before a byte of it is read: the tar crate would expand the holes.
+            if let Some(why) = sparse(&mut entry) {
+                errors.push(BundleError::new(name, why));
+                continue;
+            }
             let etype = entry.header().entry_type();
             if etype.is_dir() {
                 shared.push(
@@ -255,8 +310,19 @@ fn read_tar(
                 errors.push(BundleError::new(name, "device or fifo member; ignored".into()));
                 continue;
             }
-            if !(etype.is_file() || etype.is_contiguous() || etype == tar::EntryType::GNUSparse) {
-                // PAX/GNU metadata entries are consumed by the tar crate; anything else is skipped.
+            if etype.is_pax_global_extensions() {
+                // Archive-wide PAX metadata (`git archive` writes one): nothing to read.
+                continue;
+            }
+            if !(etype.is_file() || etype.is_contiguous()) {
+                // PAX/GNU long-name entries are consumed by the tar crate; anything else is named.
+                errors.push(BundleError::new(
+                    name,
+                    format!(
+                        "member of tar type '{}' (neither a file, a directory nor a link); not read",
+                        (etype.as_byte() as char).escape_default()
+                    ),
+                ));
                 continue;
             }
             match bounds.admit(&name, size) {
