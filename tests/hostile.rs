@@ -963,3 +963,126 @@ fn max_ratio_zero_is_refused() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("--max-ratio"), "{}", r.stderr);
 }
+
+#[test]
+fn links_read_as_their_target_within_the_bounds_and_shadowed_members_are_named() {
+    let mut t = Tar::with_base();
+    // 1,000 hard links to the pod list: each read as a copy of it.
+    for i in 0..1000 {
+        t.entry(
+            p(&format!("kubectl/namespaces/ns{i}/pods.json")).as_bytes(),
+            b'1',
+            b"",
+            p(PODS).as_bytes(),
+        );
+    }
+    // A configmap list shadowed by a later directory entry of the same name.
+    let cm = p("kubectl/namespaces/flux-system/configmaps.json");
+    t.file(&cm, br#"{"kind":"List","items":[]}"#);
+    t.entry(cm.as_bytes(), b'5', b"", b"");
+    // A link forward, to a member that comes later.
+    t.entry(
+        p("kubectl/namespaces/fwd/pods.json").as_bytes(),
+        b'2',
+        b"",
+        b"../later/pods.json",
+    );
+    t.file(&p("kubectl/namespaces/later/pods.json"), &base_file(PODS));
+    let input = Input::file("links2.tgz", &gz(&t.finish()));
+    let r = input.analyze("1,000 hard links, a shadowing directory", &["--format", "json"]);
+    assert_analyzed(&r);
+    let j = r.json();
+    let present = |id: &str| {
+        j["inputs"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["id"] == id && i["state"] == "present"))
+    };
+    for ns in ["ns0", "ns500", "ns999", "flux-system"] {
+        assert!(
+            present(&format!("kubectl/namespaces/{ns}/pods")),
+            "{ns}: {:?}",
+            r.errors()
+        );
+    }
+    assert!(
+        r.has_error(
+            &cm,
+            "2 members (1 file, 1 directory) in the archive; only the last, a directory"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        r.has_error(
+            &p("kubectl/namespaces/fwd/pods.json"),
+            "a later member of the archive; not followed"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // The fan-out is charged: links to a 400 KB log, one copy each, stop at the total bound.
+    let mut t = Tar::with_base();
+    t.file(&p("logs/a/b/c.log"), &b"CrashLoopBackOff line\n".repeat(20_000));
+    for i in 0..1000 {
+        t.entry(
+            p(&format!("logs/a/b{i}/c.log")).as_bytes(),
+            b'1',
+            b"",
+            p("logs/a/b/c.log").as_bytes(),
+        );
+    }
+    let input = Input::file("fanout.tgz", &gz(&t.finish()));
+    let r = input.analyze(
+        "1,000 links to one log, --max-total-bytes 3000000",
+        &["--format", "json", "--max-total-bytes", "3000000"],
+    );
+    assert_analyzed(&r);
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.contains("logs/a/b") && e.contains("total bound of 3000000 bytes")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn control_sequences_from_a_bundle_never_reach_a_terminal() {
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        if n == p(LOG) {
+            let mut d = d.clone();
+            d.extend_from_slice(b"CrashLoopBackOff \x1b[8mconcealed \x1b]0;pwned\x07 \x1b[2J\n");
+            t.file(&n, &d);
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    let evil = p("kubectl/namespaces/x/\x1b]0;title\x07\x1b[2Jy.json");
+    t.file(&evil, b"{");
+    let long = p(&format!("kubectl/namespaces/x/{}.json", "n".repeat(10_000)));
+    t.file(&long, b"{");
+    let input = Input::file("esc.tgz", &gz(&t.finish()));
+    for (fmt, color) in [("text", "always"), ("markdown", "never")] {
+        let r = input.analyze("control sequences", &["--format", fmt, "--color", color]);
+        assert_eq!(r.code, 1, "{}", r.stderr);
+        for out in [&r.stdout, &r.stderr] {
+            for bad in ["\x1b[8m", "\x1b]", "\x1b[2J", "\x07"] {
+                assert!(!out.contains(bad), "{fmt}: {bad:?} reached the output:\n{out}");
+            }
+            assert!(
+                !out.contains(&"n".repeat(1000)),
+                "{fmt}: a 10,000-character name printed whole"
+            );
+        }
+        assert!(r.stderr.contains("\\x1b]0;title"), "{}", r.stderr);
+        if fmt == "text" {
+            // arcdiag's own colour is still there.
+            assert!(r.stdout.contains("\x1b[1;31m"), "{}", r.stdout);
+        }
+        r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    }
+}

@@ -93,7 +93,7 @@ pub struct BadItem {
 /// The parsed items of one member, each with its index in the list (None: a single object).
 /// The source path is left empty for the layout to fill in (it knows the path relative to the
 /// bundle's root); the objects are already in the list the snapshot will keep (`model::Objs`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Parsed<T> {
     pub items: Vec<Obj<T>>,
     pub bad: Vec<BadItem>,
@@ -101,7 +101,7 @@ pub struct Parsed<T> {
     pub more_bad: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TypedDoc {
     Pods(Parsed<Pod>),
     Events(Parsed<Event>),

@@ -284,7 +284,13 @@ impl Mapper {
     }
 }
 
+/// The content of member `idx`, for the path the layout reads it as: the last of the paths that
+/// read it (itself and links to it, see [`files_under`]) takes it, the others get a copy.
 fn take(members: &mut Members, idx: usize) -> Content {
+    if members.refs[idx] > 1 {
+        members.refs[idx] -= 1;
+        return members.list[idx].content.clone();
+    }
     std::mem::replace(&mut members.list[idx].content, Content::Other)
 }
 
@@ -296,9 +302,10 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         stopped_early,
         container,
         digests,
+        links_charged,
     } = raw;
     let mut errors = errors;
-    let mut ms = Members::new(members, &mut errors);
+    let mut ms = Members::new(members, links_charged, &mut errors);
     let (layout, root) = detect::detect(&ms);
     let mut mapper = Mapper {
         inputs: BTreeMap::new(),
@@ -394,7 +401,7 @@ fn sidecar_digests(ms: &Members, root: &str, mp: &mut Mapper) {
 }
 
 /// The resolved (path relative to root, member index) of every file under the root.
-fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(String, usize)> {
+fn files_under(ms: &mut Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     for i in 0..ms.list.len() {
         let Some(rel) = strip_root(&ms.list[i].path, root) else {
@@ -404,9 +411,27 @@ fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(
             continue;
         }
         let rel = rel.to_string();
-        if let Some(target) = ms.resolve(i, errors) {
-            out.push((rel, target));
+        let Some(target) = ms.resolve(i, errors) else { continue };
+        if target != i {
+            let what = &ms.list[target].path;
+            if ms.links_charged && target > i {
+                // Only a link to an earlier member was charged as a copy of it.
+                errors.push(BundleError::new(
+                    ms.list[i].path.clone(),
+                    format!("link to '{what}', a later member of the archive; not followed"),
+                ));
+                continue;
+            }
+            if !ms.links_charged && ms.refs[target] > 0 {
+                errors.push(BundleError::new(
+                    ms.list[i].path.clone(),
+                    format!("link to '{what}', which is already read under another name; read once"),
+                ));
+                continue;
+            }
         }
+        ms.refs[target] += 1;
+        out.push((rel, target));
     }
     out
 }

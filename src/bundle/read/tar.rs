@@ -3,7 +3,9 @@
 //! to `feed`. Member names are cleaned here (no `..`, no absolute paths). Knows nothing of what a
 //! member means beyond its name's [`Class`].
 
-use super::bounds::{charge_member, Admit, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used};
+use super::bounds::{
+    charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
+};
 use super::feed::{reads_in_regions, Feeder, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
@@ -113,6 +115,25 @@ pub fn clean_member_name(name: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// Resolve a symlink target relative to the link's folder; `None` if it climbs out.
+pub fn join_link(link_path: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = link_path.split('/').collect();
+    parts.pop();
+    for seg in target.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
 /// Why a sparse member (old GNU `S`, PAX sparse 0.x/1.0) is not read, or `None` for any other.
 /// `arcdiag collect` never writes one, and expanding its holes would let a few KB declare gigabytes.
 fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
@@ -177,6 +198,8 @@ fn read_tar(
     let mut used = Used::default();
     let mut last_member = String::new();
     let mut digests = BTreeMap::new();
+    // What each member read so far (and each link to one) cost, by name, for links to it.
+    let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
         guard
@@ -291,6 +314,28 @@ fn read_tar(
                         continue;
                     }
                 };
+                let resolved = if etype.is_symlink() {
+                    join_link(&name, &target)
+                } else {
+                    clean_member_name(&target).ok()
+                };
+                // A link to an earlier member is read as a copy of it, so it is charged as one.
+                if let Some(cost) = resolved.as_ref().and_then(|t| costs.get(t)).copied() {
+                    let t = resolved.as_deref().unwrap_or_default();
+                    match charge_link(&name, t, cost, &mut bounds, &mut used) {
+                        Ok(()) => {
+                            costs.insert(name.clone(), cost);
+                        }
+                        Err((es, stop)) => {
+                            errors.extend(es);
+                            if stop {
+                                stopped_early = true;
+                                break;
+                            }
+                            continue;
+                        }
+                    }
+                }
                 let content = if etype.is_symlink() {
                     Content::Symlink(target)
                 } else {
@@ -348,6 +393,7 @@ fn read_tar(
             }
             let class = classify_for(&name, typed);
             if class == Class::Other {
+                costs.insert(name.clone(), Cost::bytes(size));
                 if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
                     errors.push(BundleError::new(
                         name,
@@ -398,6 +444,7 @@ fn read_tar(
                 stopped_early = true;
                 break;
             }
+            let mark = used.mark();
             if let Some(data) = feeder.last_data(idx) {
                 match charge_member(&name, data, class, &mut used) {
                     Ok(limit) => feeder.set_limit(idx, limit),
@@ -408,6 +455,7 @@ fn read_tar(
                     }
                 }
             }
+            costs.insert(name, used.cost_since(mark, size));
         }
         feeder.flush(scope);
     });
@@ -453,5 +501,6 @@ fn read_tar(
         stopped_early,
         container: "tar",
         digests,
+        links_charged: true,
     })
 }
