@@ -11,12 +11,16 @@ pub(super) struct Members {
     pub(super) by_path: HashMap<String, usize>,
     /// How many paths the layout reads each member as (itself, and links to it).
     pub(super) refs: Vec<u32>,
-    /// Whether links to earlier members were charged as copies (see `RawBundle::links_charged`).
-    pub(super) links_charged: bool,
+    /// The links charged as copies of their target (see `RawBundle::charged_links`).
+    pub(super) charged: std::collections::HashSet<String>,
 }
 
 impl Members {
-    pub(super) fn new(list: Vec<Member>, links_charged: bool, errors: &mut Vec<BundleError>) -> Members {
+    pub(super) fn new(
+        list: Vec<Member>,
+        charged: std::collections::HashSet<String>,
+        errors: &mut Vec<BundleError>,
+    ) -> Members {
         let mut by_path = HashMap::new();
         by_path.reserve(list.len());
         // Names given to more than one member: (files, directories, links) among them.
@@ -63,7 +67,7 @@ impl Members {
             list,
             by_path,
             refs,
-            links_charged,
+            charged,
         }
     }
 

@@ -302,10 +302,10 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         stopped_early,
         container,
         digests,
-        links_charged,
+        charged_links,
     } = raw;
     let mut errors = errors;
-    let mut ms = Members::new(members, links_charged, &mut errors);
+    let mut ms = Members::new(members, charged_links, &mut errors);
     let (layout, root) = detect::detect(&ms);
     let mut mapper = Mapper {
         inputs: BTreeMap::new(),
@@ -412,23 +412,11 @@ fn files_under(ms: &mut Members, root: &str, errors: &mut Vec<BundleError>) -> V
         }
         let rel = rel.to_string();
         let Some(target) = ms.resolve(i, errors) else { continue };
-        if target != i {
-            let what = &ms.list[target].path;
-            if ms.links_charged && target > i {
-                // Only a link to an earlier member was charged as a copy of it.
-                errors.push(BundleError::new(
-                    ms.list[i].path.clone(),
-                    format!("link to '{what}', a later member of the archive; not followed"),
-                ));
-                continue;
-            }
-            if !ms.links_charged && ms.refs[target] > 0 {
-                errors.push(BundleError::new(
-                    ms.list[i].path.clone(),
-                    format!("link to '{what}', which is already read under another name; read once"),
-                ));
-                continue;
-            }
+        // A link not charged as a copy (a directory bundle's, a chain's) shares its target's one
+        // reading: only the first path that reads it gets its content.
+        if target != i && !ms.charged.contains(&ms.list[i].path) && ms.refs[target] > 0 {
+            out.push((rel, target));
+            continue;
         }
         ms.refs[target] += 1;
         out.push((rel, target));

@@ -161,7 +161,7 @@ pub(super) fn read_dir(
         stopped_early,
         container: "directory",
         digests,
-        links_charged: false,
+        charged_links: Default::default(),
     })
 }
 

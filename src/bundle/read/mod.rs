@@ -72,9 +72,9 @@ pub struct RawBundle {
     pub container: &'static str,
     /// The sha256 (lowercase hex) of every regular member read to its end, by path.
     pub digests: std::collections::BTreeMap<String, String>,
-    /// Whether each link to an earlier member was charged against the bounds as a copy of its
-    /// target (archives), so the layout may read it as one.
-    pub links_charged: bool,
+    /// The links charged against the bounds as a copy of their target (archives), which the
+    /// layout may read as one; any other link shares its target's one reading.
+    pub charged_links: std::collections::HashSet<String>,
 }
 
 /// How a member is treated, by its name.

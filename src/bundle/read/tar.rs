@@ -134,6 +134,40 @@ pub fn join_link(link_path: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// Charge the links that came before member `name` and point at it, now that its cost is known;
+/// `Err(true)` when the total bound is passed (stop reading).
+#[allow(clippy::too_many_arguments)]
+fn charge_pending(
+    name: &str,
+    pending: &mut std::collections::HashMap<String, Vec<String>>,
+    costs: &std::collections::HashMap<String, Cost>,
+    bounds: &mut MemberBounds,
+    used: &mut Used,
+    errors: &mut Vec<BundleError>,
+    charged: &mut std::collections::HashSet<String>,
+    refused: &mut std::collections::HashSet<String>,
+) -> Result<(), bool> {
+    let Some(links) = pending.remove(name) else {
+        return Ok(());
+    };
+    let Some(&cost) = costs.get(name) else { return Ok(()) };
+    for link in links {
+        match charge_link(&link, name, cost, bounds, used) {
+            Ok(()) => {
+                charged.insert(link);
+            }
+            Err((es, stop)) => {
+                errors.extend(es);
+                refused.insert(link);
+                if stop {
+                    return Err(true);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Why a sparse member (old GNU `S`, PAX sparse 0.x/1.0) is not read, or `None` for any other.
 /// `arcdiag collect` never writes one, and expanding its holes would let a few KB declare gigabytes.
 fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
@@ -200,6 +234,10 @@ fn read_tar(
     let mut digests = BTreeMap::new();
     // What each member read so far (and each link to one) cost, by name, for links to it.
     let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
+    // Links to a member not read yet, by the name of their target: charged when it comes.
+    let mut pending: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut charged_links: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut refused_links: std::collections::HashSet<String> = std::collections::HashSet::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
         guard
@@ -320,11 +358,15 @@ fn read_tar(
                     clean_member_name(&target).ok()
                 };
                 // A link to an earlier member is read as a copy of it, so it is charged as one.
+                if let (Some(t), None) = (&resolved, resolved.as_ref().and_then(|t| costs.get(t))) {
+                    pending.entry(t.clone()).or_default().push(name.clone());
+                }
                 if let Some(cost) = resolved.as_ref().and_then(|t| costs.get(t)).copied() {
                     let t = resolved.as_deref().unwrap_or_default();
                     match charge_link(&name, t, cost, &mut bounds, &mut used) {
                         Ok(()) => {
                             costs.insert(name.clone(), cost);
+                            charged_links.insert(name.clone());
                         }
                         Err((es, stop)) => {
                             errors.extend(es);
@@ -394,6 +436,19 @@ fn read_tar(
             let class = classify_for(&name, typed);
             if class == Class::Other {
                 costs.insert(name.clone(), Cost::bytes(size));
+                if let Err(stop) = charge_pending(
+                    &name,
+                    &mut pending,
+                    &costs,
+                    &mut bounds,
+                    &mut used,
+                    &mut errors,
+                    &mut charged_links,
+                    &mut refused_links,
+                ) {
+                    stopped_early = stop;
+                    break;
+                }
                 if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
                     errors.push(BundleError::new(
                         name,
@@ -455,7 +510,20 @@ fn read_tar(
                     }
                 }
             }
-            costs.insert(name, used.cost_since(mark, size));
+            costs.insert(name.clone(), used.cost_since(mark, size));
+            if let Err(stop) = charge_pending(
+                &name,
+                &mut pending,
+                &costs,
+                &mut bounds,
+                &mut used,
+                &mut errors,
+                &mut charged_links,
+                &mut refused_links,
+            ) {
+                stopped_early = stop;
+                break;
+            }
         }
         feeder.flush(scope);
     });
@@ -495,12 +563,18 @@ fn read_tar(
     }
 
     results.sort_by_key(|(i, _)| *i);
+    // Links to a later member that its bounds refused.
+    if !refused_links.is_empty() {
+        results.retain(|(_, m)| {
+            !(matches!(m.content, Content::Symlink(_) | Content::HardLink(_)) && refused_links.contains(&m.path))
+        });
+    }
     Ok(RawBundle {
         members: results.into_iter().map(|(_, m)| m).collect(),
         errors,
         stopped_early,
         container: "tar",
         digests,
-        links_charged: true,
+        charged_links,
     })
 }
