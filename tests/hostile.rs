@@ -1081,3 +1081,51 @@ fn control_sequences_from_a_bundle_never_reach_a_terminal() {
         r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
     }
 }
+
+#[test]
+fn other_formats_are_named_with_the_command_that_converts_them() {
+    let cases: [(&str, &[u8], &str); 6] = [
+        (
+            "b.zip",
+            b"PK\x03\x04\x14\x00\x00\x00",
+            "a zip archive; arcdiag reads a gzip'd tar, a tar or a directory. Convert it: mkdir b && unzip -q ",
+        ),
+        ("b.tar.zst", &[0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0], "zstd-compressed"),
+        ("b.tar.xz", &[0xFD, b'7', b'z', b'X', b'Z', 0, 0, 0], "xz -dc "),
+        ("b.tar.bz2", b"BZh91AY&SY", "bzip2 -dc "),
+        ("b.7z", &[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, 0, 0], "7z x -ob "),
+        ("b.rar", b"Rar!\x1a\x07\x01\x00", "unrar x "),
+    ];
+    for (name, head, needle) in cases {
+        let mut bytes = head.to_vec();
+        bytes.resize(4096, 7);
+        let input = Input::file(name, &bytes);
+        let r = input.analyze(name, &[]);
+        assert_eq!(r.code, 2, "{name}: {}", r.stderr);
+        assert!(
+            r.stderr.contains(needle) && r.stderr.contains(name),
+            "{name}: {}",
+            r.stderr
+        );
+        assert!(
+            r.stderr.contains("b.tar") || !name.contains(".tar"),
+            "{name}: {}",
+            r.stderr
+        );
+        assert_eq!(r.stderr.lines().count(), 1, "{name}: {}", r.stderr);
+        r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    }
+    // A .tar.gz that only wraps another bundle.
+    let mut t = Tar::new();
+    t.file("support/bundle.tar.gz", &gz(&Tar::with_base().finish()));
+    let input = Input::file("wrapped.tgz", &gz(&t.finish()));
+    let r = input.analyze("a tar.gz wrapping a bundle", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("support/bundle.tar.gz: an archive inside the archive"),
+        "{}",
+        r.stderr
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}

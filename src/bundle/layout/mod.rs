@@ -326,6 +326,21 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         Layout::ClusterInfoDump => cluster_info::map_cluster_info(&mut ms, &root, &mut mapper),
         Layout::Unknown => {}
     }
+    if layout == Layout::Unknown {
+        // A bundle wrapped in another archive (a .tar.gz holding only `bundle.tar.gz`).
+        const NESTED: &[&str] = &[
+            ".tar.gz", ".tgz", ".tar", ".zip", ".tar.zst", ".tar.xz", ".tar.bz2", ".7z",
+        ];
+        for m in &ms.list {
+            let lower = m.path.to_ascii_lowercase();
+            if NESTED.iter().any(|e| lower.ends_with(e)) && !matches!(m.content, Content::Dir) {
+                mapper.errors.push(BundleError::new(
+                    m.path.clone(),
+                    "an archive inside the archive (a bundle wrapped in another?): extract this member and analyze it instead".into(),
+                ));
+            }
+        }
+    }
     let integrity = Integrity::judge(&mapper.recorded, &digests, &root, !stopped_early);
     // Cluster version from kubectl version output, when the layout gave one.
     let (collected_at, mut cluster, complete) = bundle_meta;

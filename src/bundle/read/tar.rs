@@ -49,6 +49,8 @@ pub(super) fn read_archive(
         ));
     } else if n == 512 && head.iter().all(|b| *b == 0) {
         Kind::Tar
+    } else if let Some(why) = other_format(path, &head[..n]) {
+        return Err(BundleError::new(path_display(path), why));
     } else {
         return Err(BundleError::new(
             path_display(path),
@@ -83,6 +85,69 @@ pub(super) fn read_archive(
         Kind::Tar => "tar",
     };
     Ok(raw)
+}
+
+/// An archive or compression format arcdiag does not read, named by its first bytes, with the
+/// command that converts it into one it does.
+fn other_format(path: &Path, head: &[u8]) -> Option<String> {
+    let shown = path_display(path);
+    let q = |s: &str| {
+        if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = |exts: &[&str]| {
+        let lower = file.to_ascii_lowercase();
+        let cut = exts.iter().find(|e| lower.ends_with(*e)).map_or(0, |e| e.len());
+        let s = &file[..file.len() - cut];
+        let s = s.strip_suffix(".tar").unwrap_or(s);
+        if s.is_empty() {
+            "bundle".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let src = q(&shown);
+    let (format, cmd, out) = if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        let d = stem(&[".zip"]);
+        ("a zip archive", format!("mkdir {0} && unzip -q {src} -d {0}", q(&d)), d)
+    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        let t = format!("{}.tar", stem(&[".zst", ".zstd", ".tzst"]));
+        ("zstd-compressed", format!("zstd -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
+        let t = format!("{}.tar", stem(&[".xz", ".txz"]));
+        ("xz-compressed", format!("xz -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(b"BZh") {
+        let t = format!("{}.tar", stem(&[".bz2", ".tbz2", ".tbz"]));
+        ("bzip2-compressed", format!("bzip2 -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[0x04, 0x22, 0x4D, 0x18]) {
+        let t = format!("{}.tar", stem(&[".lz4"]));
+        ("lz4-compressed", format!("lz4 -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(b"LZIP") {
+        let t = format!("{}.tar", stem(&[".lz"]));
+        ("lzip-compressed", format!("lzip -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[0x1F, 0x9D]) {
+        let t = format!("{}.tar", stem(&[".z"]));
+        ("compress (.Z)", format!("gzip -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C]) {
+        let d = stem(&[".7z"]);
+        ("a 7-Zip archive", format!("7z x -o{} {src}", q(&d)), d)
+    } else if head.starts_with(b"Rar!\x1a\x07") {
+        let d = stem(&[".rar"]);
+        ("a RAR archive", format!("mkdir {0} && unrar x {src} {0}/", q(&d)), d)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "not a bundle arcdiag reads: {format}; arcdiag reads a gzip'd tar, a tar or a directory. Convert it: {cmd}, then: arcdiag analyze {}",
+        q(&out)
+    ))
 }
 
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
