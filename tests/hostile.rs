@@ -1129,3 +1129,45 @@ fn other_formats_are_named_with_the_command_that_converts_them() {
     );
     r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
 }
+
+#[test]
+fn concatenated_archives_are_read_on() {
+    // The pod list (what K8S001 reads) is in the second archive only.
+    let (mut a, mut b) = (Tar::new(), Tar::new());
+    for (n, d) in base_files() {
+        if n == p(PODS) {
+            b.file(&n, &d);
+        } else {
+            a.file(&n, &d);
+        }
+    }
+    let (a, b) = (a.finish(), b.finish());
+    let mut tars = a.clone();
+    tars.extend_from_slice(&[0u8; 8192]); // record padding, as GNU tar writes
+    tars.extend_from_slice(&b);
+    let mut gzs = gz(&a);
+    gzs.extend_from_slice(&gz(&b));
+    for (name, bytes) in [
+        ("two.tar", tars.clone()),
+        ("two.tgz", gzs),
+        ("two-in-one.tgz", gz(&tars)),
+    ] {
+        let input = Input::file(name, &bytes);
+        let r = input.analyze(name, &["--format", "json"]);
+        assert_analyzed(&r);
+        assert!(!r.partial(), "{name}: {:?}", r.errors());
+        r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    }
+    // Something after the end that is not an archive is named.
+    let mut t = Tar::with_base().finish();
+    t.extend_from_slice(b"PK\x03\x04 not a tar header at all");
+    t.resize(t.len() + 600, b'x');
+    let input = Input::file("after.tar", &t);
+    let r = input.analyze("data after the end of a tar", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error("archive", "after the end of the tar archive") && r.has_error("archive", "first bytes 50 4b 03 04"),
+        "{:?}",
+        r.errors()
+    );
+}

@@ -199,6 +199,54 @@ pub fn join_link(link_path: &str, target: &str) -> Option<String> {
     Some(parts.join("/"))
 }
 
+/// What follows the end of a tar archive (its zero blocks).
+enum After {
+    /// Zero blocks up to the end of the stream, or a stream error (garbage after the compressed
+    /// data, which the tar does not reach): nothing more.
+    Nothing,
+    /// The first header of another archive: read on.
+    Tar(Vec<u8>),
+    /// Something else, by its first bytes in hex.
+    Other(String),
+}
+
+fn after_end(r: &mut dyn Read) -> After {
+    let mut block = vec![0u8; 512];
+    loop {
+        let mut n = 0;
+        while n < 512 {
+            match r.read(&mut block[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return After::Nothing,
+            }
+        }
+        if block[..n].iter().all(|b| *b == 0) {
+            if n < 512 {
+                return After::Nothing;
+            }
+            continue;
+        }
+        if n == 512 && header_checksum_ok(&block) {
+            return After::Tar(block);
+        }
+        let hex: Vec<String> = block[..n.min(16)].iter().map(|b| format!("{b:02x}")).collect();
+        return After::Other(hex.join(" "));
+    }
+}
+
+/// Whether a 512-byte block is a tar header: its checksum field matches its bytes.
+fn header_checksum_ok(h: &[u8]) -> bool {
+    let field = &h[148..156];
+    let text: String = field.iter().map(|b| *b as char).filter(|c| c.is_digit(8)).collect();
+    let Ok(want) = u32::from_str_radix(&text, 8) else {
+        return false;
+    };
+    let sum: u32 = h[..148].iter().chain(&h[156..]).map(|b| u32::from(*b)).sum::<u32>() + 8 * 32;
+    sum == want
+}
+
 /// Charge the links that came before member `name` and point at it, now that its cost is known;
 /// `Err(true)` when the total bound is passed (stop reading).
 #[allow(clippy::too_many_arguments)]
@@ -283,7 +331,8 @@ fn read_tar(
     typed: bool,
     guard: &GuardState,
 ) -> Result<RawBundle, BundleError> {
-    let mut archive = tar::Archive::new(reader);
+    let mut reader = Some(reader);
+    let mut next_idx = 0usize;
     let shared = Shared::default();
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
@@ -310,178 +359,217 @@ fn read_tar(
             .unwrap_or_else(|| format!("truncated or corrupt archive: {e}"))
     };
 
-    let entries = match archive.entries() {
-        Ok(e) => e,
-        Err(e) => {
-            return Err(BundleError::new(
-                "archive".into(),
-                format!("cannot read the tar stream: {e}"),
-            ))
-        }
-    };
     rayon::in_place_scope(|scope| {
-        for (idx, entry) in entries.enumerate() {
-            let mut entry = match entry {
+        // Archives back to back (`cat a.tar b.tar`, or two gzip streams of tars): each is read on.
+        while let Some(r) = reader.take() {
+            let mut archive = tar::Archive::new(r);
+            let entries = match archive.entries() {
                 Ok(e) => e,
                 Err(e) => {
-                    let after = if last_member.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", after member '{last_member}'")
-                    };
                     errors.push(BundleError::new(
                         "archive".into(),
-                        format!("{} (stopped after {count} members{after})", cause(&e)),
+                        format!("cannot read the tar stream: {e}"),
                     ));
                     stopped_early = true;
                     break;
                 }
             };
-            any_entry = true;
-            count += 1;
-            let size = entry.size();
-            // A GNU sparse member's size is its size with the holes expanded; the stream holds
-            // only its stored bytes.
-            let stored = match entry.header().entry_type().is_gnu_sparse() {
-                true => entry.header().entry_size().unwrap_or(0),
-                false => size,
-            };
-            guard.allow_member(stored);
-            if let Some(e) = bounds.over_member_count(count, "archive") {
-                errors.push(e);
-                stopped_early = true;
-                break;
-            }
-            let raw_name = match entry.path() {
-                Ok(p) => p.to_string_lossy().into_owned(),
-                Err(e) => {
-                    errors.push(BundleError::new(
-                        format!("member #{idx}"),
-                        format!("unreadable member name: {e}"),
-                    ));
-                    continue;
+            for entry in entries {
+                let idx = next_idx;
+                next_idx += 1;
+                let mut entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let after = if last_member.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", after member '{last_member}'")
+                        };
+                        errors.push(BundleError::new(
+                            "archive".into(),
+                            format!("{} (stopped after {count} members{after})", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
+                    }
+                };
+                any_entry = true;
+                count += 1;
+                let size = entry.size();
+                // A GNU sparse member's size is its size with the holes expanded; the stream holds
+                // only its stored bytes.
+                let stored = match entry.header().entry_type().is_gnu_sparse() {
+                    true => entry.header().entry_size().unwrap_or(0),
+                    false => size,
+                };
+                guard.allow_member(stored);
+                if let Some(e) = bounds.over_member_count(count, "archive") {
+                    errors.push(e);
+                    stopped_early = true;
+                    break;
                 }
-            };
-            if raw_name.contains('\0') {
-                errors.push(BundleError::new(
-                    raw_name.replace('\0', "\\0"),
-                    "member name holds a NUL byte; member ignored".into(),
-                ));
-                continue;
-            }
-            let name = match clean_member_name(&raw_name) {
-                Ok(n) if raw_name.starts_with('/') => {
-                    errors.push(BundleError::new(
-                        raw_name.clone(),
-                        format!("absolute member name; read as '{n}' inside the archive"),
-                    ));
-                    n
-                }
-                Ok(n) => n,
-                // The archive's own root folder (`./`, which `tar czf b.tgz -C dir .` writes
-                // first): nothing to read and nothing wrong.
-                Err(_)
-                    if entry.header().entry_type().is_dir()
-                        && raw_name.split('/').all(|c| c.is_empty() || c == ".") =>
-                {
-                    continue;
-                }
-                Err(why) => {
-                    errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
-                    continue;
-                }
-            };
-            last_member.clone_from(&name);
-            // Refused before a byte of it is read: the tar crate would expand the holes.
-            if let Some(why) = sparse(&mut entry) {
-                errors.push(BundleError::new(name, why));
-                continue;
-            }
-            let etype = entry.header().entry_type();
-            if etype.is_dir() {
-                shared.push(
-                    idx,
-                    Member {
-                        path: name,
-                        size: 0,
-                        content: Content::Dir,
-                    },
-                );
-                continue;
-            }
-            if etype.is_symlink() || etype.is_hard_link() {
-                let target = match entry.link_name() {
-                    Ok(Some(t)) => t.to_string_lossy().into_owned(),
-                    _ => {
-                        errors.push(BundleError::new(name, "link without a target; ignored".into()));
+                let raw_name = match entry.path() {
+                    Ok(p) => p.to_string_lossy().into_owned(),
+                    Err(e) => {
+                        errors.push(BundleError::new(
+                            format!("member #{idx}"),
+                            format!("unreadable member name: {e}"),
+                        ));
                         continue;
                     }
                 };
-                let resolved = if etype.is_symlink() {
-                    join_link(&name, &target)
-                } else {
-                    clean_member_name(&target).ok()
-                };
-                // A link to an earlier member is read as a copy of it, so it is charged as one.
-                if let (Some(t), None) = (&resolved, resolved.as_ref().and_then(|t| costs.get(t))) {
-                    pending.entry(t.clone()).or_default().push(name.clone());
+                if raw_name.contains('\0') {
+                    errors.push(BundleError::new(
+                        raw_name.replace('\0', "\\0"),
+                        "member name holds a NUL byte; member ignored".into(),
+                    ));
+                    continue;
                 }
-                if let Some(cost) = resolved.as_ref().and_then(|t| costs.get(t)).copied() {
-                    let t = resolved.as_deref().unwrap_or_default();
-                    match charge_link(&name, t, cost, &mut bounds, &mut used) {
-                        Ok(()) => {
-                            costs.insert(name.clone(), cost);
-                            charged_links.insert(name.clone());
-                        }
-                        Err((es, stop)) => {
-                            errors.extend(es);
-                            if stop {
-                                stopped_early = true;
-                                break;
-                            }
+                let name = match clean_member_name(&raw_name) {
+                    Ok(n) if raw_name.starts_with('/') => {
+                        errors.push(BundleError::new(
+                            raw_name.clone(),
+                            format!("absolute member name; read as '{n}' inside the archive"),
+                        ));
+                        n
+                    }
+                    Ok(n) => n,
+                    // The archive's own root folder (`./`, which `tar czf b.tgz -C dir .` writes
+                    // first): nothing to read and nothing wrong.
+                    Err(_)
+                        if entry.header().entry_type().is_dir()
+                            && raw_name.split('/').all(|c| c.is_empty() || c == ".") =>
+                    {
+                        continue;
+                    }
+                    Err(why) => {
+                        errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
+                        continue;
+                    }
+                };
+                last_member.clone_from(&name);
+                // Refused before a byte of it is read: the tar crate would expand the holes.
+                if let Some(why) = sparse(&mut entry) {
+                    errors.push(BundleError::new(name, why));
+                    continue;
+                }
+                let etype = entry.header().entry_type();
+                if etype.is_dir() {
+                    shared.push(
+                        idx,
+                        Member {
+                            path: name,
+                            size: 0,
+                            content: Content::Dir,
+                        },
+                    );
+                    continue;
+                }
+                if etype.is_symlink() || etype.is_hard_link() {
+                    let target = match entry.link_name() {
+                        Ok(Some(t)) => t.to_string_lossy().into_owned(),
+                        _ => {
+                            errors.push(BundleError::new(name, "link without a target; ignored".into()));
                             continue;
                         }
+                    };
+                    let resolved = if etype.is_symlink() {
+                        join_link(&name, &target)
+                    } else {
+                        clean_member_name(&target).ok()
+                    };
+                    // A link to an earlier member is read as a copy of it, so it is charged as one.
+                    if let (Some(t), None) = (&resolved, resolved.as_ref().and_then(|t| costs.get(t))) {
+                        pending.entry(t.clone()).or_default().push(name.clone());
+                    }
+                    if let Some(cost) = resolved.as_ref().and_then(|t| costs.get(t)).copied() {
+                        let t = resolved.as_deref().unwrap_or_default();
+                        match charge_link(&name, t, cost, &mut bounds, &mut used) {
+                            Ok(()) => {
+                                costs.insert(name.clone(), cost);
+                                charged_links.insert(name.clone());
+                            }
+                            Err((es, stop)) => {
+                                errors.extend(es);
+                                if stop {
+                                    stopped_early = true;
+                                    break;
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    let content = if etype.is_symlink() {
+                        Content::Symlink(target)
+                    } else {
+                        Content::HardLink(target)
+                    };
+                    shared.push(
+                        idx,
+                        Member {
+                            path: name,
+                            size: 0,
+                            content,
+                        },
+                    );
+                    continue;
+                }
+                if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
+                    errors.push(BundleError::new(name, "device or fifo member; ignored".into()));
+                    continue;
+                }
+                if etype.is_pax_global_extensions() {
+                    // Archive-wide PAX metadata (`git archive` writes one): nothing to read.
+                    continue;
+                }
+                if !(etype.is_file() || etype.is_contiguous()) {
+                    // PAX/GNU long-name entries are consumed by the tar crate; anything else is named.
+                    errors.push(BundleError::new(
+                        name,
+                        format!(
+                            "member of tar type '{}' (neither a file, a directory nor a link); not read",
+                            (etype.as_byte() as char).escape_default()
+                        ),
+                    ));
+                    continue;
+                }
+                match bounds.admit(&name, size) {
+                    Admit::Read => {}
+                    Admit::Skip(e) => {
+                        errors.push(e);
+                        // Not kept, but still hashed: integrity covers every member.
+                        if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
+                            errors.push(BundleError::new(
+                                name,
+                                format!("{}; while reading this member", cause(&e)),
+                            ));
+                            stopped_early = true;
+                            break;
+                        }
+                        continue;
+                    }
+                    Admit::Stop(es) => {
+                        errors.extend(es);
+                        stopped_early = true;
+                        break;
                     }
                 }
-                let content = if etype.is_symlink() {
-                    Content::Symlink(target)
-                } else {
-                    Content::HardLink(target)
-                };
-                shared.push(
-                    idx,
-                    Member {
-                        path: name,
-                        size: 0,
-                        content,
-                    },
-                );
-                continue;
-            }
-            if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
-                errors.push(BundleError::new(name, "device or fifo member; ignored".into()));
-                continue;
-            }
-            if etype.is_pax_global_extensions() {
-                // Archive-wide PAX metadata (`git archive` writes one): nothing to read.
-                continue;
-            }
-            if !(etype.is_file() || etype.is_contiguous()) {
-                // PAX/GNU long-name entries are consumed by the tar crate; anything else is named.
-                errors.push(BundleError::new(
-                    name,
-                    format!(
-                        "member of tar type '{}' (neither a file, a directory nor a link); not read",
-                        (etype.as_byte() as char).escape_default()
-                    ),
-                ));
-                continue;
-            }
-            match bounds.admit(&name, size) {
-                Admit::Read => {}
-                Admit::Skip(e) => {
-                    errors.push(e);
-                    // Not kept, but still hashed: integrity covers every member.
+                let class = classify_for(&name, typed);
+                if class == Class::Other {
+                    costs.insert(name.clone(), Cost::bytes(size));
+                    if let Err(stop) = charge_pending(
+                        &name,
+                        &mut pending,
+                        &costs,
+                        &mut bounds,
+                        &mut used,
+                        &mut errors,
+                        &mut charged_links,
+                        &mut refused_links,
+                    ) {
+                        stopped_early = stop;
+                        break;
+                    }
                     if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
                         errors.push(BundleError::new(
                             name,
@@ -490,17 +578,60 @@ fn read_tar(
                         stopped_early = true;
                         break;
                     }
+                    shared.push(
+                        idx,
+                        Member {
+                            path: name,
+                            size,
+                            content: Content::Other,
+                        },
+                    );
                     continue;
                 }
-                Admit::Stop(es) => {
-                    errors.extend(es);
+                // A member read whole is hashed by the task that processes it; a long log read in
+                // regions is hashed here, as it streams by.
+                let regions = reads_in_regions(&name, size, class);
+                let read = if regions {
+                    let mut hashed = Hashing::new(&mut entry);
+                    let r = feeder.member(scope, &mut hashed, idx, &name, size, class);
+                    (r, Some(hashed))
+                } else {
+                    (feeder.member(scope, &mut entry, idx, &name, size, class), None)
+                };
+                let (read, hashed) = read;
+                if let (true, Some(hashed)) = (read.is_ok(), hashed) {
+                    if let Err(e) = record_digest(hashed, &name, &mut digests) {
+                        errors.push(BundleError::new(
+                            name,
+                            format!("{}; while reading this member", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
+                    }
+                }
+                if let Err(fail) = read {
+                    errors.push(BundleError::new(
+                        name,
+                        match fail {
+                            ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
+                            ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
+                        },
+                    ));
                     stopped_early = true;
                     break;
                 }
-            }
-            let class = classify_for(&name, typed);
-            if class == Class::Other {
-                costs.insert(name.clone(), Cost::bytes(size));
+                let mark = used.mark();
+                if let Some(data) = feeder.last_data(idx) {
+                    match charge_member(&name, data, class, &mut used) {
+                        Ok(limit) => feeder.set_limit(idx, limit),
+                        Err(refused) => {
+                            digests.insert(name.clone(), sha256_hex(data));
+                            feeder.discard(idx);
+                            shared.push(idx, refused);
+                        }
+                    }
+                }
+                costs.insert(name.clone(), used.cost_since(mark, size));
                 if let Err(stop) = charge_pending(
                     &name,
                     &mut pending,
@@ -514,81 +645,21 @@ fn read_tar(
                     stopped_early = stop;
                     break;
                 }
-                if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
-                    errors.push(BundleError::new(
-                        name,
-                        format!("{}; while reading this member", cause(&e)),
-                    ));
-                    stopped_early = true;
-                    break;
-                }
-                shared.push(
-                    idx,
-                    Member {
-                        path: name,
-                        size,
-                        content: Content::Other,
-                    },
-                );
-                continue;
             }
-            // A member read whole is hashed by the task that processes it; a long log read in
-            // regions is hashed here, as it streams by.
-            let regions = reads_in_regions(&name, size, class);
-            let read = if regions {
-                let mut hashed = Hashing::new(&mut entry);
-                let r = feeder.member(scope, &mut hashed, idx, &name, size, class);
-                (r, Some(hashed))
-            } else {
-                (feeder.member(scope, &mut entry, idx, &name, size, class), None)
-            };
-            let (read, hashed) = read;
-            if let (true, Some(hashed)) = (read.is_ok(), hashed) {
-                if let Err(e) = record_digest(hashed, &name, &mut digests) {
-                    errors.push(BundleError::new(
-                        name,
-                        format!("{}; while reading this member", cause(&e)),
-                    ));
-                    stopped_early = true;
-                    break;
-                }
-            }
-            if let Err(fail) = read {
-                errors.push(BundleError::new(
-                    name,
-                    match fail {
-                        ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
-                        ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
-                    },
-                ));
-                stopped_early = true;
+            if stopped_early {
                 break;
             }
-            let mark = used.mark();
-            if let Some(data) = feeder.last_data(idx) {
-                match charge_member(&name, data, class, &mut used) {
-                    Ok(limit) => feeder.set_limit(idx, limit),
-                    Err(refused) => {
-                        digests.insert(name.clone(), sha256_hex(data));
-                        feeder.discard(idx);
-                        shared.push(idx, refused);
-                    }
-                }
-            }
-            costs.insert(name.clone(), used.cost_since(mark, size));
-            if let Err(stop) = charge_pending(
-                &name,
-                &mut pending,
-                &costs,
-                &mut bounds,
-                &mut used,
-                &mut errors,
-                &mut charged_links,
-                &mut refused_links,
-            ) {
-                stopped_early = stop;
-                break;
-            }
+            let mut rest = archive.into_inner();
+            match after_end(&mut rest) {
+            After::Nothing => {}
+            After::Tar(block) => reader = Some(Box::new(io::Cursor::new(block).chain(rest))),
+            After::Other(first) => errors.push(BundleError::new(
+                "archive".into(),
+                format!(
+                    "after the end of the tar archive (after member '{last_member}'): data that is not a tar header (first bytes {first}); not read"
+                ),
+            )),
+        }
         }
         feeder.flush(scope);
     });
