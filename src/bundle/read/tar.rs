@@ -6,11 +6,11 @@
 use super::bounds::{
     charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
 };
-use super::feed::{reads_in_regions, Feeder, Shared};
+use super::feed::{gather, reads_in_regions, Feeder, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
-use crate::bundle::logscan::{merge, LogScan};
+use crate::bundle::logscan::LogScan;
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::collections::BTreeMap;
@@ -672,32 +672,7 @@ fn read_tar(
     digests.extend(shared.take_digests());
     let chunked = feeder.take_chunked();
     drop(feeder);
-    let mut results = shared.into_results();
-    // Long logs were scanned in regions: put each one's regions back together, in order.
-    let mut parts = match parts.into_inner() {
-        Ok(r) => r,
-        Err(p) => p.into_inner(),
-    };
-    parts.sort_by_key(|(i, n, _)| (*i, *n));
-    let mut parts = parts.into_iter().peekable();
-    for (idx, path, size) in chunked {
-        while parts.peek().is_some_and(|(i, _, _)| *i < idx) {
-            parts.next();
-        }
-        let mut scans = Vec::new();
-        while let Some((_, _, scan)) = parts.next_if(|(i, _, _)| *i == idx) {
-            scans.push(scan);
-        }
-        results.push((
-            idx,
-            Member {
-                path,
-                size,
-                content: Content::Log(vec![merge(scans)]),
-            },
-        ));
-    }
-
+    let mut results = gather(shared, chunked, parts);
     results.sort_by_key(|(i, _)| *i);
     // Links to a later member that its bounds refused.
     if !refused_links.is_empty() {
