@@ -92,8 +92,10 @@ pub struct LimitArgs {
     /// Most members (files, links, folders) read.
     #[arg(long, default_value_t = 250_000, value_name = "N")]
     pub max_members: u64,
-    /// Largest uncompressed/compressed ratio before a stream counts as a decompression bomb.
-    #[arg(long, default_value_t = 200, value_name = "N")]
+    /// Largest uncompressed/compressed ratio before a stream counts as a decompression bomb;
+    /// judged once 256 MiB have been decompressed (a smaller stream of repeated lines compresses
+    /// far better, harmlessly; --max-total-bytes bounds it). At least 1.
+    #[arg(long, default_value_t = 200, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_ratio: u64,
 }
 

@@ -213,17 +213,25 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
                 if r.bundle.partial {
                     eprintln!(
                         "arcdiag: {}: partial: {} problem(s) reading the bundle; the rest was analyzed",
-                        path.display(),
+                        text::sanitize_terminal(&path.display().to_string()),
                         r.bundle.errors.len()
                     );
                     for e in r.bundle.errors.iter().take(5) {
-                        eprintln!("arcdiag:   {}: {}", e.member, e.message);
+                        eprintln!(
+                            "arcdiag:   {}: {}",
+                            text::sanitize_terminal(&arcdiag::text::short_name(&e.member, arcdiag::text::NAME_CHARS)),
+                            text::sanitize_terminal(&e.message)
+                        );
                     }
                 }
                 reports.push(r);
             }
             Err(e) => {
-                eprintln!("arcdiag: cannot analyze {}: {}", path.display(), e.message);
+                eprintln!(
+                    "arcdiag: cannot analyze {}: {}",
+                    text::sanitize_terminal(&path.display().to_string()),
+                    text::sanitize_terminal(&e.message)
+                );
                 unreadable_entries.push((reports.len(), json::Unreadable::new(path, e)));
                 unreadable = true;
             }

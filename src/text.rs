@@ -8,6 +8,49 @@
 /// many non-blank lines of each log's tail (`bundle::logscan::TAIL`).
 pub const CITED_LOG_LINES: usize = 5;
 
+/// Text from a bundle made safe for a terminal, a log or a ticket: every control character but
+/// newline and tab (C0, DEL, C1, escape sequences such as colour, conceal, clear-screen or an OSC
+/// title) and every bidirectional override is written out as an escape (`\x1b`, `\u{7}`). Colour
+/// comes only from arcdiag, added after this (see `report::text`). The one function every
+/// non-JSON output uses.
+pub fn escape_controls(s: &str) -> String {
+    let unsafe_char = |c: char| {
+        (c.is_control() && c != '\n' && c != '\t')
+            || matches!(c, '\u{200E}' | '\u{200F}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+    };
+    if !s.chars().any(unsafe_char) {
+        return s.to_string();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if c == '\x1b' {
+            out.push_str("\\x1b");
+        } else if unsafe_char(c) {
+            out.extend(c.escape_default());
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+/// A name from a bundle for one line of output: escaped ([`escape_controls`], newlines too) and,
+/// past `max_chars` characters, cut in the middle with the count of what was left out.
+pub fn short_name(s: &str, max_chars: usize) -> String {
+    let s = escape_controls(s).replace('\n', "\\n").replace('\t', "\\t");
+    let n = s.chars().count();
+    if n <= max_chars {
+        return s;
+    }
+    let keep = max_chars / 2;
+    let head: String = s.chars().take(keep).collect();
+    let tail: String = s.chars().skip(n - keep).collect();
+    format!("{head}…[{} characters]…{tail}", n - 2 * keep)
+}
+
+/// Longest member name printed whole on a terminal or in a text or Markdown report.
+pub const NAME_CHARS: usize = 200;
+
 /// Shorten a line of text for an excerpt, on a character boundary.
 pub fn excerpt(text: &str, max_chars: usize) -> String {
     let mut s = String::new();
@@ -65,6 +108,22 @@ pub fn push_excerpt(out: &mut String, text: &str, max_chars: usize) {
 #[cfg(test)]
 mod excerpt_tests {
     use super::*;
+
+    #[test]
+    fn control_bytes_from_a_bundle_are_written_out() {
+        let evil = "ok\x1b[2J\x1b]0;pwned\x07\r\x1b[8mhidden\u{9b}31m\u{202e}\tend\n";
+        assert_eq!(
+            escape_controls(evil),
+            "ok\\x1b[2J\\x1b]0;pwned\\u{7}\\r\\x1b[8mhidden\\u{9b}31m\\u{202e}\tend\n"
+        );
+        let long = format!("a/{}/pods.json", "x".repeat(10_000));
+        let s = short_name(&long, NAME_CHARS);
+        assert!(
+            s.chars().count() < 230 && s.contains("[9812 characters]") && s.ends_with("pods.json"),
+            "{s}"
+        );
+        assert_eq!(short_name("a\nb", 10), "a\\nb");
+    }
 
     #[test]
     fn a_match_past_the_cut_is_shown_with_ellipses() {

@@ -45,6 +45,7 @@ fuzz_target!(|data: &[u8]| {
         max_total_bytes: 32 << 20,
         max_members: 10_000,
         max_ratio: 200,
+        progress: None,
     };
     let rules = arcdiag::rules::registry(sigs());
     if let Ok(r) = analyze_path(&path, &limits, sigs(), &rules, &Options::default()) {

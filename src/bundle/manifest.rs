@@ -9,7 +9,7 @@ use serde::de::{self, Deserializer, IgnoredAny, MapAccess, SeqAccess, Visitor};
 use serde::Deserialize;
 use std::fmt;
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Manifest {
     pub format: Str,
     pub collected_at: Str,
@@ -18,7 +18,7 @@ pub struct Manifest {
     pub steps: Steps,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Cluster {
     pub name: Str,
     pub resource_group: Str,
@@ -26,7 +26,7 @@ pub struct Cluster {
     pub kube_context: Str,
 }
 
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Step {
     pub id: Str,
     pub status: Str,
@@ -36,7 +36,7 @@ pub struct Step {
 }
 
 /// `steps`, when it is a list.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub struct Steps(pub Option<Vec<Step>>);
 
 /// A string field: `None` when absent or not a string.

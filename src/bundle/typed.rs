@@ -17,8 +17,9 @@
 //! so one bad object is left out with an error naming it, and the rest is kept.
 //!
 //! Bounds: each typed member is charged, in archive order on the reading thread (so refusals are
-//! deterministic), an upper bound on its items: the occurrences of `"metadata"` plus a small
-//! slack. A pass that meets more items than the member was charged stops with an error. The bundle
+//! deterministic), an upper bound on its items: the objects where items sit, no more than the
+//! occurrences of `"metadata"` plus a small slack ([`charge`]; an empty list costs one). A pass that
+//! meets more items than the member was charged stops with an error. The bundle
 //! holds at most [`MAX_TYPED_OBJECTS`] typed objects: a list of millions of `{}` costs nothing,
 //! and lists of millions of `{"metadata":{}}` (each an empty model of ~500 bytes, ~1 KB with its
 //! source while it is mapped) stop at 1,000,000 objects, under 1 GB (tests/hostile.rs). A real
@@ -92,7 +93,7 @@ pub struct BadItem {
 /// The parsed items of one member, each with its index in the list (None: a single object).
 /// The source path is left empty for the layout to fill in (it knows the path relative to the
 /// bundle's root); the objects are already in the list the snapshot will keep (`model::Objs`).
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub struct Parsed<T> {
     pub items: Vec<Obj<T>>,
     pub bad: Vec<BadItem>,
@@ -100,7 +101,7 @@ pub struct Parsed<T> {
     pub more_bad: usize,
 }
 
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum TypedDoc {
     Pods(Parsed<Pod>),
     Events(Parsed<Event>),
@@ -137,15 +138,63 @@ impl TypedDoc {
     }
 }
 
-/// The items a member is charged: an upper bound on the objects a parse of it may keep.
+/// The items a member is charged: an upper bound on the objects a parse of it may keep. The
+/// objects where items sit (in a top-level array, or in an array that is the value of a
+/// top-level key, plus one for a document that is one object), and no more than its `metadata`
+/// keys and a slack: an empty list costs one, a list of three pods four, whatever the file's size
+/// (40,000 namespace folders of a cluster-info dump charge what they hold, not a slack each).
 pub fn charge(data: &[u8]) -> u64 {
-    let n = memchr::memmem::find_iter(data, b"\"metadata\"").count() as u64;
-    n + SLACK.min(data.len() as u64 / 2 + 1)
+    let metadata = memchr::memmem::find_iter(data, b"\"metadata\"").count() as u64;
+    item_objects(data).min(metadata + SLACK)
 }
 
-/// The items a list charged `limit` most likely holds (its `metadata` keys), to size it once.
+/// `{` that open an item (see [`charge`]), strings skipped. Linear, allocation-free.
+fn item_objects(data: &[u8]) -> u64 {
+    // The containers open at depths 0 and 1 (b'{' or b'['), and the depth.
+    let (mut open, mut depth, mut n, mut i) = ([0u8; 2], 0usize, 0u64, 0usize);
+    while i < data.len() {
+        match data[i] {
+            b'"' => {
+                // Past the closing quote; an escape skips the byte after it.
+                i += 1;
+                loop {
+                    match memchr::memchr2(b'"', b'\\', &data[i.min(data.len())..]) {
+                        Some(k) if data[i + k] == b'\\' => i += k + 2,
+                        Some(k) => {
+                            i += k + 1;
+                            break;
+                        }
+                        None => return n,
+                    }
+                }
+                continue;
+            }
+            c @ (b'{' | b'[') => {
+                let item = match depth {
+                    0 => true,
+                    1 => open[0] == b'[',
+                    2 => open == [b'{', b'['],
+                    _ => false,
+                };
+                if c == b'{' && item {
+                    n += 1;
+                }
+                if depth < 2 {
+                    open[depth] = c;
+                }
+                depth += 1;
+            }
+            b'}' | b']' => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+        i += 1;
+    }
+    n
+}
+
+/// The items a list charged `limit` may hold, to size it once.
 fn expected_items(limit: u64) -> usize {
-    limit.saturating_sub(SLACK) as usize
+    limit as usize
 }
 
 /// Parse a member of `kind` into typed items, keeping at most `limit` of them.
@@ -370,7 +419,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
         };
         let mut i = 0usize;
         loop {
-            if i as u64 >= self.limit {
+            if !self.per_item && i as u64 >= self.limit {
                 // One more item would pass the charge: stop unless the list ends here.
                 return match seq.next_element::<IgnoredAny>()? {
                     None => Ok(out),
@@ -382,6 +431,11 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
                     break;
                 };
                 let text = raw.get();
+                // Only objects are kept, and only objects are charged (items that are not
+                // objects cost a counter).
+                if text.starts_with('{') && out.items.len() as u64 >= self.limit {
+                    return Err(de::Error::custom(OVER_BOUND));
+                }
                 let parsed = if text.starts_with('{') {
                     serde_json::from_str::<T>(text).map_err(|e| e.to_string())
                 } else {
@@ -486,5 +540,18 @@ mod tests {
         // exactly at the charge is fine
         let ok = format!("[{}{{}}]", "{},".repeat(999));
         assert_eq!(pods(&ok).unwrap().items.len(), 1000);
+    }
+
+    #[test]
+    fn a_file_is_charged_what_it_holds() {
+        // An empty list costs one, however long its header; no slack per file.
+        let empty = br#"{"apiVersion":"v1","items":[],"kind":"List","metadata":{"resourceVersion":"\"{[x"}}"#;
+        assert_eq!(charge(empty), 1);
+        assert_eq!(charge(b""), 0);
+        let three = r#"{"kind":"PodList","items":[{"metadata":{"name":"a","labels":{"x":"{"}},"spec":{"containers":[{"name":"c"}]}},{"metadata":{}},{"metadata":{}}]}"#;
+        assert_eq!(charge(three.as_bytes()), 4);
+        assert_eq!(pods(three).unwrap().items.len(), 3);
+        assert_eq!(charge(br#"[{"metadata":{"a":{}}},{"spec":{}}]"#), 2);
+        assert_eq!(charge(br#"{"kind":"Pod","metadata":{"name":"solo"}}"#), 1);
     }
 }

@@ -10,6 +10,35 @@ fn esc(s: &str) -> String {
     s.replace('|', "\\|").replace('\n', " ")
 }
 
+/// Bundle text as Markdown prose: the characters that make links, images, emphasis, HTML,
+/// headings and table cells are escaped, so a bundle cannot inject any into a ticket.
+fn md_text(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        if matches!(
+            c,
+            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '<' | '>' | '#' | '|' | '~' | '&'
+        ) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Bundle text as a Markdown code span: fenced with more backticks than it holds in a row.
+fn md_code(s: &str) -> String {
+    let s = s.replace('\n', " ");
+    let run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
+    let fence = "`".repeat(run + 1);
+    let pad = if s.starts_with('`') || s.ends_with('`') {
+        " "
+    } else {
+        ""
+    };
+    format!("{fence}{pad}{s}{pad}{fence}")
+}
+
 pub fn render(reports: &[Report]) -> String {
     let mut out = String::new();
     for r in reports {
@@ -21,7 +50,7 @@ pub fn render(reports: &[Report]) -> String {
             let _ = writeln!(out, "| collected | {c} |");
         }
         if let Some(n) = &b.cluster.name {
-            let _ = writeln!(out, "| cluster | {} |", esc(n));
+            let _ = writeln!(out, "| cluster | {} |", md_text(n).replace('\n', " "));
         }
         if let Some(d) = &r.facts.distribution {
             let _ = writeln!(out, "| distribution | {d} |");
@@ -43,17 +72,23 @@ pub fn render(reports: &[Report]) -> String {
         if ig.state == "mismatch" {
             let _ = writeln!(out, "## Integrity: the bundle was changed after it was made\n");
             for m in &ig.mismatched {
-                let _ = writeln!(out, "- changed or missing: `{}`", esc(m));
+                let _ = writeln!(out, "- changed or missing: {}", md_code(m));
             }
             for m in &ig.unlisted {
-                let _ = writeln!(out, "- not listed: `{}`", esc(m));
+                let _ = writeln!(out, "- not listed: {}", md_code(m));
             }
             out.push('\n');
         }
         if !b.errors.is_empty() {
             let _ = writeln!(out, "## Problems reading the bundle\n");
             for e in &b.errors {
-                let _ = writeln!(out, "- `{}`: {}", e.member, e.message);
+                let member = crate::text::short_name(&e.member, crate::text::NAME_CHARS);
+                let _ = writeln!(
+                    out,
+                    "- {}: {}",
+                    md_code(&member),
+                    md_text(&e.message).replace('\n', " ")
+                );
             }
             out.push('\n');
         }
@@ -80,7 +115,7 @@ pub fn render(reports: &[Report]) -> String {
                 if !f.evidence.is_empty() {
                     let _ = writeln!(out, "Evidence:\n");
                     for e in &f.evidence {
-                        let _ = writeln!(out, "- `{}`", e.location());
+                        let _ = writeln!(out, "- {}", md_code(&e.location()));
                         if !e.excerpt.is_empty() {
                             let _ = writeln!(out, "  ```\n  {}\n  ```", e.excerpt.replace("```", "'''"));
                         }
@@ -141,5 +176,5 @@ pub fn render(reports: &[Report]) -> String {
             out.push('\n');
         }
     }
-    out
+    crate::text::escape_controls(&out)
 }

@@ -13,12 +13,14 @@ const EVIDENCE_LINES_PER_FILE: usize = 5;
 
 struct Paint {
     on: bool,
+    /// What stands for `ESC [` until the report's text is escaped (see [`render`]).
+    mark: String,
 }
 
 impl Paint {
     fn wrap(&self, code: &str, s: &str) -> String {
         if self.on {
-            format!("\x1b[{code}m{s}\x1b[0m")
+            format!("{m}{code}m{s}{m}0m", m = self.mark)
         } else {
             s.to_string()
         }
@@ -38,46 +40,35 @@ impl Paint {
     }
 }
 
+/// The report as text. Text from a bundle is untrusted: the whole report is escaped
+/// ([`crate::text::escape_controls`]: no colour, conceal, cursor move, clear-screen or title from a
+/// bundle), and only then does arcdiag's own colour go in, through a mark no bundle can know
+/// (random per run, and never in the output).
 pub fn render(reports: &[Report], color: bool) -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let nonce = std::collections::hash_map::RandomState::new().build_hasher().finish();
+    let paint = Paint {
+        on: color,
+        mark: format!("\u{E000}{nonce:016x}\u{E001}"),
+    };
     let mut out = String::new();
     for (i, r) in reports.iter().enumerate() {
         if i > 0 {
             out.push('\n');
         }
-        render_one(&mut out, r, &Paint { on: color });
+        render_one(&mut out, r, &paint);
     }
-    sanitize_terminal(&out)
+    let out = sanitize_terminal(&out);
+    if color {
+        out.replace(&paint.mark, "\x1b[")
+    } else {
+        out
+    }
 }
 
-/// Text from a bundle is untrusted: escape every control character but newline and tab, and every
-/// escape sequence but colour (SGR, `ESC [ digits ; m`), so that an excerpt cannot move the cursor,
-/// clear the screen or retitle the user's terminal.
+/// Text from a bundle for a terminal (stderr included): see [`crate::text::escape_controls`].
 pub fn sanitize_terminal(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut chars = s.char_indices().peekable();
-    while let Some((i, c)) = chars.next() {
-        if c == '\x1b' {
-            let rest = &s[i + 1..];
-            if let Some(body) = rest.strip_prefix('[') {
-                let n = body.chars().take_while(|ch| ch.is_ascii_digit() || *ch == ';').count();
-                if body[n..].starts_with('m') {
-                    out.push('\x1b');
-                    out.push('[');
-                    out.push_str(&body[..=n]);
-                    for _ in 0..n + 2 {
-                        chars.next();
-                    }
-                    continue;
-                }
-            }
-            out.push_str("\\x1b");
-        } else if c.is_control() && c != '\n' && c != '\t' {
-            out.extend(c.escape_default());
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    crate::text::escape_controls(s)
 }
 
 fn render_one(out: &mut String, r: &Report, p: &Paint) {
@@ -148,7 +139,12 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
             )
         );
         for e in b.errors.iter().take(20) {
-            let _ = writeln!(out, "  - {}: {}", e.member, e.message);
+            let _ = writeln!(
+                out,
+                "  - {}: {}",
+                crate::text::short_name(&e.member, crate::text::NAME_CHARS),
+                e.message
+            );
         }
         if b.errors.len() > 20 {
             let _ = writeln!(out, "  ... and {} more (see --format json)", b.errors.len() - 20);
@@ -285,8 +281,9 @@ mod tests {
 
     #[test]
     fn bundle_text_cannot_drive_the_terminal() {
-        let evil = "ok\x1b[2J\x1b]0;pwned\x07\r\x1b[1;31mred\x1b[0m\tend\n";
+        // Colour from a bundle is escaped like any other sequence.
+        let evil = "ok\x1b[2J\x1b]0;pwned\x07\r\x1b[1;31mred\x1b[8m\tend\n";
         let s = sanitize_terminal(evil);
-        assert_eq!(s, "ok\\x1b[2J\\x1b]0;pwned\\u{7}\\r\x1b[1;31mred\x1b[0m\tend\n");
+        assert_eq!(s, "ok\\x1b[2J\\x1b]0;pwned\\u{7}\\r\\x1b[1;31mred\\x1b[8m\tend\n");
     }
 }

@@ -2,33 +2,73 @@
 //! symlinks and hard links followed inside the archive (at most 8 hops; a link that leaves the
 //! archive, loops or dangles is an error naming it). Knows nothing of any layout.
 
-use crate::bundle::read::{Content, Member};
+use crate::bundle::read::{join_link, Content, Member};
 use crate::bundle::BundleError;
 use std::collections::{BTreeMap, HashMap};
 
 pub(super) struct Members {
     pub(super) list: Vec<Member>,
     pub(super) by_path: HashMap<String, usize>,
+    /// How many paths the layout reads each member as (itself, and links to it).
+    pub(super) refs: Vec<u32>,
+    /// The links charged as copies of their target (see `RawBundle::charged_links`).
+    pub(super) charged: std::collections::HashSet<String>,
 }
 
 impl Members {
-    pub(super) fn new(list: Vec<Member>, errors: &mut Vec<BundleError>) -> Members {
+    pub(super) fn new(
+        list: Vec<Member>,
+        charged: std::collections::HashSet<String>,
+        errors: &mut Vec<BundleError>,
+    ) -> Members {
         let mut by_path = HashMap::new();
         by_path.reserve(list.len());
-        let mut dups: BTreeMap<&str, usize> = BTreeMap::new();
+        // Names given to more than one member: (files, directories, links) among them.
+        let mut dups: BTreeMap<&str, [usize; 3]> = BTreeMap::new();
+        let kind = |m: &Member| match m.content {
+            Content::Dir => 1,
+            Content::Symlink(_) | Content::HardLink(_) => 2,
+            _ => 0,
+        };
         for (i, m) in list.iter().enumerate() {
-            // Duplicate names: the last one wins, as when extracting.
-            if by_path.insert(m.path.clone(), i).is_some() && !matches!(m.content, Content::Dir) {
-                *dups.entry(m.path.as_str()).or_insert(1) += 1;
+            // Duplicate names: the last one wins, as when extracting; each shadowed one is named.
+            if let Some(prev) = by_path.insert(m.path.clone(), i) {
+                let e = dups.entry(m.path.as_str()).or_insert_with(|| {
+                    let mut k = [0; 3];
+                    k[kind(&list[prev])] += 1;
+                    k
+                });
+                e[kind(m)] += 1;
             }
         }
-        for (path, n) in dups {
-            errors.push(BundleError::new(
-                path.to_string(),
-                format!("duplicate member name: {n} copies in the archive; only the last is read"),
-            ));
+        for (path, k) in dups {
+            let n: usize = k.iter().sum();
+            if k[1] == n {
+                continue; // the same folder listed twice: nothing shadowed
+            }
+            let last = ["a file", "a directory", "a link"][by_path.get(path).map_or(0, |&i| kind(&list[i]))];
+            let message = if k[0] == n {
+                format!("duplicate member name: {n} copies in the archive; only the last is read")
+            } else {
+                let kinds: Vec<String> = [(k[0], "file"), (k[1], "directory"), (k[2], "link")]
+                    .iter()
+                    .filter(|(c, _)| *c > 0)
+                    .map(|(c, w)| format!("{c} {w}{}", if *c > 1 { "s" } else { "" }))
+                    .collect();
+                format!(
+                    "duplicate member name: {n} members ({}) in the archive; only the last, {last}, is read and the others are shadowed",
+                    kinds.join(", ")
+                )
+            };
+            errors.push(BundleError::new(path.to_string(), message));
         }
-        Members { list, by_path }
+        let refs = vec![0; list.len()];
+        Members {
+            list,
+            by_path,
+            refs,
+            charged,
+        }
     }
 
     /// Whether `idx` is the copy of its name that is read (the last one).
@@ -71,25 +111,6 @@ impl Members {
         ));
         None
     }
-}
-
-/// Resolve a symlink target relative to the link's folder; `None` if it climbs out.
-fn join_link(link_path: &str, target: &str) -> Option<String> {
-    if target.starts_with('/') {
-        return None;
-    }
-    let mut parts: Vec<&str> = link_path.split('/').collect();
-    parts.pop();
-    for seg in target.split('/') {
-        match seg {
-            "" | "." => {}
-            ".." => {
-                parts.pop()?;
-            }
-            s => parts.push(s),
-        }
-    }
-    Some(parts.join("/"))
 }
 
 #[cfg(test)]

@@ -284,7 +284,13 @@ impl Mapper {
     }
 }
 
+/// The content of member `idx`, for the path the layout reads it as: the last of the paths that
+/// read it (itself and links to it, see [`files_under`]) takes it, the others get a copy.
 fn take(members: &mut Members, idx: usize) -> Content {
+    if members.refs[idx] > 1 {
+        members.refs[idx] -= 1;
+        return members.list[idx].content.clone();
+    }
     std::mem::replace(&mut members.list[idx].content, Content::Other)
 }
 
@@ -296,9 +302,10 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         stopped_early,
         container,
         digests,
+        charged_links,
     } = raw;
     let mut errors = errors;
-    let mut ms = Members::new(members, &mut errors);
+    let mut ms = Members::new(members, charged_links, &mut errors);
     let (layout, root) = detect::detect(&ms);
     let mut mapper = Mapper {
         inputs: BTreeMap::new(),
@@ -318,6 +325,21 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         Layout::Troubleshoot => troubleshoot::map_troubleshoot(&mut ms, &root, &mut mapper),
         Layout::ClusterInfoDump => cluster_info::map_cluster_info(&mut ms, &root, &mut mapper),
         Layout::Unknown => {}
+    }
+    if layout == Layout::Unknown {
+        // A bundle wrapped in another archive (a .tar.gz holding only `bundle.tar.gz`).
+        const NESTED: &[&str] = &[
+            ".tar.gz", ".tgz", ".tar", ".zip", ".tar.zst", ".tar.xz", ".tar.bz2", ".7z",
+        ];
+        for m in &ms.list {
+            let lower = m.path.to_ascii_lowercase();
+            if NESTED.iter().any(|e| lower.ends_with(e)) && !matches!(m.content, Content::Dir) {
+                mapper.errors.push(BundleError::new(
+                    m.path.clone(),
+                    "an archive inside the archive (a bundle wrapped in another?): extract this member and analyze it instead".into(),
+                ));
+            }
+        }
     }
     let integrity = Integrity::judge(&mapper.recorded, &digests, &root, !stopped_early);
     // Cluster version from kubectl version output, when the layout gave one.
@@ -394,7 +416,7 @@ fn sidecar_digests(ms: &Members, root: &str, mp: &mut Mapper) {
 }
 
 /// The resolved (path relative to root, member index) of every file under the root.
-fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(String, usize)> {
+fn files_under(ms: &mut Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(String, usize)> {
     let mut out = Vec::new();
     for i in 0..ms.list.len() {
         let Some(rel) = strip_root(&ms.list[i].path, root) else {
@@ -404,9 +426,15 @@ fn files_under(ms: &Members, root: &str, errors: &mut Vec<BundleError>) -> Vec<(
             continue;
         }
         let rel = rel.to_string();
-        if let Some(target) = ms.resolve(i, errors) {
+        let Some(target) = ms.resolve(i, errors) else { continue };
+        // A link not charged as a copy (a directory bundle's, a chain's) shares its target's one
+        // reading: only the first path that reads it gets its content.
+        if target != i && !ms.charged.contains(&ms.list[i].path) && ms.refs[target] > 0 {
             out.push((rel, target));
+            continue;
         }
+        ms.refs[target] += 1;
+        out.push((rel, target));
     }
     out
 }

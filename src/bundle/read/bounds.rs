@@ -259,6 +259,80 @@ pub fn estimate_values(data: &[u8], class: Class) -> u64 {
     n
 }
 
+/// What one member cost against the bounds, so that a link to it is charged as a copy of it.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct Cost {
+    bytes: u64,
+    values: u64,
+    typed: u64,
+}
+
+impl Cost {
+    /// A member that is not parsed: its bytes only.
+    pub(super) fn bytes(bytes: u64) -> Cost {
+        Cost {
+            bytes,
+            ..Cost::default()
+        }
+    }
+}
+
+impl Used {
+    /// What was charged since `mark` (from [`Used::mark`]), for a member of `bytes` bytes.
+    pub(super) fn cost_since(&self, mark: (u64, u64), bytes: u64) -> Cost {
+        Cost {
+            bytes,
+            values: self.values - mark.0,
+            typed: self.typed - mark.1,
+        }
+    }
+    pub(super) fn mark(&self) -> (u64, u64) {
+        (self.values, self.typed)
+    }
+}
+
+/// Charge link `name` to `target` (which cost `cost`) as a second copy of it: against the total,
+/// the values and the typed objects, so that a thousand links to one list cost a thousand lists.
+/// `Err(errors, stop)`: the link is not read; `stop` when the total bound is passed.
+pub(super) fn charge_link(
+    name: &str,
+    target: &str,
+    cost: Cost,
+    bounds: &mut MemberBounds,
+    used: &mut Used,
+) -> Result<(), (Vec<BundleError>, bool)> {
+    match bounds.admit(name, cost.bytes) {
+        Admit::Read => {}
+        Admit::Skip(e) => return Err((vec![e], false)),
+        Admit::Stop(es) => return Err((es, true)),
+    }
+    let over = if used.values.saturating_add(cost.values) > MAX_VALUES {
+        Some(format!(
+            "{} values, passing the bound of {MAX_VALUES} parsed values per bundle",
+            cost.values
+        ))
+    } else if used.typed.saturating_add(cost.typed) > MAX_TYPED_OBJECTS {
+        Some(format!(
+            "{} objects, passing the bound of {MAX_TYPED_OBJECTS} parsed objects per bundle",
+            cost.typed
+        ))
+    } else {
+        None
+    };
+    if let Some(why) = over {
+        return Err((
+            vec![BundleError::new(
+                name.to_string(),
+                format!("link to '{target}': read again it would hold {why} (memory); not read"),
+            )],
+            false,
+        ));
+    }
+    used.values += cost.values;
+    used.typed += cost.typed;
+    Ok(())
+}
+
 /// What the members read so far were charged against the parse bounds.
 #[derive(Default)]
 pub(super) struct Used {

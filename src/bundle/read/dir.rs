@@ -1,17 +1,21 @@
 //! Reading a directory: walking it in name order (links recorded, not followed), the same bounds
-//! as an archive (`bounds`), then reading and processing the files in parallel. Paths in errors are
+//! as an archive (`bounds`), then reading the files one after another, each once, through the
+//! same feed and in-flight bound as an archive's members (`feed`); they are processed in parallel. Paths in errors are
 //! root-relative, so reports carry no absolute path. Knows nothing of what a file means beyond its
 //! name's [`Class`].
 
 use super::bounds::{charge_member, Admit, MemberBounds, Source, Used};
-use super::pool::{Buf, ReadFail};
-use super::{classify_for, process, read_more, Class, Content, Member, RawBundle};
+use super::feed::{gather, reads_in_regions, Feeder, Shared};
+use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
+use super::{classify_for, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
+use crate::bundle::logscan::LogScan;
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
-use std::io::{self, Read};
+use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 
 pub(super) fn read_dir(
     root: &Path,
@@ -82,78 +86,100 @@ pub(super) fn read_dir(
         }
     }
     files.sort();
-    let mut work = Vec::new();
+    // The files are read one after another on this thread, in name order, and handed to the pool
+    // as an archive's members are (`feed`: batches, long logs in regions, the in-flight bound);
+    // each is read once, charged from the bytes read.
+    let shared = Shared::default();
+    let budget = Budget::new(IN_FLIGHT_BYTES);
+    let pool = Pool::new();
+    let parts: Mutex<Vec<(usize, u32, LogScan)>> = Mutex::new(Vec::new());
+    let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
     let mut used = Used::default();
-    for (rel, p) in files {
-        let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-        match bounds.admit(&rel, size) {
-            Admit::Read => {}
-            Admit::Skip(e) => {
-                errors.push(e);
+    let mut digests = std::collections::BTreeMap::new();
+    rayon::in_place_scope(|scope| {
+        for (idx, (rel, p)) in files.into_iter().enumerate() {
+            let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
+            match bounds.admit(&rel, size) {
+                Admit::Read => {}
+                Admit::Skip(e) => {
+                    errors.push(e);
+                    continue;
+                }
+                Admit::Stop(es) => {
+                    errors.extend(es);
+                    stopped_early = true;
+                    break;
+                }
+            }
+            let class = classify_for(&rel, typed);
+            let mut f = match File::open(&p) {
+                Ok(f) => f.take(size),
+                Err(e) => {
+                    errors.push(BundleError::new(rel, format!("cannot read: {e}")));
+                    continue;
+                }
+            };
+            if class == Class::Other {
+                // Not parsed: streamed through the hash, never held whole.
+                match Hashing::new(&mut f).finish() {
+                    Ok(d) => {
+                        digests.insert(rel.clone(), d);
+                        shared.push(
+                            idx,
+                            Member {
+                                path: rel,
+                                size,
+                                content: Content::Other,
+                            },
+                        );
+                    }
+                    Err(e) => errors.push(BundleError::new(rel, format!("cannot read: {e}"))),
+                }
                 continue;
             }
-            Admit::Stop(es) => {
-                errors.extend(es);
-                stopped_early = true;
-                break;
+            let read = if reads_in_regions(&rel, size, class) {
+                let mut hashed = Hashing::new(&mut f);
+                let r = feeder.member(scope, &mut hashed, idx, &rel, size, class);
+                if r.is_ok() {
+                    if let Ok(d) = hashed.finish() {
+                        digests.insert(rel.clone(), d);
+                    }
+                }
+                r
+            } else {
+                feeder.member(scope, &mut f, idx, &rel, size, class)
+            };
+            match read {
+                Ok(()) => {}
+                Err(ReadFail::Io(e)) => {
+                    errors.push(BundleError::new(rel, format!("cannot read: {e}")));
+                    continue;
+                }
+                Err(ReadFail::Short(got)) => {
+                    errors.push(BundleError::new(
+                        rel,
+                        format!("the file shrank while it was read: {got} of {size} bytes; not read"),
+                    ));
+                    continue;
+                }
             }
-        }
-        let class = classify_for(&rel, typed);
-        if class == Class::Other {
-            // Not parsed, but read once for its digest (with the others, in parallel).
-            work.push((rel, p, size, class, 0));
-        } else {
-            let mut limit = 0;
-            if matches!(class, Class::Json | Class::Yaml | Class::Typed(_) | Class::Manifest) {
-                // Charged in name order (deterministic), reading the file once more to parse it.
-                if let Ok(data) = std::fs::read(&p) {
-                    match charge_member(&rel, &data, class, &mut used) {
-                        Ok(l) => limit = l,
-                        Err(refused) => {
-                            members.push(refused);
-                            continue;
-                        }
+            if let Some(data) = feeder.last_data(idx) {
+                match charge_member(&rel, data, class, &mut used) {
+                    Ok(limit) => feeder.set_limit(idx, limit),
+                    Err(refused) => {
+                        digests.insert(rel.clone(), sha256_hex(data));
+                        feeder.discard(idx);
+                        shared.push(idx, refused);
                     }
                 }
             }
-            work.push((rel, p, size, class, limit));
         }
-    }
-    use rayon::prelude::*;
-    let results: Vec<Result<(Member, String), BundleError>> = work
-        .into_par_iter()
-        .map(|(rel, p, size, class, limit)| {
-            if class == Class::Other {
-                // Not parsed: streamed through the hash, never held whole.
-                let digest = File::open(&p)
-                    .and_then(|f| Hashing::new(f.take(size)).finish())
-                    .map_err(|e| BundleError::new(rel.clone(), format!("cannot read: {e}")))?;
-                let m = Member {
-                    path: rel,
-                    size,
-                    content: Content::Other,
-                };
-                return Ok((m, digest));
-            }
-            match read_file(&p, size) {
-                Ok(data) => {
-                    let digest = sha256_hex(&data);
-                    Ok((process(rel, size, &data, class, limit, matcher), digest))
-                }
-                Err(e) => Err(BundleError::new(rel, format!("cannot read: {e}"))),
-            }
-        })
-        .collect();
-    let mut digests = std::collections::BTreeMap::new();
-    for r in results {
-        match r {
-            Ok((m, d)) => {
-                digests.insert(m.path.clone(), d);
-                members.push(m);
-            }
-            Err(e) => errors.push(e),
-        }
-    }
+        feeder.flush(scope);
+    });
+    digests.extend(shared.take_digests());
+    let chunked = feeder.take_chunked();
+    drop(feeder);
+    members.extend(gather(shared, chunked, parts).into_iter().map(|(_, m)| m));
     members.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(RawBundle {
         members,
@@ -161,17 +187,6 @@ pub(super) fn read_dir(
         stopped_early,
         container: "directory",
         digests,
+        charged_links: Default::default(),
     })
-}
-
-/// A file's bytes, read through [`read_more`] as an archive member's are (at most `size` bytes, the
-/// size the walk saw).
-fn read_file(p: &Path, size: u64) -> io::Result<Buf> {
-    let mut f = File::open(p)?;
-    let mut buf = Buf::default();
-    match read_more(&mut f, &mut buf, size) {
-        Ok(_) => Ok(buf),
-        Err(ReadFail::Io(e)) => Err(e),
-        Err(ReadFail::Short(_)) => Ok(buf),
-    }
 }

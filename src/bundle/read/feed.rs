@@ -5,9 +5,10 @@
 //! Knows nothing of tar headers or bounds.
 
 use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK};
+use super::Content;
 use super::{process, read_more, Class, Member};
 use crate::bundle::digest::sha256_hex;
-use crate::bundle::logscan::{scan_region, LogScan, CONTEXT};
+use crate::bundle::logscan::{merge, scan_region, LogScan, CONTEXT};
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
 use std::io::Read;
@@ -296,4 +297,39 @@ impl<'a> Feeder<'a> {
         }
         self.chunked.retain(|(i, _, _)| *i != idx);
     }
+}
+
+/// What the pool produced, once every task is done: the members by index, each long log's
+/// regions put back together in order.
+pub(super) fn gather(
+    shared: Shared,
+    chunked: Vec<(usize, String, u64)>,
+    parts: Mutex<Vec<(usize, u32, LogScan)>>,
+) -> Vec<(usize, Member)> {
+    let mut results = shared.into_results();
+    let mut parts = match parts.into_inner() {
+        Ok(r) => r,
+        Err(p) => p.into_inner(),
+    };
+    parts.sort_by_key(|(i, n, _)| (*i, *n));
+    let mut parts = parts.into_iter().peekable();
+    for (idx, path, size) in chunked {
+        while parts.peek().is_some_and(|(i, _, _)| *i < idx) {
+            parts.next();
+        }
+        let mut scans = Vec::new();
+        while let Some((_, _, scan)) = parts.next_if(|(i, _, _)| *i == idx) {
+            scans.push(scan);
+        }
+        results.push((
+            idx,
+            Member {
+                path,
+                size,
+                content: Content::Log(vec![merge(scans)]),
+            },
+        ));
+    }
+    results.sort_by_key(|(i, _)| *i);
+    results
 }

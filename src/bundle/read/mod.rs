@@ -24,7 +24,7 @@ mod tar;
 
 pub use bounds::{estimate_values, MAX_VALUES};
 pub use parse::{parse_json, parse_yaml};
-pub use tar::clean_member_name;
+pub use tar::{clean_member_name, join_link};
 
 use super::logscan::{scan_log, LogScan};
 use super::typed::{self, TypedDoc, TypedKind};
@@ -36,7 +36,7 @@ use std::io::{self, Read};
 use std::path::Path;
 
 /// What one member holds after reading.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 pub enum Content {
     Json(Result<Value, String>),
     Yaml(Result<Value, String>),
@@ -72,6 +72,9 @@ pub struct RawBundle {
     pub container: &'static str,
     /// The sha256 (lowercase hex) of every regular member read to its end, by path.
     pub digests: std::collections::BTreeMap<String, String>,
+    /// The links charged against the bounds as a copy of their target (archives), which the
+    /// layout may read as one; any other link shares its target's one reading.
+    pub charged_links: std::collections::HashSet<String>,
 }
 
 /// How a member is treated, by its name.

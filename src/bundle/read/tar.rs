@@ -3,12 +3,14 @@
 //! to `feed`. Member names are cleaned here (no `..`, no absolute paths). Knows nothing of what a
 //! member means beyond its name's [`Class`].
 
-use super::bounds::{charge_member, Admit, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used};
-use super::feed::{reads_in_regions, Feeder, Shared};
+use super::bounds::{
+    charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
+};
+use super::feed::{gather, reads_in_regions, Feeder, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
-use crate::bundle::logscan::{merge, LogScan};
+use crate::bundle::logscan::LogScan;
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::collections::BTreeMap;
@@ -47,6 +49,8 @@ pub(super) fn read_archive(
         ));
     } else if n == 512 && head.iter().all(|b| *b == 0) {
         Kind::Tar
+    } else if let Some(why) = other_format(path, &head[..n]) {
+        return Err(BundleError::new(path_display(path), why));
     } else {
         return Err(BundleError::new(
             path_display(path),
@@ -83,6 +87,69 @@ pub(super) fn read_archive(
     Ok(raw)
 }
 
+/// An archive or compression format arcdiag does not read, named by its first bytes, with the
+/// command that converts it into one it does.
+fn other_format(path: &Path, head: &[u8]) -> Option<String> {
+    let shown = path_display(path);
+    let q = |s: &str| {
+        if s.chars().all(|c| c.is_ascii_alphanumeric() || "/._-+".contains(c)) {
+            s.to_string()
+        } else {
+            format!("'{}'", s.replace('\'', "'\\''"))
+        }
+    };
+    let file = path
+        .file_name()
+        .map(|f| f.to_string_lossy().into_owned())
+        .unwrap_or_default();
+    let stem = |exts: &[&str]| {
+        let lower = file.to_ascii_lowercase();
+        let cut = exts.iter().find(|e| lower.ends_with(*e)).map_or(0, |e| e.len());
+        let s = &file[..file.len() - cut];
+        let s = s.strip_suffix(".tar").unwrap_or(s);
+        if s.is_empty() {
+            "bundle".to_string()
+        } else {
+            s.to_string()
+        }
+    };
+    let src = q(&shown);
+    let (format, cmd, out) = if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
+        let d = stem(&[".zip"]);
+        ("a zip archive", format!("mkdir {0} && unzip -q {src} -d {0}", q(&d)), d)
+    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        let t = format!("{}.tar", stem(&[".zst", ".zstd", ".tzst"]));
+        ("zstd-compressed", format!("zstd -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
+        let t = format!("{}.tar", stem(&[".xz", ".txz"]));
+        ("xz-compressed", format!("xz -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(b"BZh") {
+        let t = format!("{}.tar", stem(&[".bz2", ".tbz2", ".tbz"]));
+        ("bzip2-compressed", format!("bzip2 -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[0x04, 0x22, 0x4D, 0x18]) {
+        let t = format!("{}.tar", stem(&[".lz4"]));
+        ("lz4-compressed", format!("lz4 -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(b"LZIP") {
+        let t = format!("{}.tar", stem(&[".lz"]));
+        ("lzip-compressed", format!("lzip -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[0x1F, 0x9D]) {
+        let t = format!("{}.tar", stem(&[".z"]));
+        ("compress (.Z)", format!("gzip -dc {src} > {}", q(&t)), t)
+    } else if head.starts_with(&[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C]) {
+        let d = stem(&[".7z"]);
+        ("a 7-Zip archive", format!("7z x -o{} {src}", q(&d)), d)
+    } else if head.starts_with(b"Rar!\x1a\x07") {
+        let d = stem(&[".rar"]);
+        ("a RAR archive", format!("mkdir {0} && unrar x {src} {0}/", q(&d)), d)
+    } else {
+        return None;
+    };
+    Some(format!(
+        "not a bundle arcdiag reads: {format}; arcdiag reads a gzip'd tar, a tar or a directory. Convert it: {cmd}, then: arcdiag analyze {}",
+        q(&out)
+    ))
+}
+
 fn read_full(f: &mut File, buf: &mut [u8]) -> io::Result<usize> {
     let mut n = 0;
     while n < buf.len() {
@@ -113,6 +180,144 @@ pub fn clean_member_name(name: &str) -> Result<String, String> {
     Ok(parts.join("/"))
 }
 
+/// Resolve a symlink target relative to the link's folder; `None` if it climbs out.
+pub fn join_link(link_path: &str, target: &str) -> Option<String> {
+    if target.starts_with('/') {
+        return None;
+    }
+    let mut parts: Vec<&str> = link_path.split('/').collect();
+    parts.pop();
+    for seg in target.split('/') {
+        match seg {
+            "" | "." => {}
+            ".." => {
+                parts.pop()?;
+            }
+            s => parts.push(s),
+        }
+    }
+    Some(parts.join("/"))
+}
+
+/// What follows the end of a tar archive (its zero blocks).
+enum After {
+    /// Zero blocks up to the end of the stream, or a stream error (garbage after the compressed
+    /// data, which the tar does not reach): nothing more.
+    Nothing,
+    /// The first header of another archive: read on.
+    Tar(Vec<u8>),
+    /// Something else, by its first bytes in hex.
+    Other(String),
+}
+
+fn after_end(r: &mut dyn Read) -> After {
+    let mut block = vec![0u8; 512];
+    loop {
+        let mut n = 0;
+        while n < 512 {
+            match r.read(&mut block[n..]) {
+                Ok(0) => break,
+                Ok(k) => n += k,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(_) => return After::Nothing,
+            }
+        }
+        if block[..n].iter().all(|b| *b == 0) {
+            if n < 512 {
+                return After::Nothing;
+            }
+            continue;
+        }
+        if n == 512 && header_checksum_ok(&block) {
+            return After::Tar(block);
+        }
+        let hex: Vec<String> = block[..n.min(16)].iter().map(|b| format!("{b:02x}")).collect();
+        return After::Other(hex.join(" "));
+    }
+}
+
+/// Whether a 512-byte block is a tar header: its checksum field matches its bytes.
+fn header_checksum_ok(h: &[u8]) -> bool {
+    let field = &h[148..156];
+    let text: String = field.iter().map(|b| *b as char).filter(|c| c.is_digit(8)).collect();
+    let Ok(want) = u32::from_str_radix(&text, 8) else {
+        return false;
+    };
+    let sum: u32 = h[..148].iter().chain(&h[156..]).map(|b| u32::from(*b)).sum::<u32>() + 8 * 32;
+    sum == want
+}
+
+/// Charge the links that came before member `name` and point at it, now that its cost is known;
+/// `Err(true)` when the total bound is passed (stop reading).
+#[allow(clippy::too_many_arguments)]
+fn charge_pending(
+    name: &str,
+    pending: &mut std::collections::HashMap<String, Vec<String>>,
+    costs: &std::collections::HashMap<String, Cost>,
+    bounds: &mut MemberBounds,
+    used: &mut Used,
+    errors: &mut Vec<BundleError>,
+    charged: &mut std::collections::HashSet<String>,
+    refused: &mut std::collections::HashSet<String>,
+) -> Result<(), bool> {
+    let Some(links) = pending.remove(name) else {
+        return Ok(());
+    };
+    let Some(&cost) = costs.get(name) else { return Ok(()) };
+    for link in links {
+        match charge_link(&link, name, cost, bounds, used) {
+            Ok(()) => {
+                charged.insert(link);
+            }
+            Err((es, stop)) => {
+                errors.extend(es);
+                refused.insert(link);
+                if stop {
+                    return Err(true);
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Why a sparse member (old GNU `S`, PAX sparse 0.x/1.0) is not read, or `None` for any other.
+/// `arcdiag collect` never writes one, and expanding its holes would let a few KB declare gigabytes.
+fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
+    const WHY: &str = "arcdiag collect never writes sparse members, and their holes are not expanded; not read";
+    if entry.header().entry_type().is_gnu_sparse() {
+        let stored = entry.header().entry_size().unwrap_or(0);
+        return Some(format!(
+            "GNU sparse member ({} bytes with its holes, {stored} stored): {WHY}",
+            entry.size()
+        ));
+    }
+    let exts = entry.pax_extensions().ok()??;
+    let (mut found, mut real, mut version, mut named) = (false, None, None, None);
+    for ext in exts.flatten() {
+        let Ok(key) = ext.key() else { continue };
+        let Some(k) = key.strip_prefix("GNU.sparse.") else {
+            continue;
+        };
+        found = true;
+        match k {
+            "realsize" | "size" => real = ext.value().ok().map(str::to_string),
+            "major" => version = ext.value().ok().map(|v| format!("{v}.x")),
+            "map" => version = version.or(Some("0.1".into())),
+            "name" => named = ext.value().ok().map(|n| format!(" of '{n}'")),
+            _ => {}
+        }
+    }
+    found.then(|| {
+        let real = real.map(|r| format!(", {r} bytes with its holes")).unwrap_or_default();
+        format!(
+            "PAX sparse member{} (format {}{real}): {WHY}",
+            named.unwrap_or_default(),
+            version.unwrap_or_else(|| "0.0".into())
+        )
+    })
+}
+
 /// Read the rest of a member through its hash and record the digest under `name`.
 fn record_digest<R: Read>(h: Hashing<R>, name: &str, digests: &mut BTreeMap<String, String>) -> io::Result<()> {
     digests.insert(name.to_string(), h.finish()?);
@@ -126,7 +331,8 @@ fn read_tar(
     typed: bool,
     guard: &GuardState,
 ) -> Result<RawBundle, BundleError> {
-    let mut archive = tar::Archive::new(reader);
+    let mut reader = Some(reader);
+    let mut next_idx = 0usize;
     let shared = Shared::default();
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
@@ -140,6 +346,12 @@ fn read_tar(
     let mut used = Used::default();
     let mut last_member = String::new();
     let mut digests = BTreeMap::new();
+    // What each member read so far (and each link to one) cost, by name, for links to it.
+    let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
+    // Links to a member not read yet, by the name of their target: charged when it comes.
+    let mut pending: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
+    let mut charged_links: std::collections::HashSet<String> = std::collections::HashSet::new();
+    let mut refused_links: std::collections::HashSet<String> = std::collections::HashSet::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
         guard
@@ -147,123 +359,217 @@ fn read_tar(
             .unwrap_or_else(|| format!("truncated or corrupt archive: {e}"))
     };
 
-    let entries = match archive.entries() {
-        Ok(e) => e,
-        Err(e) => {
-            return Err(BundleError::new(
-                "archive".into(),
-                format!("cannot read the tar stream: {e}"),
-            ))
-        }
-    };
     rayon::in_place_scope(|scope| {
-        for (idx, entry) in entries.enumerate() {
-            let mut entry = match entry {
+        // Archives back to back (`cat a.tar b.tar`, or two gzip streams of tars): each is read on.
+        while let Some(r) = reader.take() {
+            let mut archive = tar::Archive::new(r);
+            let entries = match archive.entries() {
                 Ok(e) => e,
                 Err(e) => {
-                    let after = if last_member.is_empty() {
-                        String::new()
-                    } else {
-                        format!(", after member '{last_member}'")
-                    };
                     errors.push(BundleError::new(
                         "archive".into(),
-                        format!("{} (stopped after {count} members{after})", cause(&e)),
+                        format!("cannot read the tar stream: {e}"),
                     ));
                     stopped_early = true;
                     break;
                 }
             };
-            any_entry = true;
-            count += 1;
-            let size = entry.size();
-            guard.allow_member(size);
-            if let Some(e) = bounds.over_member_count(count, "archive") {
-                errors.push(e);
-                stopped_early = true;
-                break;
-            }
-            let raw_name = match entry.path() {
-                Ok(p) => p.to_string_lossy().into_owned(),
-                Err(e) => {
-                    errors.push(BundleError::new(
-                        format!("member #{idx}"),
-                        format!("unreadable member name: {e}"),
-                    ));
-                    continue;
+            for entry in entries {
+                let idx = next_idx;
+                next_idx += 1;
+                let mut entry = match entry {
+                    Ok(e) => e,
+                    Err(e) => {
+                        let after = if last_member.is_empty() {
+                            String::new()
+                        } else {
+                            format!(", after member '{last_member}'")
+                        };
+                        errors.push(BundleError::new(
+                            "archive".into(),
+                            format!("{} (stopped after {count} members{after})", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
+                    }
+                };
+                any_entry = true;
+                count += 1;
+                let size = entry.size();
+                // A GNU sparse member's size is its size with the holes expanded; the stream holds
+                // only its stored bytes.
+                let stored = match entry.header().entry_type().is_gnu_sparse() {
+                    true => entry.header().entry_size().unwrap_or(0),
+                    false => size,
+                };
+                guard.allow_member(stored);
+                if let Some(e) = bounds.over_member_count(count, "archive") {
+                    errors.push(e);
+                    stopped_early = true;
+                    break;
                 }
-            };
-            let name = match clean_member_name(&raw_name) {
-                Ok(n) if raw_name.starts_with('/') => {
-                    errors.push(BundleError::new(
-                        raw_name.clone(),
-                        format!("absolute member name; read as '{n}' inside the archive"),
-                    ));
-                    n
-                }
-                Ok(n) => n,
-                // The archive's own root folder (`./`, which `tar czf b.tgz -C dir .` writes
-                // first): nothing to read and nothing wrong.
-                Err(_)
-                    if entry.header().entry_type().is_dir()
-                        && raw_name.split('/').all(|c| c.is_empty() || c == ".") =>
-                {
-                    continue;
-                }
-                Err(why) => {
-                    errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
-                    continue;
-                }
-            };
-            last_member.clone_from(&name);
-            let etype = entry.header().entry_type();
-            if etype.is_dir() {
-                shared.push(
-                    idx,
-                    Member {
-                        path: name,
-                        size: 0,
-                        content: Content::Dir,
-                    },
-                );
-                continue;
-            }
-            if etype.is_symlink() || etype.is_hard_link() {
-                let target = match entry.link_name() {
-                    Ok(Some(t)) => t.to_string_lossy().into_owned(),
-                    _ => {
-                        errors.push(BundleError::new(name, "link without a target; ignored".into()));
+                let raw_name = match entry.path() {
+                    Ok(p) => p.to_string_lossy().into_owned(),
+                    Err(e) => {
+                        errors.push(BundleError::new(
+                            format!("member #{idx}"),
+                            format!("unreadable member name: {e}"),
+                        ));
                         continue;
                     }
                 };
-                let content = if etype.is_symlink() {
-                    Content::Symlink(target)
-                } else {
-                    Content::HardLink(target)
+                if raw_name.contains('\0') {
+                    errors.push(BundleError::new(
+                        raw_name.replace('\0', "\\0"),
+                        "member name holds a NUL byte; member ignored".into(),
+                    ));
+                    continue;
+                }
+                let name = match clean_member_name(&raw_name) {
+                    Ok(n) if raw_name.starts_with('/') => {
+                        errors.push(BundleError::new(
+                            raw_name.clone(),
+                            format!("absolute member name; read as '{n}' inside the archive"),
+                        ));
+                        n
+                    }
+                    Ok(n) => n,
+                    // The archive's own root folder (`./`, which `tar czf b.tgz -C dir .` writes
+                    // first): nothing to read and nothing wrong.
+                    Err(_)
+                        if entry.header().entry_type().is_dir()
+                            && raw_name.split('/').all(|c| c.is_empty() || c == ".") =>
+                    {
+                        continue;
+                    }
+                    Err(why) => {
+                        errors.push(BundleError::new(raw_name.clone(), format!("{why}; member ignored")));
+                        continue;
+                    }
                 };
-                shared.push(
-                    idx,
-                    Member {
-                        path: name,
-                        size: 0,
-                        content,
-                    },
-                );
-                continue;
-            }
-            if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
-                errors.push(BundleError::new(name, "device or fifo member; ignored".into()));
-                continue;
-            }
-            if !(etype.is_file() || etype.is_contiguous() || etype == tar::EntryType::GNUSparse) {
-                // PAX/GNU metadata entries are consumed by the tar crate; anything else is skipped.
-                continue;
-            }
-            match bounds.admit(&name, size) {
-                Admit::Read => {}
-                Admit::Skip(e) => {
-                    errors.push(e);
-                    // Not kept, but still hashed: integrity covers every member.
+                last_member.clone_from(&name);
+                // Refused before a byte of it is read: the tar crate would expand the holes.
+                if let Some(why) = sparse(&mut entry) {
+                    errors.push(BundleError::new(name, why));
+                    continue;
+                }
+                let etype = entry.header().entry_type();
+                if etype.is_dir() {
+                    shared.push(
+                        idx,
+                        Member {
+                            path: name,
+                            size: 0,
+                            content: Content::Dir,
+                        },
+                    );
+                    continue;
+                }
+                if etype.is_symlink() || etype.is_hard_link() {
+                    let target = match entry.link_name() {
+                        Ok(Some(t)) => t.to_string_lossy().into_owned(),
+                        _ => {
+                            errors.push(BundleError::new(name, "link without a target; ignored".into()));
+                            continue;
+                        }
+                    };
+                    let resolved = if etype.is_symlink() {
+                        join_link(&name, &target)
+                    } else {
+                        clean_member_name(&target).ok()
+                    };
+                    // A link to an earlier member is read as a copy of it, so it is charged as one.
+                    if let (Some(t), None) = (&resolved, resolved.as_ref().and_then(|t| costs.get(t))) {
+                        pending.entry(t.clone()).or_default().push(name.clone());
+                    }
+                    if let Some(cost) = resolved.as_ref().and_then(|t| costs.get(t)).copied() {
+                        let t = resolved.as_deref().unwrap_or_default();
+                        match charge_link(&name, t, cost, &mut bounds, &mut used) {
+                            Ok(()) => {
+                                costs.insert(name.clone(), cost);
+                                charged_links.insert(name.clone());
+                            }
+                            Err((es, stop)) => {
+                                errors.extend(es);
+                                if stop {
+                                    stopped_early = true;
+                                    break;
+                                }
+                                continue;
+                            }
+                        }
+                    }
+                    let content = if etype.is_symlink() {
+                        Content::Symlink(target)
+                    } else {
+                        Content::HardLink(target)
+                    };
+                    shared.push(
+                        idx,
+                        Member {
+                            path: name,
+                            size: 0,
+                            content,
+                        },
+                    );
+                    continue;
+                }
+                if etype.is_character_special() || etype.is_block_special() || etype.is_fifo() {
+                    errors.push(BundleError::new(name, "device or fifo member; ignored".into()));
+                    continue;
+                }
+                if etype.is_pax_global_extensions() {
+                    // Archive-wide PAX metadata (`git archive` writes one): nothing to read.
+                    continue;
+                }
+                if !(etype.is_file() || etype.is_contiguous()) {
+                    // PAX/GNU long-name entries are consumed by the tar crate; anything else is named.
+                    errors.push(BundleError::new(
+                        name,
+                        format!(
+                            "member of tar type '{}' (neither a file, a directory nor a link); not read",
+                            (etype.as_byte() as char).escape_default()
+                        ),
+                    ));
+                    continue;
+                }
+                match bounds.admit(&name, size) {
+                    Admit::Read => {}
+                    Admit::Skip(e) => {
+                        errors.push(e);
+                        // Not kept, but still hashed: integrity covers every member.
+                        if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
+                            errors.push(BundleError::new(
+                                name,
+                                format!("{}; while reading this member", cause(&e)),
+                            ));
+                            stopped_early = true;
+                            break;
+                        }
+                        continue;
+                    }
+                    Admit::Stop(es) => {
+                        errors.extend(es);
+                        stopped_early = true;
+                        break;
+                    }
+                }
+                let class = classify_for(&name, typed);
+                if class == Class::Other {
+                    costs.insert(name.clone(), Cost::bytes(size));
+                    if let Err(stop) = charge_pending(
+                        &name,
+                        &mut pending,
+                        &costs,
+                        &mut bounds,
+                        &mut used,
+                        &mut errors,
+                        &mut charged_links,
+                        &mut refused_links,
+                    ) {
+                        stopped_early = stop;
+                        break;
+                    }
                     if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
                         errors.push(BundleError::new(
                             name,
@@ -272,76 +578,88 @@ fn read_tar(
                         stopped_early = true;
                         break;
                     }
+                    shared.push(
+                        idx,
+                        Member {
+                            path: name,
+                            size,
+                            content: Content::Other,
+                        },
+                    );
                     continue;
                 }
-                Admit::Stop(es) => {
-                    errors.extend(es);
-                    stopped_early = true;
-                    break;
-                }
-            }
-            let class = classify_for(&name, typed);
-            if class == Class::Other {
-                if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
-                    errors.push(BundleError::new(
-                        name,
-                        format!("{}; while reading this member", cause(&e)),
-                    ));
-                    stopped_early = true;
-                    break;
-                }
-                shared.push(
-                    idx,
-                    Member {
-                        path: name,
-                        size,
-                        content: Content::Other,
-                    },
-                );
-                continue;
-            }
-            // A member read whole is hashed by the task that processes it; a long log read in
-            // regions is hashed here, as it streams by.
-            let regions = reads_in_regions(&name, size, class);
-            let read = if regions {
-                let mut hashed = Hashing::new(&mut entry);
-                let r = feeder.member(scope, &mut hashed, idx, &name, size, class);
-                (r, Some(hashed))
-            } else {
-                (feeder.member(scope, &mut entry, idx, &name, size, class), None)
-            };
-            let (read, hashed) = read;
-            if let (true, Some(hashed)) = (read.is_ok(), hashed) {
-                if let Err(e) = record_digest(hashed, &name, &mut digests) {
-                    errors.push(BundleError::new(
-                        name,
-                        format!("{}; while reading this member", cause(&e)),
-                    ));
-                    stopped_early = true;
-                    break;
-                }
-            }
-            if let Err(fail) = read {
-                errors.push(BundleError::new(
-                    name,
-                    match fail {
-                        ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
-                        ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
-                    },
-                ));
-                stopped_early = true;
-                break;
-            }
-            if let Some(data) = feeder.last_data(idx) {
-                match charge_member(&name, data, class, &mut used) {
-                    Ok(limit) => feeder.set_limit(idx, limit),
-                    Err(refused) => {
-                        digests.insert(name.clone(), sha256_hex(data));
-                        feeder.discard(idx);
-                        shared.push(idx, refused);
+                // A member read whole is hashed by the task that processes it; a long log read in
+                // regions is hashed here, as it streams by.
+                let regions = reads_in_regions(&name, size, class);
+                let read = if regions {
+                    let mut hashed = Hashing::new(&mut entry);
+                    let r = feeder.member(scope, &mut hashed, idx, &name, size, class);
+                    (r, Some(hashed))
+                } else {
+                    (feeder.member(scope, &mut entry, idx, &name, size, class), None)
+                };
+                let (read, hashed) = read;
+                if let (true, Some(hashed)) = (read.is_ok(), hashed) {
+                    if let Err(e) = record_digest(hashed, &name, &mut digests) {
+                        errors.push(BundleError::new(
+                            name,
+                            format!("{}; while reading this member", cause(&e)),
+                        ));
+                        stopped_early = true;
+                        break;
                     }
                 }
+                if let Err(fail) = read {
+                    errors.push(BundleError::new(
+                        name,
+                        match fail {
+                            ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
+                            ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
+                        },
+                    ));
+                    stopped_early = true;
+                    break;
+                }
+                let mark = used.mark();
+                if let Some(data) = feeder.last_data(idx) {
+                    match charge_member(&name, data, class, &mut used) {
+                        Ok(limit) => feeder.set_limit(idx, limit),
+                        Err(refused) => {
+                            digests.insert(name.clone(), sha256_hex(data));
+                            feeder.discard(idx);
+                            shared.push(idx, refused);
+                        }
+                    }
+                }
+                costs.insert(name.clone(), used.cost_since(mark, size));
+                if let Err(stop) = charge_pending(
+                    &name,
+                    &mut pending,
+                    &costs,
+                    &mut bounds,
+                    &mut used,
+                    &mut errors,
+                    &mut charged_links,
+                    &mut refused_links,
+                ) {
+                    stopped_early = stop;
+                    break;
+                }
             }
+            if stopped_early {
+                break;
+            }
+            let mut rest = archive.into_inner();
+            match after_end(&mut rest) {
+            After::Nothing => {}
+            After::Tar(block) => reader = Some(Box::new(io::Cursor::new(block).chain(rest))),
+            After::Other(first) => errors.push(BundleError::new(
+                "archive".into(),
+                format!(
+                    "after the end of the tar archive (after member '{last_member}'): data that is not a tar header (first bytes {first}); not read"
+                ),
+            )),
+        }
         }
         feeder.flush(scope);
     });
@@ -354,38 +672,20 @@ fn read_tar(
     digests.extend(shared.take_digests());
     let chunked = feeder.take_chunked();
     drop(feeder);
-    let mut results = shared.into_results();
-    // Long logs were scanned in regions: put each one's regions back together, in order.
-    let mut parts = match parts.into_inner() {
-        Ok(r) => r,
-        Err(p) => p.into_inner(),
-    };
-    parts.sort_by_key(|(i, n, _)| (*i, *n));
-    let mut parts = parts.into_iter().peekable();
-    for (idx, path, size) in chunked {
-        while parts.peek().is_some_and(|(i, _, _)| *i < idx) {
-            parts.next();
-        }
-        let mut scans = Vec::new();
-        while let Some((_, _, scan)) = parts.next_if(|(i, _, _)| *i == idx) {
-            scans.push(scan);
-        }
-        results.push((
-            idx,
-            Member {
-                path,
-                size,
-                content: Content::Log(vec![merge(scans)]),
-            },
-        ));
-    }
-
+    let mut results = gather(shared, chunked, parts);
     results.sort_by_key(|(i, _)| *i);
+    // Links to a later member that its bounds refused.
+    if !refused_links.is_empty() {
+        results.retain(|(_, m)| {
+            !(matches!(m.content, Content::Symlink(_) | Content::HardLink(_)) && refused_links.contains(&m.path))
+        });
+    }
     Ok(RawBundle {
         members: results.into_iter().map(|(_, m)| m).collect(),
         errors,
         stopped_early,
         container: "tar",
         digests,
+        charged_links,
     })
 }
