@@ -3,6 +3,7 @@
 //! returns strings and never prints. It decides nothing: findings, outcomes and facts come finished
 //! from the engine.
 
+pub mod incidents;
 pub mod json;
 pub mod markdown;
 pub mod text;
@@ -60,6 +61,8 @@ pub struct Report {
     pub bundle: BundleInfo,
     pub facts: FactsInfo,
     pub summary: Summary,
+    /// The findings grouped by what explains what (see [`incidents`]).
+    pub incidents: Vec<incidents::Incident>,
     pub inputs: Vec<Input>,
     pub findings: Vec<Finding>,
     pub rules: Vec<RuleResult>,
@@ -112,6 +115,7 @@ impl Report {
                 node_os: fa.node_os.clone(),
             },
             summary,
+            incidents: incidents::group(&analysis.findings),
             inputs: bundle.inputs.values().cloned().collect(),
             findings: analysis.findings,
             rules: analysis.rules,
@@ -129,6 +133,47 @@ impl Report {
         }
     }
 }
+
+impl Report {
+    /// For each finding (by position), the incident it is in.
+    pub fn incident_of(&self) -> Vec<usize> {
+        let mut of = vec![0; self.findings.len()];
+        for (n, inc) in self.incidents.iter().enumerate() {
+            for i in inc.findings() {
+                if let Some(slot) = of.get_mut(i) {
+                    *slot = n;
+                }
+            }
+        }
+        of
+    }
+
+    /// For each finding's evidence, the finding of the same incident that showed it first (in
+    /// report order), when that is another finding: evidence repeated across an incident is shown
+    /// once and referred to after. Evidence is the same when its place is (path, line, object,
+    /// field), whatever excerpt each rule cut.
+    pub fn repeated_evidence(&self) -> Vec<Vec<Option<usize>>> {
+        let of = self.incident_of();
+        let mut first: BTreeMap<(usize, EvidencePlace), usize> = BTreeMap::new();
+        let mut out = Vec::with_capacity(self.findings.len());
+        for (i, f) in self.findings.iter().enumerate() {
+            let mut row = Vec::with_capacity(f.evidence.len());
+            for e in &f.evidence {
+                let key = (
+                    of[i],
+                    (e.path.as_str(), e.line, e.object.as_deref(), e.field.as_deref()),
+                );
+                let shown = *first.entry(key).or_insert(i);
+                row.push((shown != i).then_some(shown));
+            }
+            out.push(row);
+        }
+        out
+    }
+}
+
+/// Where a piece of evidence sits: path, line, object, field.
+type EvidencePlace<'a> = (&'a str, Option<u64>, Option<&'a str>, Option<&'a str>);
 
 /// Whether a fix line is a command to run (printed with `$ `) rather than advice.
 pub fn is_command(line: &str) -> bool {
