@@ -1,11 +1,13 @@
-//! Reports: the `arcdiag-report/v1` value built from a bundle and its analysis, and its three
-//! renderings (`text`, `json`, `markdown`). This is the only code that formats output; it
+//! Reports: the `arcdiag-report/v1` value built from a bundle and its analysis (with its findings
+//! grouped into `incidents`), and its renderings (`text`, `json`, `markdown`, `sarif`, `junit`). This is the only code that formats output; it
 //! returns strings and never prints. It decides nothing: findings, outcomes and facts come finished
 //! from the engine.
 
 pub mod incidents;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use crate::bundle::digest::Integrity;
@@ -17,6 +19,16 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "arcdiag-report/v1";
+
+/// What a rendering may say of a rule beyond the report: its severity and its `explain` text.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub severity: Severity,
+    pub doc: String,
+}
+
+/// Rule code → [`RuleInfo`], for the renderings that describe rules (SARIF).
+pub type Catalog = BTreeMap<String, RuleInfo>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BundleInfo {
