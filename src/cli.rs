@@ -72,6 +72,8 @@ pub enum ReportFormat {
     Sarif,
     /// JUnit XML, for CI (a test case per rule, a failure per finding).
     Junit,
+    /// One self-contained HTML page, to look at and forward.
+    Html,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

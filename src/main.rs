@@ -6,7 +6,7 @@ use arcdiag::bundle::Limits;
 use arcdiag::cli::{Cli, Color, Command, FailOn, Format, MinSeverity, ReportFormat};
 use arcdiag::engine::Options;
 use arcdiag::finding::Severity;
-use arcdiag::report::{json, junit, markdown, sarif, text, Catalog, Report, RuleInfo};
+use arcdiag::report::{html, json, junit, markdown, sarif, text, Catalog, Report, RuleInfo};
 use arcdiag::rules::{registry, Rule};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
@@ -257,6 +257,7 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
             sarif::render(&reports, &catalog)
         }
         ReportFormat::Junit => junit::render(&reports),
+        ReportFormat::Html => html::render(&reports),
     };
     if let Err(e) = emit(&out, a.output.as_deref()) {
         eprintln!("arcdiag: {e}");

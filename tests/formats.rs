@@ -1,6 +1,6 @@
 //! The machine-read formats end to end on the sample: SARIF validated against the vendored SARIF
 //! 2.1.0 schema and compared with the JSON report, JUnit parsed and compared with the JSON report,
-//! snapshots of both, and every format byte-identical across runs and thread counts.
+//! snapshots of both and of the HTML page, and every format byte-identical across runs and thread counts.
 
 mod common;
 use common::{arcdiag, arcdiag_env, root, SAMPLE};
@@ -164,7 +164,7 @@ fn junit_has_a_case_per_rule_and_a_failure_per_finding() {
 
 #[test]
 fn every_format_is_byte_identical_across_runs_and_thread_counts() {
-    for format in ["text", "json", "markdown", "sarif", "junit"] {
+    for format in ["text", "json", "markdown", "sarif", "junit", "html"] {
         let args = ["analyze", SAMPLE, "--format", format];
         let a = arcdiag(&args);
         let b = arcdiag(&args);
@@ -180,4 +180,14 @@ fn every_format_is_byte_identical_across_runs_and_thread_counts() {
             "{format}: an absolute path leaked"
         );
     }
+}
+
+/// The sample's HTML page (tests/html.rs renders it in a browser).
+#[test]
+fn sample_report_as_html() {
+    let (code, out) = run("html");
+    assert_eq!(code, Some(1));
+    insta::with_settings!({prepend_module_to_snapshot => false, omit_expression => true}, {
+        insta::assert_snapshot!("sample_report_html", out);
+    });
 }

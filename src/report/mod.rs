@@ -3,6 +3,7 @@
 //! returns strings and never prints. It decides nothing: findings, outcomes and facts come finished
 //! from the engine.
 
+pub mod html;
 pub mod incidents;
 pub mod json;
 pub mod junit;
@@ -78,6 +79,9 @@ pub struct Report {
     pub inputs: Vec<Input>,
     pub findings: Vec<Finding>,
     pub rules: Vec<RuleResult>,
+    /// The bundle's dated moments, for the HTML timeline (not part of the JSON report).
+    #[serde(skip)]
+    pub timeline: Vec<crate::timeline::Moment>,
 }
 
 impl Report {
@@ -131,6 +135,7 @@ impl Report {
             inputs: bundle.inputs.values().cloned().collect(),
             findings: analysis.findings,
             rules: analysis.rules,
+            timeline: Vec::new(),
         }
     }
 
