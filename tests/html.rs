@@ -4,8 +4,10 @@
 
 mod common;
 use common::{arcdiag, root, SAMPLE};
+use std::io::Read;
 use std::path::Path;
-use std::process::Command;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
 
 fn chromium() -> String {
     for c in ["/usr/bin/chromium", "/usr/bin/chromium-browser"] {
@@ -19,7 +21,7 @@ fn chromium() -> String {
 /// The DOM Chromium builds from the page, after its script ran.
 fn dump_dom(page: &Path) -> String {
     let profile = tempfile::tempdir().expect("profile dir");
-    let o = Command::new(chromium())
+    let mut child = Command::new(chromium())
         .args([
             "--headless",
             "--no-sandbox",
@@ -33,10 +35,39 @@ fn dump_dom(page: &Path) -> String {
         .arg(format!("--user-data-dir={}", profile.path().display()))
         .arg("--dump-dom")
         .arg(format!("file://{}", page.display()))
-        .output()
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
         .expect("run chromium");
-    assert!(o.status.success(), "chromium: {}", String::from_utf8_lossy(&o.stderr));
-    String::from_utf8_lossy(&o.stdout).into_owned()
+    // A browser that hangs fails the test instead of stalling the suite (it takes seconds alone,
+    // minutes on a machine busy with builds).
+    let mut stdout = child.stdout.take().expect("stdout");
+    let reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stdout.read_to_string(&mut s);
+        s
+    });
+    let mut stderr = child.stderr.take().expect("stderr");
+    let err_reader = std::thread::spawn(move || {
+        let mut s = String::new();
+        let _ = stderr.read_to_string(&mut s);
+        s
+    });
+    let started = Instant::now();
+    let status = loop {
+        if let Some(st) = child.try_wait().expect("wait chromium") {
+            break st;
+        }
+        if started.elapsed() > Duration::from_secs(600) {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("chromium did not finish rendering {} in 600 s", page.display());
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    let err = err_reader.join().unwrap_or_default();
+    assert!(status.success(), "chromium: {err}");
+    reader.join().expect("stdout reader")
 }
 
 fn html_of(bundle: &Path, dir: &Path) -> (std::path::PathBuf, String) {
