@@ -55,7 +55,8 @@ pub fn analyze_path(
     let b = bundle::open(path, limits, &sigs.log, true)?;
     let snap = Snapshot::build(b);
     let analysis = engine::run(&snap, sigs, rules, opts);
-    let report = Report::new(&snap.bundle, &snap.model_errors, analysis);
+    let mut report = Report::new(&snap.bundle, &snap.model_errors, analysis);
+    report.timeline = crate::timeline::build(&snap, &report.findings);
     // Freeing every parsed object takes a noticeable share of the run on large bundles; do it
     // beside the report instead of before it (a CLI that exits first never waits for it).
     std::thread::spawn(move || drop(snap));

@@ -59,6 +59,23 @@ pub enum Format {
     Markdown,
 }
 
+/// How `analyze` writes its report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ReportFormat {
+    /// For a terminal: incidents, then findings by severity.
+    Text,
+    /// The `arcdiag-report/v1` object (an array for several bundles).
+    Json,
+    /// For a support ticket.
+    Markdown,
+    /// SARIF 2.1.0, for code-scanning dashboards (a run per bundle).
+    Sarif,
+    /// JUnit XML, for CI (a test case per rule, a failure per finding).
+    Junit,
+    /// One self-contained HTML page, to look at and forward.
+    Html,
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum FailOn {
     Error,
@@ -104,8 +121,8 @@ pub struct AnalyzeArgs {
     /// Bundles: .tar.gz, .tgz, .tar, or directories (recognized by content).
     #[arg(required = true, value_name = "BUNDLE")]
     pub bundles: Vec<PathBuf>,
-    #[arg(long, value_enum, default_value_t = Format::Text)]
-    pub format: Format,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Text)]
+    pub format: ReportFormat,
     /// Write the report to FILE instead of standard output.
     #[arg(long, short, value_name = "FILE")]
     pub output: Option<PathBuf>,

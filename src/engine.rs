@@ -5,13 +5,14 @@
 //! by name (only codes, inputs and `after`), no bundle path and no output format.
 
 use crate::facts::Facts;
-use crate::finding::{Finding, Severity};
+use crate::finding::{Finding, Scope, Severity, Subject};
 use crate::model::{object_ref, NeedState, Snapshot};
 use crate::rules::{obj_match_evidence, Applies, Context, Hit, Origin, Rule};
 use crate::signatures::{Place, SignatureSet};
 use rayon::prelude::*;
 use serde::Serialize;
 use serde_json::Value;
+use std::collections::HashMap;
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
@@ -361,6 +362,68 @@ fn run_one(rule: &dyn Rule, cx: &Context) -> (RuleResult, Vec<Finding>) {
     }
 }
 
+/// Pods and ReplicaSets by (namespace, name): what [`scope_of`] reads to give a pod its owners
+/// and node.
+struct Owners<'a> {
+    pods: HashMap<(&'a str, &'a str), &'a crate::k8s::Pod>,
+    replicasets: HashMap<(&'a str, &'a str), &'a crate::k8s::ReplicaSet>,
+}
+
+impl<'a> Owners<'a> {
+    fn of(snap: &'a Snapshot) -> Owners<'a> {
+        let key = |m: &'a crate::k8s::ObjectMeta| (m.namespace.as_deref().unwrap_or("default"), m.name.as_str());
+        Owners {
+            pods: snap.pods.iter().map(|p| (key(&p.metadata), &p.item)).collect(),
+            replicasets: snap.replicasets.iter().map(|r| (key(&r.metadata), &r.item)).collect(),
+        }
+    }
+}
+
+/// A finding's [`Scope`]: its subject and the objects its evidence names (events are evidence,
+/// not objects a finding is about), the owners of the pods among them (ReplicaSet, then its
+/// Deployment) and the nodes they run on, and the codes its rule explains.
+fn scope_of(f: &Finding, owners: &Owners, explains: &[&str]) -> Scope {
+    let mut objects: Vec<Subject> = Vec::new();
+    if f.subject.kind != "Cluster" {
+        objects.push(f.subject.clone());
+    }
+    objects.extend(
+        f.evidence
+            .iter()
+            .filter_map(|e| e.object.as_deref().and_then(Subject::parse_ref))
+            .filter(|s| s.kind != "Event"),
+    );
+    let mut nodes = Vec::new();
+    let pods: Vec<Subject> = objects.iter().filter(|s| s.kind == "Pod").cloned().collect();
+    for s in pods {
+        let ns = s.namespace.as_deref().unwrap_or("default");
+        let Some(pod) = owners.pods.get(&(ns, s.name.as_str())) else {
+            continue;
+        };
+        nodes.extend(pod.node().map(str::to_string));
+        for o in &pod.metadata.owner_references {
+            objects.push(Subject::new(&o.kind, Some(ns), &o.name));
+            if o.kind != "ReplicaSet" {
+                continue;
+            }
+            if let Some(rs) = owners.replicasets.get(&(ns, o.name.as_str())) {
+                for d in &rs.metadata.owner_references {
+                    objects.push(Subject::new(&d.kind, Some(ns), &d.name));
+                }
+            }
+        }
+    }
+    objects.sort();
+    objects.dedup();
+    nodes.sort();
+    nodes.dedup();
+    Scope {
+        objects,
+        nodes,
+        explains: explains.iter().map(|c| c.to_string()).collect(),
+    }
+}
+
 /// Run the selected rules over a snapshot.
 pub fn run(snap: &Snapshot, sigs: &SignatureSet, rules: &[Box<dyn Rule>], opts: &Options) -> Analysis {
     let facts = Facts::derive(snap);
@@ -371,6 +434,8 @@ pub fn run(snap: &Snapshot, sigs: &SignatureSet, rules: &[Box<dyn Rule>], opts: 
         .filter(|r| opts.selects(r.code()))
         .collect();
     let selected_codes: Vec<String> = selected.iter().map(|r| r.code().to_string()).collect();
+    let explains: std::collections::BTreeMap<&str, &[&str]> =
+        selected.iter().map(|r| (r.code(), r.explains())).collect();
     let mut done: Vec<String> = Vec::new();
     let mut pending: Vec<&dyn Rule> = selected;
     let mut findings: Vec<Finding> = Vec::new();
@@ -402,8 +467,10 @@ pub fn run(snap: &Snapshot, sigs: &SignatureSet, rules: &[Box<dyn Rule>], opts: 
         }
         pending = rest;
     }
+    let owners = Owners::of(snap);
     for f in &mut findings {
         f.normalize();
+        f.scope = scope_of(f, &owners, explains.get(f.code.as_str()).copied().unwrap_or(&[]));
     }
     findings.retain(|f| f.severity.rank() >= opts.min_severity.rank());
     findings.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -105,7 +105,9 @@ impl Evidence {
     }
 }
 
-/// A pointer from one finding to another that explains or is explained by it.
+/// A pointer from the finding that holds it to a finding that explains it (a cause): EXT002 lists
+/// the K8S findings of its unready pods, FLX002 the cause rules that fired. The incident grouping
+/// (`report::incidents`) reads it so.
 #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Serialize)]
 pub struct Related {
     pub code: String,
@@ -124,6 +126,46 @@ pub struct Finding {
     pub evidence: Vec<Evidence>,
     pub fix: Vec<String>,
     pub related: Vec<Related>,
+    /// What the incident grouping matches findings on besides `related`; not part of the JSON
+    /// finding (an incident lists the affected objects).
+    #[serde(skip)]
+    pub scope: Scope,
+}
+
+/// The objects a finding concerns and the findings its rule can explain: what groups findings
+/// into incidents (`report::incidents`). The engine fills it after the rules ran, from the
+/// finding's subject and evidence, the snapshot (a pod's owners and node) and `Rule::explains`.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Scope {
+    /// The subject (unless it is the whole cluster), the objects the evidence names (events
+    /// aside), and the owners of the pods among them (ReplicaSet, then Deployment), sorted.
+    pub objects: Vec<Subject>,
+    /// The nodes the pods among `objects` run on, sorted. Only a finding about a node that its
+    /// rule says explains the other's code links through them (a node hosts unrelated pods).
+    pub nodes: Vec<String>,
+    /// Codes whose findings this one explains when they share an object or node
+    /// (`Rule::explains`).
+    pub explains: Vec<String>,
+}
+
+impl Subject {
+    /// `Kind/ns/name` or `Kind/name` (the form evidence names objects in) as a subject; `None` for
+    /// anything else (`extension NAME`, free text).
+    pub fn parse_ref(s: &str) -> Option<Subject> {
+        if s.contains(char::is_whitespace) {
+            return None;
+        }
+        let mut parts = s.splitn(3, '/');
+        let kind = parts
+            .next()
+            .filter(|k| k.starts_with(|c: char| c.is_ascii_uppercase()))?;
+        let a = parts.next().filter(|a| !a.is_empty())?;
+        match parts.next() {
+            Some(name) if !name.is_empty() && !name.contains('/') => Some(Subject::new(kind, Some(a), name)),
+            Some(_) => None,
+            None => Some(Subject::new(kind, None, a)),
+        }
+    }
 }
 
 impl Finding {

@@ -34,3 +34,4 @@ pub mod rules;
 pub mod serve;
 pub mod signatures;
 pub mod text;
+pub mod timeline;

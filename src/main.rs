@@ -3,10 +3,10 @@
 
 use arcdiag::analyze::{analyze_path, load_signatures};
 use arcdiag::bundle::Limits;
-use arcdiag::cli::{Cli, Color, Command, FailOn, Format, MinSeverity};
+use arcdiag::cli::{Cli, Color, Command, FailOn, Format, MinSeverity, ReportFormat};
 use arcdiag::engine::Options;
 use arcdiag::finding::Severity;
-use arcdiag::report::{json, markdown, text, Report};
+use arcdiag::report::{html, json, junit, markdown, sarif, text, Catalog, Report, RuleInfo};
 use arcdiag::rules::{registry, Rule};
 use clap::Parser;
 use std::io::{IsTerminal, Write};
@@ -237,7 +237,7 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
             }
         }
     }
-    if reports.is_empty() && a.format != Format::Json {
+    if reports.is_empty() && a.format != ReportFormat::Json {
         return ExitCode::from(2);
     }
     let color = match a.color {
@@ -246,9 +246,26 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         Color::Auto => a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
     let out = match a.format {
-        Format::Json => json::render_entries(&reports, &unreadable_entries, a.bundles.len() > 1),
-        Format::Text => text::render(&reports, color),
-        Format::Markdown => markdown::render(&reports),
+        ReportFormat::Json => json::render_entries(&reports, &unreadable_entries, a.bundles.len() > 1),
+        ReportFormat::Text => text::render(&reports, color),
+        ReportFormat::Markdown => markdown::render(&reports),
+        ReportFormat::Sarif => {
+            let catalog: Catalog = rules
+                .iter()
+                .map(|r| {
+                    (
+                        r.code().to_string(),
+                        RuleInfo {
+                            severity: r.severity(),
+                            doc: r.doc(),
+                        },
+                    )
+                })
+                .collect();
+            sarif::render(&reports, &catalog)
+        }
+        ReportFormat::Junit => junit::render(&reports),
+        ReportFormat::Html => html::render(&reports),
     };
     if let Err(e) = emit(&out, a.output.as_deref()) {
         eprintln!("arcdiag: {e}");

@@ -726,3 +726,73 @@ fn rules_files_cannot_restyle_built_in_rules_and_are_read_once() {
         assert!(text.contains(want), "explain lacks {want:?}:\n{text}");
     }
 }
+
+/// The sample's incidents: the missing nat table explains the AMA pods' crash loops, the unready
+/// extension pods and the failed extension; the webhook stands over the failing Kustomization; the
+/// application's crash loop stands alone; every finding is in exactly one incident.
+#[test]
+fn sample_incidents_group_what_explains_what() {
+    let r = json(&arcdiag(&["analyze", SAMPLE, "--format", "json"]));
+    let incidents = r["incidents"].as_array().expect("incidents");
+    let findings = r["findings"].as_array().expect("findings");
+    let mut seen = vec![0usize; findings.len()];
+    for inc in incidents {
+        for m in std::iter::once(&inc["root"]).chain(inc["members"].as_array().expect("members")) {
+            let i = m["finding"].as_u64().expect("finding index") as usize;
+            seen[i] += 1;
+            assert_eq!(m["code"], findings[i]["code"]);
+            let s = &findings[i]["subject"];
+            let subject = match s["namespace"].as_str() {
+                Some(ns) => format!("{}/{ns}/{}", s["kind"].as_str().unwrap(), s["name"].as_str().unwrap()),
+                None => format!("{}/{}", s["kind"].as_str().unwrap(), s["name"].as_str().unwrap()),
+            };
+            assert_eq!(m["subject"], subject.as_str());
+        }
+        assert!(!inc["summary"].as_str().unwrap_or("").is_empty());
+    }
+    assert!(
+        seen.iter().all(|n| *n == 1),
+        "every finding in exactly one incident: {seen:?}"
+    );
+    let members = |inc: &serde_json::Value| -> Vec<String> {
+        inc["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| format!("{} {}", m["code"].as_str().unwrap(), m["subject"].as_str().unwrap()))
+            .collect()
+    };
+    let ama = &incidents[0];
+    assert_eq!(ama["root"]["code"], "AMA002");
+    assert_eq!(
+        members(ama),
+        [
+            "K8S001 Pod/kube-system/ama-logs-51898",
+            "K8S001 Pod/kube-system/ama-logs-rs-42b179b1c-bxce1",
+            "EXT002 Extension/azuremonitor-containers",
+            "EXT001 Extension/azuremonitor-containers",
+        ]
+    );
+    let flx = &incidents[1];
+    assert_eq!(flx["root"]["code"], "FLX001");
+    assert!(members(flx).is_empty());
+    assert!(flx["affected"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|a| a == "Kustomization/cluster-config/cluster-config-payments"));
+    let app = &incidents[2];
+    assert_eq!(app["root"]["subject"], "Pod/payments/ledger-worker-feffd96ba-1d4e1");
+    assert!(members(app).is_empty());
+
+    // Text: incidents first, and the log lines AMA002 quoted are referred to under K8S001.
+    let t = stdout(&arcdiag(&["analyze", SAMPLE]));
+    let inc_at = t.find("INCIDENTS (").expect("incidents section");
+    assert!(inc_at < t.find("ERROR (").expect("errors"), "{t}");
+    assert!(
+        t.contains("logs/kube-system/ama-logs-51898/addon-token-adapter.previous.log:4 (quoted above, under AMA002 DaemonSet/kube-system/ama-logs)"),
+        "{t}"
+    );
+    let md = stdout(&arcdiag(&["analyze", SAMPLE, "--format", "markdown"]));
+    assert!(md.find("## Incidents").expect("incidents") < md.find("## Findings").expect("findings"));
+}

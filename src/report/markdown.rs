@@ -92,6 +92,8 @@ pub fn render(reports: &[Report]) -> String {
             }
             out.push('\n');
         }
+        render_incidents(&mut out, r);
+        let repeated = r.repeated_evidence();
         if !r.findings.is_empty() {
             let _ = writeln!(out, "## Findings\n");
             let _ = writeln!(out, "| severity | code | subject | title |\n|---|---|---|---|");
@@ -106,7 +108,7 @@ pub fn render(reports: &[Report]) -> String {
                 );
             }
             out.push('\n');
-            for f in &r.findings {
+            for (fi, f) in r.findings.iter().enumerate() {
                 let _ = writeln!(out, "### {} {}: {}\n", f.code, f.name, f.title);
                 let _ = writeln!(out, "Severity **{}**, subject `{}`.\n", f.severity, f.subject);
                 if !f.message.is_empty() {
@@ -114,7 +116,18 @@ pub fn render(reports: &[Report]) -> String {
                 }
                 if !f.evidence.is_empty() {
                     let _ = writeln!(out, "Evidence:\n");
-                    for e in &f.evidence {
+                    for (ei, e) in f.evidence.iter().enumerate() {
+                        if let Some(shown) = repeated[fi][ei] {
+                            let by = &r.findings[shown];
+                            let _ = writeln!(
+                                out,
+                                "- {} (quoted above, under {} {})",
+                                md_code(&e.location()),
+                                by.code,
+                                md_code(&by.subject.to_string())
+                            );
+                            continue;
+                        }
                         let _ = writeln!(out, "- {}", md_code(&e.location()));
                         if !e.excerpt.is_empty() {
                             let _ = writeln!(out, "  ```\n  {}\n  ```", e.excerpt.replace("```", "'''"));
@@ -177,4 +190,55 @@ pub fn render(reports: &[Report]) -> String {
         }
     }
     crate::text::escape_controls(&out)
+}
+
+/// The incidents as a short table: the root cause and what it explains.
+fn render_incidents(out: &mut String, r: &Report) {
+    if r.incidents.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "## Incidents\n");
+    let _ = writeln!(
+        out,
+        "| # | severity | root cause | explains (or goes with) | also affects |\n|---|---|---|---|---|"
+    );
+    for (n, inc) in r.incidents.iter().enumerate() {
+        let explains: Vec<String> = inc
+            .members
+            .iter()
+            .map(|m| {
+                let with = if m.explained_by.is_empty() { " (with)" } else { "" };
+                format!("{} `{}`{with}", m.code, esc(&m.subject))
+            })
+            .collect();
+        let named: Vec<&str> = std::iter::once(inc.root.subject.as_str())
+            .chain(inc.members.iter().map(|m| m.subject.as_str()))
+            .collect();
+        let others: Vec<String> = inc
+            .affected
+            .iter()
+            .filter(|a| !named.contains(&a.as_str()))
+            .map(|a| format!("`{}`", esc(a)))
+            .collect();
+        let _ = writeln!(
+            out,
+            "| {} | {} | {} `{}`: {} | {} | {} |",
+            n + 1,
+            inc.severity,
+            inc.root.code,
+            esc(&inc.root.subject),
+            esc(&inc.root.title),
+            if explains.is_empty() {
+                "-".to_string()
+            } else {
+                explains.join(", ")
+            },
+            if others.is_empty() {
+                "-".to_string()
+            } else {
+                others.join(", ")
+            }
+        );
+    }
+    out.push('\n');
 }

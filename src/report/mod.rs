@@ -1,10 +1,14 @@
-//! Reports: the `arcdiag-report/v1` value built from a bundle and its analysis, and its three
-//! renderings (`text`, `json`, `markdown`). This is the only code that formats output; it
+//! Reports: the `arcdiag-report/v1` value built from a bundle and its analysis (with its findings
+//! grouped into `incidents`), and its renderings (`text`, `json`, `markdown`, `sarif`, `junit`). This is the only code that formats output; it
 //! returns strings and never prints. It decides nothing: findings, outcomes and facts come finished
 //! from the engine.
 
+pub mod html;
+pub mod incidents;
 pub mod json;
+pub mod junit;
 pub mod markdown;
+pub mod sarif;
 pub mod text;
 
 use crate::bundle::digest::Integrity;
@@ -16,6 +20,16 @@ use serde::Serialize;
 use std::collections::BTreeMap;
 
 pub const SCHEMA: &str = "arcdiag-report/v1";
+
+/// What a rendering may say of a rule beyond the report: its severity and its `explain` text.
+#[derive(Debug, Clone)]
+pub struct RuleInfo {
+    pub severity: Severity,
+    pub doc: String,
+}
+
+/// Rule code → [`RuleInfo`], for the renderings that describe rules (SARIF).
+pub type Catalog = BTreeMap<String, RuleInfo>;
 
 #[derive(Debug, Clone, Serialize)]
 pub struct BundleInfo {
@@ -60,9 +74,14 @@ pub struct Report {
     pub bundle: BundleInfo,
     pub facts: FactsInfo,
     pub summary: Summary,
+    /// The findings grouped by what explains what (see [`incidents`]).
+    pub incidents: Vec<incidents::Incident>,
     pub inputs: Vec<Input>,
     pub findings: Vec<Finding>,
     pub rules: Vec<RuleResult>,
+    /// The bundle's dated moments, for the HTML timeline (not part of the JSON report).
+    #[serde(skip)]
+    pub timeline: Vec<crate::timeline::Moment>,
 }
 
 impl Report {
@@ -112,9 +131,11 @@ impl Report {
                 node_os: fa.node_os.clone(),
             },
             summary,
+            incidents: incidents::group(&analysis.findings),
             inputs: bundle.inputs.values().cloned().collect(),
             findings: analysis.findings,
             rules: analysis.rules,
+            timeline: Vec::new(),
         }
     }
 
@@ -129,6 +150,47 @@ impl Report {
         }
     }
 }
+
+impl Report {
+    /// For each finding (by position), the incident it is in.
+    pub fn incident_of(&self) -> Vec<usize> {
+        let mut of = vec![0; self.findings.len()];
+        for (n, inc) in self.incidents.iter().enumerate() {
+            for i in inc.findings() {
+                if let Some(slot) = of.get_mut(i) {
+                    *slot = n;
+                }
+            }
+        }
+        of
+    }
+
+    /// For each finding's evidence, the finding of the same incident that showed it first (in
+    /// report order), when that is another finding: evidence repeated across an incident is shown
+    /// once and referred to after. Evidence is the same when its place is (path, line, object,
+    /// field), whatever excerpt each rule cut.
+    pub fn repeated_evidence(&self) -> Vec<Vec<Option<usize>>> {
+        let of = self.incident_of();
+        let mut first: BTreeMap<(usize, EvidencePlace), usize> = BTreeMap::new();
+        let mut out = Vec::with_capacity(self.findings.len());
+        for (i, f) in self.findings.iter().enumerate() {
+            let mut row = Vec::with_capacity(f.evidence.len());
+            for e in &f.evidence {
+                let key = (
+                    of[i],
+                    (e.path.as_str(), e.line, e.object.as_deref(), e.field.as_deref()),
+                );
+                let shown = *first.entry(key).or_insert(i);
+                row.push((shown != i).then_some(shown));
+            }
+            out.push(row);
+        }
+        out
+    }
+}
+
+/// Where a piece of evidence sits: path, line, object, field.
+type EvidencePlace<'a> = (&'a str, Option<u64>, Option<&'a str>, Option<&'a str>);
 
 /// Whether a fix line is a command to run (printed with `$ `) rather than advice.
 pub fn is_command(line: &str) -> bool {

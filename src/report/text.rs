@@ -172,17 +172,19 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
         }
     }
     out.push('\n');
+    render_incidents(out, r, p);
+    let repeated = r.repeated_evidence();
     for sev in [Severity::Error, Severity::Warning, Severity::Info] {
-        let fs: Vec<_> = r.findings.iter().filter(|f| f.severity == sev).collect();
-        if fs.is_empty() {
+        let fs = r.findings.iter().filter(|f| f.severity == sev).count();
+        if fs == 0 {
             continue;
         }
         let _ = writeln!(
             out,
             "{}",
-            p.sev(sev, &format!("{} ({})", sev.as_str().to_uppercase(), fs.len()))
+            p.sev(sev, &format!("{} ({fs})", sev.as_str().to_uppercase()))
         );
-        for f in fs {
+        for (fi, f) in r.findings.iter().enumerate().filter(|(_, f)| f.severity == sev) {
             let _ = writeln!(
                 out,
                 "  {} {}  {}",
@@ -201,11 +203,21 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
                 // Long runs of log lines from one file are cut to the first few; JSON has all.
                 let mut per_path: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
                 let mut hidden = 0usize;
-                for e in &f.evidence {
+                for (ei, e) in f.evidence.iter().enumerate() {
                     let n = per_path.entry(e.path.as_str()).or_insert(0);
                     *n += 1;
                     if e.line.is_some() && *n > EVIDENCE_LINES_PER_FILE {
                         hidden += 1;
+                        continue;
+                    }
+                    if let Some(shown) = repeated[fi][ei] {
+                        let by = &r.findings[shown];
+                        let _ = writeln!(
+                            out,
+                            "      {} {}",
+                            p.dim(&e.location()),
+                            p.dim(&format!("(quoted above, under {} {})", by.code, by.subject))
+                        );
                         continue;
                     }
                     let _ = writeln!(out, "      {}", p.dim(&e.location()));
@@ -273,6 +285,62 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
         s.rules_not_applicable,
         s.rules_failed
     );
+}
+
+/// The incidents, most severe first: each root with what it explains (and through which
+/// member), and the other objects affected.
+fn render_incidents(out: &mut String, r: &Report, p: &Paint) {
+    if r.incidents.is_empty() {
+        return;
+    }
+    let _ = writeln!(out, "{}", p.bold(&format!("INCIDENTS ({})", r.incidents.len())));
+    for (n, inc) in r.incidents.iter().enumerate() {
+        let root = &inc.root;
+        let _ = writeln!(
+            out,
+            "  {:<3}{}  {} {}: {}",
+            n + 1,
+            p.sev(inc.severity, &format!("{:<7}", inc.severity.as_str())),
+            p.sev(root.severity, &root.code),
+            root.subject,
+            root.title
+        );
+        let pad = "              ";
+        for m in &inc.members {
+            let through: Vec<&str> = m
+                .explained_by
+                .iter()
+                .filter(|c| **c != format!("{} {}", root.code, root.subject))
+                .map(String::as_str)
+                .collect();
+            let via = if through.is_empty() {
+                String::new()
+            } else {
+                format!(" (through {})", through.join(", "))
+            };
+            // A member nothing explains only shares an object with the others.
+            let head = if m.explained_by.is_empty() {
+                "with     "
+            } else {
+                "explains "
+            };
+            let _ = writeln!(out, "{pad}{head}{} {}{via}", m.code, m.subject);
+        }
+        let named: Vec<&str> = std::iter::once(root.subject.as_str())
+            .chain(inc.members.iter().map(|m| m.subject.as_str()))
+            .collect();
+        let others: Vec<&String> = inc.affected.iter().filter(|a| !named.contains(&a.as_str())).collect();
+        if !others.is_empty() {
+            let shown: Vec<&str> = others.iter().take(6).map(|s| s.as_str()).collect();
+            let more = if others.len() > 6 {
+                format!(" and {} more", others.len() - 6)
+            } else {
+                String::new()
+            };
+            let _ = writeln!(out, "{pad}affects {}{more}", shown.join(", "));
+        }
+    }
+    out.push('\n');
 }
 
 #[cfg(test)]

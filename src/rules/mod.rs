@@ -58,6 +58,14 @@ pub trait Rule: Send + Sync {
     fn after(&self) -> &[&str] {
         &[]
     }
+    /// Codes of the findings this rule's findings explain when both concern the same object (a
+    /// pod, its owner, an extension; a node for a rule about nodes): the one place rule knowledge
+    /// enters the incident grouping (`report::incidents`), where such findings go under this
+    /// one. A rule that reads its causes' findings says so the other way, with `after` and the
+    /// finding's `related`.
+    fn explains(&self) -> &[&str] {
+        &[]
+    }
     fn applies(&self, _cx: &Context) -> Applies {
         Applies::Yes
     }
@@ -139,6 +147,7 @@ pub fn finding(rule: &dyn Rule, subject: Subject, title: impl Into<String>, mess
         evidence: Vec::new(),
         fix: Vec::new(),
         related: Vec::new(),
+        scope: Default::default(),
     }
 }
 

@@ -26,6 +26,12 @@ pub struct IptablesNatTableMissing;
 impl Rule for IptablesNatTableMissing {
     crate::rule_meta!("AMA002", "iptables-nat-table-missing", Error);
 
+    /// Its pods crash-loop (K8S001), so the extension's pods are not ready (EXT002) and its
+    /// install or upgrade fails (EXT001).
+    fn explains(&self) -> &[&str] {
+        &["K8S001", "EXT002", "EXT001"]
+    }
+
     fn inputs(&self) -> Inputs {
         Inputs {
             required: vec![Need::Logs(NS)],

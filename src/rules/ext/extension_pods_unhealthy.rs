@@ -66,6 +66,11 @@ fn why(p: &Pod) -> String {
 impl Rule for ExtensionPodsUnhealthy {
     crate::rule_meta!("EXT002", "extension-pods-unhealthy", Warning);
 
+    /// Helm waits for the release's pods: while they are not ready the extension fails.
+    fn explains(&self) -> &[&str] {
+        &["EXT001"]
+    }
+
     fn inputs(&self) -> Inputs {
         Inputs {
             required: vec![Need::Az("k8s-extension-*"), Need::Resource("pods")],

@@ -33,6 +33,11 @@ pub struct WebhookRejectsDryRun;
 impl Rule for WebhookRejectsDryRun {
     crate::rule_meta!("FLX001", "webhook-rejects-dry-run", Error);
 
+    /// The Kustomization whose dry run the webhook rejects is not ready.
+    fn explains(&self) -> &[&str] {
+        &["FLX010"]
+    }
+
     fn inputs(&self) -> Inputs {
         Inputs {
             any_of: vec![

@@ -22,6 +22,11 @@ const PRESSURES: &[&str] = &["MemoryPressure", "DiskPressure", "PIDPressure"];
 impl Rule for NodeNotReady {
     crate::rule_meta!("K8S006", "node-not-ready", Error);
 
+    /// The pods on an unhealthy node fail with it, and so does an extension whose pods they are.
+    fn explains(&self) -> &[&str] {
+        &["K8S001", "K8S002", "K8S003", "K8S004", "K8S005", "EXT002"]
+    }
+
     fn inputs(&self) -> Inputs {
         Inputs {
             required: vec![Need::Resource("nodes")],
