@@ -66,7 +66,8 @@ fn result(f: &Finding, rule_index: Option<usize>, incident: usize) -> Value {
         "level": level(f.severity),
         "message": {"text": text},
         "locations": locations,
-        "partialFingerprints": {"arcdiagFinding/v1": format!("{} {} {}", f.code, f.subject, f.title)},
+        // Code and subject: stable across bundles of one cluster (a title carries counts that change).
+        "partialFingerprints": {"arcdiagFinding/v1": format!("{} {}", f.code, f.subject)},
         "properties": {
             "subject": f.subject.to_string(),
             "fix": f.fix,
