@@ -626,7 +626,7 @@ fn gatekeeper_constraints_category_plurals_and_can_i() {
 /// bundle's collection time (17:00) standing for now.
 #[test]
 fn logs_since_timestamps_and_limit_bytes() {
-    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let srv = start(&common::fixture::rule_case("K8S001/fires"));
     let pod = "kustomize-controller-7cc9d5b6f4-x2kqj";
     let logs = |extra: &[&str]| {
         let mut args = vec!["logs", "-n", "flux-system", pod, "-p"];
@@ -658,7 +658,7 @@ fn logs_since_timestamps_and_limit_bytes() {
 /// refusal (not an OpenAPI failure before it).
 #[test]
 fn openapi_explain_and_apply_dry_run() {
-    let srv = start(&manifest_dir().join("fixtures/rules/K8S001/fires"));
+    let srv = start(&common::fixture::rule_case("K8S001/fires"));
     let (ok, out, err) = srv.run(&["explain", "pods"]);
     assert!(ok, "{err}");
     assert!(out.starts_with("KIND:       Pod\nVERSION:    v1\n"), "{out}");
