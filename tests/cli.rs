@@ -6,7 +6,7 @@ use std::path::Path;
 use std::process::{Command, Output};
 
 mod common;
-use common::{arcdiag, arcdiag_env, root, SAMPLE};
+use common::{arcdiag, arcdiag_env, copy_dir, root, SAMPLE};
 
 fn stdout(o: &Output) -> String {
     String::from_utf8_lossy(&o.stdout).into_owned()
@@ -49,19 +49,6 @@ fn pack_blocks(dir: &Path, top: &str, out: &Path) {
     let mut b = tar::Builder::new(gz);
     b.append_dir_all(top, dir).expect("append");
     b.into_inner().expect("finish tar").finish().expect("finish gzip");
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //! incident; hostile text from a bundle stays text; the page loads nothing from anywhere.
 
 mod common;
-use common::{arcdiag, root, SAMPLE};
+use common::{arcdiag, copy_dir, root, SAMPLE};
 use std::io::Read;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -149,17 +149,4 @@ fn hostile_bundle_text_stays_text_in_a_browser() {
         dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
         "shown as text"
     );
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir").flatten() {
-        let p = e.path();
-        let t = to.join(e.file_name());
-        if p.is_dir() {
-            copy_dir(&p, &t);
-        } else {
-            std::fs::copy(&p, &t).expect("copy");
-        }
-    }
 }

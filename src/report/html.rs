@@ -8,26 +8,9 @@
 
 use super::{is_command, Report};
 use crate::bundle::InputState;
-use crate::engine::Outcome;
 use std::fmt::Write;
 
-/// Text for HTML element content and quoted attribute values.
-pub fn esc(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#39;"),
-            '\n' | '\t' => out.push(c),
-            c if c.is_control() => out.push_str(&format!("\\u{{{:x}}}", c as u32)),
-            c => out.push(c),
-        }
-    }
-    out
-}
+pub use super::markup_escape as esc;
 
 const STYLE: &str = r#"
 body{font:14px/1.45 system-ui,-apple-system,"Segoe UI",Roboto,sans-serif;margin:0;color:#1d2330;background:#f5f6f8}
@@ -246,11 +229,7 @@ fn render_one(out: &mut String, r: &Report, n: usize) {
         }
         let _ = writeln!(out, "</ul>");
     }
-    let skipped: Vec<_> = r
-        .rules
-        .iter()
-        .filter(|x| x.outcome == Outcome::Skipped || x.outcome == Outcome::Failed)
-        .collect();
+    let skipped: Vec<_> = super::unvouched(r).collect();
     if !skipped.is_empty() {
         let _ = writeln!(out, "<h2>Rules that could not vouch for the cluster</h2><ul>");
         for x in skipped {

@@ -3,7 +3,6 @@
 //! nothing of rules beyond the report it is given.
 
 use super::{is_command, Report};
-use crate::engine::Outcome;
 use std::fmt::Write;
 
 fn esc(s: &str) -> String {
@@ -169,11 +168,7 @@ pub fn render(reports: &[Report]) -> String {
         } else {
             let _ = writeln!(out, "No findings.\n");
         }
-        let skipped: Vec<_> = r
-            .rules
-            .iter()
-            .filter(|x| x.outcome == Outcome::Skipped || x.outcome == Outcome::Failed)
-            .collect();
+        let skipped: Vec<_> = super::unvouched(r).collect();
         if !skipped.is_empty() {
             let _ = writeln!(out, "## Rules that could not vouch for the cluster\n");
             let _ = writeln!(out, "| code | outcome | reason |\n|---|---|---|");

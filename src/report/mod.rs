@@ -192,6 +192,35 @@ impl Report {
 /// Where a piece of evidence sits: path, line, object, field.
 type EvidencePlace<'a> = (&'a str, Option<u64>, Option<&'a str>, Option<&'a str>);
 
+/// Text for XML and HTML element content and quoted attribute values: `& < > " '` as entities
+/// (`&#39;` reads the same in both), other control characters and XML's non-characters
+/// U+FFFE/U+FFFF as visible `\u{..}`; newline and tab kept.
+pub fn markup_escape(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            '\n' | '\t' => out.push(c),
+            c if c.is_control() || c == '\u{FFFE}' || c == '\u{FFFF}' => {
+                out.push_str(&format!("\\u{{{:x}}}", c as u32))
+            }
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// The rules that could not vouch for the cluster: skipped or failed.
+pub fn unvouched(r: &Report) -> impl Iterator<Item = &RuleResult> {
+    r.rules
+        .iter()
+        .filter(|x| x.outcome == Outcome::Skipped || x.outcome == Outcome::Failed)
+}
+
 /// Whether a fix line is a command to run (printed with `$ `) rather than advice.
 pub fn is_command(line: &str) -> bool {
     const CMDS: &[&str] = &["kubectl ", "az ", "helm ", "juju ", "sudo ", "echo ", "osm ", "for "];

@@ -4,7 +4,6 @@
 //! of rules beyond the report it is given.
 
 use super::{is_command, Report};
-use crate::engine::Outcome;
 use crate::finding::Severity;
 use std::fmt::Write;
 
@@ -253,11 +252,7 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
     if r.findings.is_empty() {
         let _ = writeln!(out, "No findings.\n");
     }
-    let skipped: Vec<_> = r
-        .rules
-        .iter()
-        .filter(|x| x.outcome == Outcome::Skipped || x.outcome == Outcome::Failed)
-        .collect();
+    let skipped: Vec<_> = super::unvouched(r).collect();
     if !skipped.is_empty() {
         let _ = writeln!(out, "{}", p.bold("Rules that could not vouch for the cluster:"));
         for x in skipped {
