@@ -833,3 +833,76 @@ fn memory_in_flight_is_bounded_and_work_stops_when_clients_go() {
     assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(5));
     assert!(srv.child.try_wait().ok().flatten().is_none(), "the server exited");
 }
+
+/// 200 clients ask for a 16 MB list and never read it: more than the server's 128 workers. A
+/// normal request still answers within a few seconds (before the fix it waited a 10 s write
+/// timeout per wave of 128 stuck workers), because while requests wait for a worker the server
+/// cuts the clients that have not read for a second. A client that reads, slowly, is not cut
+/// while nobody waits.
+#[test]
+fn clients_that_never_read_do_not_hold_every_worker() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let bundle = dir.path().join("bundle");
+    common::serve::synthetic_pods_bundle(&bundle, 8000, 8, 1500);
+    let mut srv = start_on(&bundle);
+    let port = srv.port;
+    let req = b"GET /api/v1/pods HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n";
+    // One client that reads with a pause of 100 ms between reads, through the flood: served whole.
+    let patient = std::thread::spawn(move || {
+        let mut s = connect(port);
+        s.write_all(req).expect("send");
+        let mut got: Vec<u8> = Vec::new();
+        let mut b = vec![0u8; 256 << 10];
+        while !got.ends_with(b"\r\n0\r\n\r\n") {
+            match s.read(&mut b) {
+                Ok(0) | Err(_) => break,
+                Ok(n) => got.extend_from_slice(&b[..n]),
+            }
+            std::thread::sleep(Duration::from_millis(100));
+        }
+        got.ends_with(b"\r\n0\r\n\r\n")
+    });
+    std::thread::sleep(Duration::from_millis(500));
+    let stalled: Vec<TcpStream> = (0..200)
+        .map(|_| {
+            let mut s = connect(port);
+            s.write_all(req).expect("send");
+            s
+        })
+        .collect();
+    // Let every worker fill its socket buffers and get stuck.
+    std::thread::sleep(Duration::from_secs(2));
+    let t = Instant::now();
+    let r = timed("GET while 200 clients never read a 16 MB list", || {
+        get(port, "/api/v1/namespaces/ns-003/pods?limit=5")
+    });
+    let waited = t.elapsed();
+    assert_eq!(r.code, Some(200), "{}", r.head);
+    assert_eq!(r.json()["items"].as_array().map(Vec::len), Some(5));
+    assert!(
+        waited < Duration::from_secs(5),
+        "a normal request waited {waited:?} behind 200 clients that never read (the write timeout is 10 s)"
+    );
+    // The stuck clients were cut: each reads what the socket held, then the end.
+    let mut cut = 0;
+    for mut s in stalled {
+        let _ = s.set_read_timeout(Some(Duration::from_secs(30)));
+        let mut n = 0usize;
+        let mut b = vec![0u8; 1 << 20];
+        while let Ok(k) = s.read(&mut b) {
+            if k == 0 {
+                break;
+            }
+            n += k;
+        }
+        if n < 16 << 20 {
+            cut += 1;
+        }
+    }
+    eprintln!("[hostile-serve] {cut} of 200 clients that never read were cut");
+    assert!(cut >= 1, "no stuck client was cut");
+    assert!(matches!(patient.join(), Ok(true)), "a client that kept reading was cut");
+    let r = get(port, "/api/v1/pods?limit=5");
+    assert_eq!(r.code, Some(200), "{}", r.head);
+    assert!(srv.child.try_wait().ok().flatten().is_none(), "the server exited");
+}

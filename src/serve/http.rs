@@ -20,7 +20,13 @@
 //! - a streamed answer goes out in chunks of [`CHUNK`] bytes; each worker holds at most one chunk,
 //!   so memory in flight is at most `WORKERS * CHUNK` beyond what the handler itself keeps; a
 //!   write that makes no progress for [`WRITE_TIMEOUT`] drops the client, and a failed write
-//!   (the client went away) stops the handler's work at its next chunk.
+//!   (the client went away) stops the handler's work at its next chunk;
+//! - a client that does not read its answer holds a worker only while no request waits for one:
+//!   when every worker is busy and requests queue, the poller cuts the connections whose worker
+//!   has been stuck in one write (or in reading a small body) for [`STALL_WHILE_OTHERS_WAIT`],
+//!   longest-stuck first, one per waiting request. So a flood of clients that ask and never
+//!   read (or read a byte now and then) delays a normal request by about that, not by
+//!   [`WRITE_TIMEOUT`] per wave of [`WORKERS`].
 //!
 //! Every error a client can see is a `Status`.
 
@@ -29,6 +35,7 @@ use std::io::{Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
@@ -47,6 +54,9 @@ pub const WORKERS: usize = 128;
 pub const HEAD_DEADLINE: Duration = Duration::from_secs(10);
 /// A write to a client that makes no progress for this long drops the client.
 pub const WRITE_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a worker may be stuck writing to (or reading a body from) one client while other
+/// requests wait for a worker; past it, that client is cut off.
+pub const STALL_WHILE_OTHERS_WAIT: Duration = Duration::from_secs(1);
 /// Bytes of a streamed body buffered before they are written as one chunk.
 pub const CHUNK: usize = 64 << 10;
 /// Most bytes of an unwanted request body read (and dropped) before closing, so the client sees
@@ -324,8 +334,8 @@ fn small_reply_bytes(reply: &Reply) -> Vec<u8> {
 /// A body written as HTTP/1.1 chunks of about [`CHUNK`] bytes (or raw, for HTTP/1.0, whose end
 /// is the connection's close). The head waits for the first chunk: a body that ends within one
 /// chunk goes out whole with its `Content-Length`.
-struct Chunked<'a> {
-    out: &'a mut TcpStream,
+struct Chunked<'a, W: Write> {
+    out: &'a mut W,
     /// The status line and headers but the framing ones, until they are sent.
     head: Option<String>,
     close: &'static str,
@@ -333,7 +343,7 @@ struct Chunked<'a> {
     http10: bool,
 }
 
-impl Chunked<'_> {
+impl<W: Write> Chunked<'_, W> {
     fn emit(&mut self) -> std::io::Result<()> {
         if let Some(h) = self.head.take() {
             let framing = if self.http10 {
@@ -374,7 +384,7 @@ impl Chunked<'_> {
     }
 }
 
-impl Write for Chunked<'_> {
+impl<W: Write> Write for Chunked<'_, W> {
     fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
         self.buf.extend_from_slice(data);
         if self.buf.len() >= CHUNK {
@@ -388,8 +398,8 @@ impl Write for Chunked<'_> {
 }
 
 /// Write the answer; `Ok(false)`: the body's length was the connection's end (close it).
-fn write_reply(
-    w: &mut TcpStream,
+fn write_reply<W: Write>(
+    w: &mut W,
     reply: Reply,
     head_only: bool,
     keep_alive: bool,
@@ -460,7 +470,100 @@ struct Job {
 /// worker closed it).
 type Back = Option<(TcpStream, Vec<u8>)>;
 
-fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F) -> Back {
+/// What each worker is doing with its client, for the poller to cut the ones that do not read
+/// while other requests wait (see the module note).
+struct Board {
+    epoch: Instant,
+    slots: Vec<Slot>,
+}
+
+#[derive(Default)]
+struct Slot {
+    /// When the worker's current write to (or body read from) its client began, in nanoseconds
+    /// after [`Board::epoch`]; 0 when it is not in one.
+    since: AtomicU64,
+    /// A second handle to the connection being answered, to shut it from the poller.
+    conn: Mutex<Option<TcpStream>>,
+}
+
+impl Board {
+    fn new(workers: usize) -> Board {
+        Board {
+            epoch: Instant::now(),
+            slots: (0..workers).map(|_| Slot::default()).collect(),
+        }
+    }
+
+    fn now(&self) -> u64 {
+        (self.epoch.elapsed().as_nanos() as u64).max(1)
+    }
+
+    /// Cut up to `waiting` connections whose worker has been stuck in one write or read for
+    /// [`STALL_WHILE_OTHERS_WAIT`], longest-stuck first. Returns how many were cut.
+    fn cut_stalled(&self, waiting: usize) -> usize {
+        let now = self.now();
+        let stall = STALL_WHILE_OTHERS_WAIT.as_nanos() as u64;
+        let mut stuck: Vec<(u64, usize)> = self
+            .slots
+            .iter()
+            .enumerate()
+            .filter_map(|(i, s)| {
+                let t = s.since.load(Ordering::Relaxed);
+                (t != 0 && now.saturating_sub(t) >= stall).then_some((t, i))
+            })
+            .collect();
+        stuck.sort_unstable();
+        let mut cut = 0;
+        for (t, i) in stuck.into_iter().take(waiting) {
+            let Ok(mut conn) = self.slots[i].conn.lock() else {
+                continue;
+            };
+            // Still the same write (the worker may have finished it and moved on meanwhile).
+            if self.slots[i].since.load(Ordering::Relaxed) != t {
+                continue;
+            }
+            if let Some(c) = conn.take() {
+                let _ = c.shutdown(Shutdown::Both);
+                cut += 1;
+            }
+        }
+        cut
+    }
+}
+
+/// A connection's stream with its worker's [`Slot`] marked while a write (or read) is in the
+/// kernel.
+struct Watched<'a> {
+    stream: &'a mut TcpStream,
+    board: &'a Board,
+    slot: &'a Slot,
+}
+
+impl Watched<'_> {
+    fn during<T>(&mut self, f: impl FnOnce(&mut TcpStream) -> T) -> T {
+        self.slot.since.store(self.board.now(), Ordering::Relaxed);
+        let r = f(self.stream);
+        self.slot.since.store(0, Ordering::Relaxed);
+        r
+    }
+}
+
+impl Write for Watched<'_> {
+    fn write(&mut self, data: &[u8]) -> std::io::Result<usize> {
+        self.during(|s| s.write(data))
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.stream.flush()
+    }
+}
+
+impl Read for Watched<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        self.during(|s| s.read(buf))
+    }
+}
+
+fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F, board: &Board, slot: &Slot) -> Back {
     let Job {
         mut stream,
         head,
@@ -469,13 +572,34 @@ fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F) -> Back {
     let _ = stream.set_nonblocking(false);
     let _ = stream.set_write_timeout(Some(WRITE_TIMEOUT));
     let _ = stream.set_read_timeout(Some(WRITE_TIMEOUT));
+    if let Ok(mut c) = slot.conn.lock() {
+        *c = stream.try_clone().ok();
+    }
+    let back = answer_on(
+        &mut Watched {
+            stream: &mut stream,
+            board,
+            slot,
+        },
+        head,
+        &mut rest,
+        handler,
+    );
+    if let Ok(mut c) = slot.conn.lock() {
+        *c = None;
+    }
+    back.then_some((stream, rest))
+}
+
+/// Answer one request on `stream`; `true` when the connection can carry another.
+fn answer_on<F: Fn(&Request) -> Reply>(stream: &mut Watched, head: Head, rest: &mut Vec<u8>, handler: &F) -> bool {
     let (req, framing) = match head {
         Head::Request(q, f) => (q, f),
         Head::Error(reply) => {
-            if write_reply(&mut stream, reply, false, false, false).is_ok() {
-                linger_close(&mut stream);
+            if write_reply(stream, reply, false, false, false).is_ok() {
+                linger_close(stream.stream);
             }
-            return None;
+            return false;
         }
     };
     let (mut req, framing) = (req, framing);
@@ -489,7 +613,7 @@ fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F) -> Back {
         let from_rest = len.min(rest.len());
         req.body = rest.drain(..from_rest).collect();
         let more = (len - from_rest) as u64;
-        skip_ok = Read::by_ref(&mut stream).take(more).read_to_end(&mut req.body).ok() == Some(more as usize);
+        skip_ok = Read::by_ref(stream).take(more).read_to_end(&mut req.body).ok() == Some(more as usize);
     }
     let reply = handler(&req);
     // A body we do not read leaves the stream unframed: answer, then close.
@@ -498,16 +622,16 @@ fn answer<F: Fn(&Request) -> Reply>(job: Job, handler: &F) -> Back {
         let from_rest = len.min(rest.len());
         rest.drain(..from_rest);
         let more = (len - from_rest) as u64;
-        skip_ok = std::io::copy(&mut Read::by_ref(&mut stream).take(more), &mut std::io::sink()).ok() == Some(more);
+        skip_ok = std::io::copy(&mut Read::by_ref(stream).take(more), &mut std::io::sink()).ok() == Some(more);
     }
     let keep = framing.keep_alive && (!has_body || skip_ok);
-    match write_reply(&mut stream, reply, req.method == "HEAD", keep, framing.http10) {
-        Ok(true) => Some((stream, rest)),
+    match write_reply(stream, reply, req.method == "HEAD", keep, framing.http10) {
+        Ok(true) => true,
         Ok(false) => {
-            linger_close(&mut stream);
-            None
+            linger_close(stream.stream);
+            false
         }
-        Err(_) => None,
+        Err(_) => false,
     }
 }
 
@@ -590,12 +714,14 @@ where
     let _ = wake_rx.set_nonblocking(true);
     let _ = wake_tx.set_nonblocking(true);
     let wake_tx = Arc::new(wake_tx);
-    for _ in 0..WORKERS {
-        let (handler, job_rx, back_tx, wake_tx) = (
+    let board = Arc::new(Board::new(WORKERS));
+    for k in 0..WORKERS {
+        let (handler, job_rx, back_tx, wake_tx, board) = (
             Arc::clone(&handler),
             Arc::clone(&job_rx),
             back_tx.clone(),
             Arc::clone(&wake_tx),
+            Arc::clone(&board),
         );
         let spawned = std::thread::Builder::new().stack_size(1 << 20).spawn(move || loop {
             let job = match job_rx.lock() {
@@ -603,7 +729,10 @@ where
                 Err(_) => return,
             };
             let Ok(job) = job else { return };
-            if back_tx.send(answer(job, handler.as_ref())).is_err() {
+            if back_tx
+                .send(answer(job, handler.as_ref(), &board, &board.slots[k]))
+                .is_err()
+            {
                 return;
             }
             let _ = (&*wake_tx).write(&[1]);
@@ -613,11 +742,18 @@ where
         }
     }
     drop(back_tx);
-    poll_loop(listener, conn_cap, &job_tx, &back_rx, wake_rx);
+    poll_loop(listener, conn_cap, &job_tx, &back_rx, wake_rx, &board);
 }
 
 /// The poller: accepts, reads heads, enforces the deadline, hands complete heads to the workers.
-fn poll_loop(listener: TcpListener, conn_cap: usize, jobs: &Sender<Job>, back: &Receiver<Back>, mut wake: UnixStream) {
+fn poll_loop(
+    listener: TcpListener,
+    conn_cap: usize,
+    jobs: &Sender<Job>,
+    back: &Receiver<Back>,
+    mut wake: UnixStream,
+    board: &Board,
+) {
     let _ = listener.set_nonblocking(true);
     let mut waiting: Vec<Waiting> = Vec::new();
     // Connections handed to workers and not yet back (or closed there).
@@ -631,7 +767,12 @@ fn poll_loop(listener: TcpListener, conn_cap: usize, jobs: &Sender<Job>, back: &
             .map(|w| w.deadline.saturating_duration_since(now))
             .min()
             .unwrap_or(Duration::from_secs(1))
-            .min(Duration::from_secs(1));
+            .min(if busy > WORKERS {
+                // Requests wait for a worker: look at the stuck ones often.
+                Duration::from_millis(100)
+            } else {
+                Duration::from_secs(1)
+            });
         fds.clear();
         let pfd = |fd: i32| libc::pollfd {
             fd,
@@ -780,6 +921,9 @@ fn poll_loop(listener: TcpListener, conn_cap: usize, jobs: &Sender<Job>, back: &
             false
         });
         waiting = next;
+        if busy > WORKERS {
+            board.cut_stalled(busy - WORKERS);
+        }
         for job in ready {
             busy += 1;
             if jobs.send(job).is_err() {
