@@ -620,6 +620,26 @@ fn gatekeeper_constraints_category_plurals_and_can_i() {
         let (ok, out, _) = srv.run(&["auth", "can-i", "create", "deployments", "-n", "default"]);
         assert!(!ok && out.trim().starts_with("no"), "can-i create: {out}");
     }
+    // Any category a CRD declares is served: the same CRD with a category of its own.
+    let own = dir.path().join("own-category");
+    copy_tree(&healthy, &own);
+    let crds = own.join("kubectl/cluster/customresourcedefinitions.json");
+    let mut v: Value = serde_json::from_slice(&std::fs::read(&crds).expect("read crds")).expect("crds json");
+    for crd in v["items"].as_array_mut().expect("crd items") {
+        if crd["spec"]["names"]["kind"] == "K8sAzureV3ContainerLimits" {
+            crd["spec"]["names"]["categories"] = serde_json::json!(["azurepolicy"]);
+        }
+    }
+    std::fs::write(&crds, serde_json::to_vec(&v).expect("crds")).expect("write crds");
+    let srv = start(&own);
+    let (ok, out, err) = srv.run(&["get", "azurepolicy", "-A", "-o", "name"]);
+    assert!(ok, "{err}");
+    assert_eq!(
+        out.trim(),
+        "k8sazurev3containerlimits.constraints.gatekeeper.sh/azurepolicy-k8sazurev3containerlimits-7f3c9b2e1d"
+    );
+    let (ok, out, err) = srv.run(&["api-resources", "--categories", "azurepolicy", "--no-headers"]);
+    assert!(ok && out.starts_with("k8sazurev3containerlimits "), "{out} {err}");
 }
 
 /// `kubectl logs --since/--since-time/--timestamps/--limit-bytes` from the lines' own times, the
