@@ -17,6 +17,7 @@ use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, Read};
+use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
 
 /// A member larger than this is dropped (named in the report), not redacted.
@@ -51,26 +52,50 @@ enum Item {
     Dropped(String),
 }
 
-/// Every member of the input in order: path (the input's own, `/`-separated) and content.
-fn members(input: &Path) -> Result<Vec<(String, Item)>, RebundleError> {
+/// Hands each member of the input to `f`, one at a time, in order: its path (the input's own,
+/// `/`-separated) and content. With `names_only`, no member's bytes are read (each file comes as
+/// an empty `Item::File`): the first of the two passes [`rebundle`] makes, so that memory holds one
+/// member at a time, never the bundle.
+fn each_member(
+    input: &Path,
+    names_only: bool,
+    f: &mut dyn FnMut(String, Item) -> Result<ControlFlow<()>, RebundleError>,
+) -> Result<(), RebundleError> {
     let err = |why: String| RebundleError::Read {
         path: input.display().to_string(),
         why,
     };
     let meta = std::fs::metadata(input).map_err(|e| err(e.to_string()))?;
-    let mut out = Vec::new();
     if meta.is_dir() {
-        walk(input, input, &mut out).map_err(|e| err(e.to_string()))?;
-        out.sort_by(|a, b| a.0.cmp(&b.0));
-        return Ok(out);
+        let mut files = Vec::new();
+        walk(input, input, &mut files).map_err(|e| err(e.to_string()))?;
+        files.sort_by(|a, b| a.0.cmp(&b.0));
+        for (rel, path, entry) in files {
+            let item = match entry {
+                DirEntry::Link(target) => Item::Link { target, hard: false },
+                DirEntry::File(len) if len > MAX_MEMBER => Item::Dropped(format!("larger than {MAX_MEMBER} bytes")),
+                DirEntry::File(_) if names_only => Item::File(Vec::new()),
+                DirEntry::File(_) => Item::File(std::fs::read(&path).map_err(|e| RebundleError::Read {
+                    path: path.display().to_string(),
+                    why: e.to_string(),
+                })?),
+            };
+            if f(rel, item)?.is_break() {
+                break;
+            }
+        }
+        return Ok(());
     }
     // Peek at the first bytes (gzip's magic) without reading the file twice.
-    let mut f = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
-    let gz = f.fill_buf().map_err(|e| err(e.to_string()))?.starts_with(&[0x1f, 0x8b]);
+    let mut file = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
+    let gz = file
+        .fill_buf()
+        .map_err(|e| err(e.to_string()))?
+        .starts_with(&[0x1f, 0x8b]);
     let reader: Box<dyn Read> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(f))
+        Box::new(flate2::read::MultiGzDecoder::new(file))
     } else {
-        Box::new(f)
+        Box::new(file)
     };
     let mut ar = tar::Archive::new(reader);
     let entries = ar.entries().map_err(|e| err(format!("not a tar archive: {e}")))?;
@@ -85,13 +110,13 @@ fn members(input: &Path) -> Result<Vec<(String, Item)>, RebundleError> {
         if t.is_symlink() || t.is_hard_link() {
             if let Ok(Some(target)) = e.link_name() {
                 let target = target.to_string_lossy().into_owned();
-                out.push((
-                    name,
-                    Item::Link {
-                        target,
-                        hard: t.is_hard_link(),
-                    },
-                ));
+                let link = Item::Link {
+                    target,
+                    hard: t.is_hard_link(),
+                };
+                if f(name, link)?.is_break() {
+                    break;
+                }
             }
             continue;
         }
@@ -99,21 +124,38 @@ fn members(input: &Path) -> Result<Vec<(String, Item)>, RebundleError> {
             continue;
         }
         if e.size() > MAX_MEMBER {
-            out.push((name, Item::Dropped(format!("larger than {} bytes", MAX_MEMBER))));
+            if f(name, Item::Dropped(format!("larger than {MAX_MEMBER} bytes")))?.is_break() {
+                break;
+            }
             continue;
         }
-        let mut data = Vec::with_capacity(e.size() as usize);
+        if names_only {
+            if f(name, Item::File(Vec::new()))?.is_break() {
+                break;
+            }
+            continue;
+        }
+        // The header's size is only a claim: reserve at most 16 MiB ahead of the bytes.
+        let mut data = Vec::with_capacity(e.size().min(16 << 20) as usize);
         e.read_to_end(&mut data).map_err(|x| {
             err(format!(
                 "truncated or corrupt archive: {x}; while reading member '{name}'"
             ))
         })?;
-        out.push((name, Item::File(data)));
+        if f(name, Item::File(data))?.is_break() {
+            break;
+        }
     }
-    Ok(out)
+    Ok(())
 }
 
-fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Item)>) -> io::Result<()> {
+enum DirEntry {
+    /// A regular file of this many bytes.
+    File(u64),
+    Link(String),
+}
+
+fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf, DirEntry)>) -> io::Result<()> {
     for e in std::fs::read_dir(dir)? {
         let e = e?;
         let p = e.path();
@@ -124,31 +166,15 @@ fn walk(root: &Path, dir: &Path, out: &mut Vec<(String, Item)>) -> io::Result<()
         let ft = e.file_type()?;
         if ft.is_symlink() {
             let target = std::fs::read_link(&p)?.to_string_lossy().into_owned();
-            out.push((rel, Item::Link { target, hard: false }));
+            out.push((rel, p, DirEntry::Link(target)));
         } else if ft.is_dir() {
             walk(root, &p, out)?;
         } else if ft.is_file() {
-            if e.metadata()?.len() > MAX_MEMBER {
-                out.push((rel, Item::Dropped(format!("larger than {} bytes", MAX_MEMBER))));
-            } else {
-                out.push((rel, Item::File(std::fs::read(&p)?)));
-            }
+            let len = e.metadata()?.len();
+            out.push((rel, p, DirEntry::File(len)));
         }
     }
     Ok(())
-}
-
-/// The one top folder all members share, and each member's path under it.
-fn split_top(items: Vec<(String, Item)>, fallback: &str) -> (String, Vec<(String, Item)>) {
-    let first = |p: &str| p.split('/').next().unwrap_or("").to_string();
-    let top = items.first().map(|(p, _)| first(p)).unwrap_or_default();
-    let shared = !top.is_empty() && items.iter().all(|(p, _)| p.starts_with(&format!("{top}/")));
-    if shared {
-        let n = top.len() + 1;
-        (top, items.into_iter().map(|(p, i)| (p[n..].to_string(), i)).collect())
-    } else {
-        (fallback.to_string(), items)
-    }
 }
 
 /// Binary content (a NUL byte in the first 8 KiB, or not UTF-8 beyond a few bytes): it cannot
@@ -198,7 +224,31 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
         })
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| "bundle".into());
-    let (top, items) = split_top(members(input)?, &fallback);
+    // The one top folder all members share is guessed from the first member and checked on the
+    // way: a member outside it starts the rewrite over with no folder stripped. So the input is
+    // read once in the usual case, and memory holds one member at a time, never the bundle.
+    let mut first = None;
+    each_member(input, true, &mut |name, _| {
+        first = Some(name);
+        Ok(ControlFlow::Break(()))
+    })?;
+    let guess = first
+        .as_deref()
+        .and_then(|n| n.split_once('/'))
+        .map(|(t, _)| t.to_string())
+        .filter(|t| !t.is_empty());
+    if let Some(top) = guess {
+        if let Some(sum) = write_bundle(input, output, &top, true)? {
+            return Ok(sum);
+        }
+    }
+    write_bundle(input, output, &fallback, false)?
+        .ok_or_else(|| RebundleError::Refused("the rewrite stopped without a reason".into()))
+}
+
+/// Rewrite `input` into `output` with every member under `top/`. With `strip`, each member's
+/// path must start with `top/`, which is taken off; `None` (nothing written) when one does not.
+fn write_bundle(input: &Path, output: &Path, top: &str, strip: bool) -> Result<Option<Summary>, RebundleError> {
     let wr = |source| RebundleError::Write {
         path: output.display().to_string(),
         source,
@@ -207,7 +257,7 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
     let mtime = std::fs::metadata(input)
         .and_then(|m| m.modified())
         .unwrap_or(std::time::UNIX_EPOCH);
-    let mut w = BundleWriter::create(output, &top, mtime).map_err(wr)?;
+    let mut w = BundleWriter::create(output, top, mtime).map_err(wr)?;
     let red = Redactor::new();
     let mut manifest: Option<Value> = None;
     let mut files: BTreeMap<String, Counts> = BTreeMap::new();
@@ -215,7 +265,17 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
     let mut sizes: BTreeMap<String, u64> = BTreeMap::new();
     let mut as_text = Vec::new();
     let mut sum = Summary::default();
-    for (rel, item) in items {
+    let prefix = format!("{top}/");
+    let mut outside = false;
+    each_member(input, false, &mut |name, item| {
+        let rel = match name.strip_prefix(&prefix) {
+            _ if !strip => name,
+            Some(r) => r.to_string(),
+            None => {
+                outside = true;
+                return Ok(ControlFlow::Break(()));
+            }
+        };
         match item {
             Item::Link { target, hard } => {
                 w.add_link(&rel, &target, hard).map_err(wr)?;
@@ -224,20 +284,20 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
             Item::Dropped(why) => sum.dropped.push((rel, why)),
             Item::File(data) => {
                 if rel == SIDECAR {
-                    continue; // an earlier run's report: replaced by this one's
+                    return Ok(ControlFlow::Continue(())); // an earlier run's report: replaced by this one's
                 }
                 if rel == "manifest.json" {
                     match serde_json::from_slice::<Value>(&data) {
                         Ok(v) if crate::bundle::manifest::is_arcdiag_format(v["format"].as_str()) => {
                             manifest = Some(v);
-                            continue;
+                            return Ok(ControlFlow::Continue(()));
                         }
                         _ => {}
                     }
                 }
                 if is_binary(&data) {
                     sum.dropped.push((rel, "binary content cannot be redacted".into()));
-                    continue;
+                    return Ok(ControlFlow::Continue(()));
                 }
                 let o = red.redact(&data, Shape::of(&rel));
                 for (k, n) in &o.counts {
@@ -255,6 +315,10 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
                 sum.members += 1;
             }
         }
+        Ok(ControlFlow::Continue(()))
+    })?;
+    if outside {
+        return Ok(None);
     }
     let dropped: Vec<Value> = sum
         .dropped
@@ -300,7 +364,7 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
             sum.members += 1;
         }
     }
-    Ok(sum)
+    Ok(Some(sum))
 }
 
 /// An arcdiag manifest's steps after the rewrite: digests and sizes of the new members, stderr
