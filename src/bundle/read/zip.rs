@@ -119,9 +119,14 @@ pub(super) fn open(
     let eocd_pos = len - tail_len + at as u64;
     let e = &tail[at..];
     let (mut entries_declared, mut cd_size, mut cd_offset) = (u16_at(e, 10), u32_at(e, 12), u32_at(e, 16));
-    if entries_declared == 0xFFFF || cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF {
+    let loc = at
+        .checked_sub(20)
+        .map(|i| &tail[i..at])
+        .filter(|l| l.starts_with(b"PK\x06\x07"));
+    // A count of 0xFFFF without a zip64 locator is a writer that let the 16-bit count wrap or
+    // stick: the entries are counted as parsed, not trusted.
+    if cd_size == 0xFFFF_FFFF || cd_offset == 0xFFFF_FFFF || (entries_declared == 0xFFFF && loc.is_some()) {
         // zip64: the locator sits right before the record and points at the zip64 record.
-        let loc = at.checked_sub(20).map(|i| &tail[i..at]);
         match loc {
             Some(l) if l.starts_with(b"PK\x06\x07") => {
                 let z = u64_at(l, 8);
@@ -228,7 +233,8 @@ pub(super) fn open(
         ));
         i += 46 + n + m + k;
     }
-    if !stopped && (cd_size > read_size || (raw.len() as u64) < entries_declared.min(limits.max_members)) {
+    let short = entries_declared != 0xFFFF && (raw.len() as u64) < entries_declared.min(limits.max_members);
+    if !stopped && (cd_size > read_size || short) {
         let why = if cd_size > read_size {
             format!("zip central directory over {MAX_DIRECTORY_BYTES} bytes; the entries past it were not read")
         } else {
@@ -480,7 +486,7 @@ impl TarOfZip {
         let mut file = self.file.try_clone()?;
         file.seek(SeekFrom::Start(e.data))?;
         let raw = CountingReader {
-            inner: BufReader::with_capacity(64 << 10, file).take(e.compressed),
+            inner: BufReader::with_capacity(e.compressed.clamp(512, 64 << 10) as usize, file).take(e.compressed),
             count: self.counting.count.clone(),
             progress: self.counting.progress,
         };
