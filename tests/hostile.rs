@@ -1675,3 +1675,94 @@ fn large_gzip_header_fields_are_read_within_the_member_bound() {
         r.stderr
     );
 }
+
+/// A directory bundle of the base files, under `dir/b/ROOT`; its root.
+fn base_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    for (n, d) in base_files() {
+        let f = dir.join("b").join(&n);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&f, d).expect("write");
+    }
+    dir.join("b")
+}
+
+#[test]
+fn directory_symlinks_are_charged_as_copies_and_folder_links_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("temp");
+    let root = base_dir(dir.path());
+    let r0 = root.join(ROOT);
+    // 1,000 links to the pod list: each read as a copy of it, like an archive's links.
+    for i in 0..1000 {
+        let d = r0.join(format!("kubectl/namespaces/ns{i}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        symlink(format!("../../../{PODS}"), d.join("pods.json")).expect("symlink");
+    }
+    // Folder links: a loop, and a fan-out of 200 links to the logs folder.
+    symlink("b", r0.join("a")).expect("symlink");
+    symlink("a", r0.join("b")).expect("symlink");
+    let fan = r0.join("fan");
+    std::fs::create_dir_all(&fan).expect("mkdir");
+    for i in 0..200 {
+        symlink("../logs", fan.join(format!("l{i}"))).expect("symlink");
+    }
+    let r = run_in_fresh_cwd(
+        "directory: 1,000 file links, a folder-link loop, 200 links to a folder",
+        &["analyze".into(), r0.clone().into(), "--format".into(), "json".into()],
+    );
+    assert_analyzed(&r);
+    let j = r.json();
+    let present = |id: &str| {
+        j["inputs"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["id"] == id && i["state"] == "present"))
+    };
+    for ns in ["ns0", "ns500", "ns999"] {
+        assert!(
+            present(&format!("kubectl/namespaces/{ns}/pods")),
+            "{ns}: {:?}",
+            r.errors()
+        );
+    }
+    assert!(r.has_error("a", "link loop"), "{:?}", r.errors());
+    let folder_links = r
+        .errors()
+        .iter()
+        .filter(|e| e.starts_with("fan/l") && e.contains("symlink to the folder 'logs'; not followed"))
+        .count();
+    assert_eq!(folder_links, 200, "{:?}", r.errors());
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // A fan-out of links to a 2 MiB log is charged one copy each: it stops at the total bound,
+    // naming the link where it stopped.
+    let dir = tempfile::tempdir().expect("temp");
+    let root = base_dir(dir.path());
+    let log = root.join(ROOT).join("logs/a/b/c.log");
+    std::fs::create_dir_all(log.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&log, b"CrashLoopBackOff line\n".repeat(100_000)).expect("write");
+    for i in 0..5000 {
+        let d = root.join(ROOT).join(format!("logs/a/b{i}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        symlink("../b/c.log", d.join("c.log")).expect("symlink");
+    }
+    let r = run_in_fresh_cwd(
+        "directory: 5,000 links to a 2 MiB log, --max-total-bytes 100000000",
+        &[
+            "analyze".into(),
+            root.join(ROOT).into(),
+            "--format".into(),
+            "json".into(),
+            "--max-total-bytes".into(),
+            "100000000".into(),
+        ],
+    );
+    assert_analyzed(&r);
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.starts_with("logs/a/b") && e.contains("total size passed the bound of 100000000 bytes")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
