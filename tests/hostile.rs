@@ -1766,3 +1766,72 @@ fn directory_symlinks_are_charged_as_copies_and_folder_links_are_not_followed() 
     );
     r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
 }
+
+#[test]
+fn markdown_from_a_bundle_cannot_inject_links_images_html_or_headings() {
+    // The last exit reason of the crash-looping container, quoted in K8S001's message, carries
+    // Markdown; so does a member name and a problem's text.
+    let evil = "[click](https://evil.example/x) <img src=x onerror=alert(1)> ![i](http://x/i.png) www.evil.example a@b.example &lt;b&gt;\n# Heading\n===\n```\n<script>x</script>";
+    let mut pods: serde_json::Value = serde_json::from_slice(&base_file(PODS)).expect("pods");
+    pods["items"][0]["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] = evil.into();
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        if n == p(PODS) {
+            t.file(&n, &serde_json::to_vec(&pods).expect("json"));
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    t.file(&p("kubectl/namespaces/x/[a](http://e.example)`b`.json"), b"{");
+    let input = Input::file("md.tgz", &gz(&t.finish()));
+    let r = input.analyze("markdown injection", &["--format", "markdown"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let md = &r.stdout;
+    // Outside code blocks (whose text is literal), nothing from the bundle is markup, and every
+    // heading is one arcdiag writes.
+    let mut fenced = false;
+    let mut prose = String::new();
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if line.starts_with('#') {
+            assert!(
+                line.starts_with("# arcdiag report: ") || line.starts_with("## ") || line.starts_with("### "),
+                "{line}"
+            );
+        }
+        assert!(!line.starts_with("==="), "a setext heading: {line}");
+        prose.push_str(line);
+        prose.push('\n');
+    }
+    assert!(!fenced, "a code block was left open:\n{md}");
+    assert!(
+        prose.contains("last exit: \\[click\\]"),
+        "the message is not there, escaped:\n{md}"
+    );
+    for bad in [
+        "[click](",
+        "<img",
+        "![i](",
+        "<script",
+        "https://evil",
+        "http://x/",
+        "www.evil",
+        "a@b",
+        " &lt;",
+        "\n# Heading",
+        "[a](http",
+    ] {
+        // Unescaped: not right after a backslash.
+        let raw = prose
+            .match_indices(bad)
+            .any(|(at, _)| at == 0 || !prose[..at].ends_with('\\'));
+        assert!(!raw, "{bad:?} reached the Markdown:\n{md}");
+    }
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
