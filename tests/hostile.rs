@@ -1084,13 +1084,7 @@ fn control_sequences_from_a_bundle_never_reach_a_terminal() {
 
 #[test]
 fn other_formats_are_named_with_the_command_that_converts_them() {
-    let cases: [(&str, &[u8], &str); 6] = [
-        (
-            "b.zip",
-            b"PK\x03\x04\x14\x00\x00\x00",
-            "a zip archive; arcdiag reads a gzip'd tar, a tar or a directory. Convert it: mkdir b && unzip -q ",
-        ),
-        ("b.tar.zst", &[0x28, 0xB5, 0x2F, 0xFD, 0, 0, 0, 0], "zstd-compressed"),
+    let cases: [(&str, &[u8], &str); 4] = [
         ("b.tar.xz", &[0xFD, b'7', b'z', b'X', b'Z', 0, 0, 0], "xz -dc "),
         ("b.tar.bz2", b"BZh91AY&SY", "bzip2 -dc "),
         ("b.7z", &[b'7', b'z', 0xBC, 0xAF, 0x27, 0x1C, 0, 0], "7z x -ob "),
@@ -1208,4 +1202,636 @@ fn directory_bundles_stream_through_the_in_flight_bound() {
     assert_analyzed(&r);
     assert!(!r.partial(), "{:?}", r.errors());
     r.assert_cost(ROUND2_SECS, 96.0);
+}
+
+// ---- Round 3: zip, zstd, gzip header fields ----
+
+/// A zip written byte by byte, so its central directory can lie.
+#[derive(Default)]
+struct Zip {
+    body: Vec<u8>,
+    cd: Vec<u8>,
+    entries: u64,
+}
+
+struct ZipFields<'a> {
+    name: &'a [u8],
+    flags: u16,
+    method: u16,
+    crc: u32,
+    compressed: u64,
+    size: u64,
+    /// Host (high byte of "version made by") and external attributes.
+    host: u16,
+    attrs: u32,
+    /// Sizes and offset in a zip64 extra field.
+    zip64: bool,
+}
+
+fn deflate(data: &[u8]) -> Vec<u8> {
+    deflate_at(data, flate2::Compression::fast())
+}
+
+fn deflate_at(data: &[u8], level: flate2::Compression) -> Vec<u8> {
+    let mut e = flate2::write::DeflateEncoder::new(Vec::new(), level);
+    std::io::Write::write_all(&mut e, data).expect("deflate");
+    e.finish().expect("deflate")
+}
+
+fn crc32(data: &[u8]) -> u32 {
+    let mut c = flate2::Crc::new();
+    c.update(data);
+    c.sum()
+}
+
+impl Zip {
+    /// A local header and its (already compressed) payload; its offset.
+    fn local(&mut self, f: &ZipFields, payload: &[u8]) -> u64 {
+        let at = self.body.len() as u64;
+        let b = &mut self.body;
+        b.extend_from_slice(b"PK\x03\x04\x14\x00");
+        b.extend_from_slice(&f.flags.to_le_bytes());
+        b.extend_from_slice(&f.method.to_le_bytes());
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&f.crc.to_le_bytes());
+        b.extend_from_slice(&(f.compressed.min(0xFFFF_FFFF) as u32).to_le_bytes());
+        b.extend_from_slice(&(f.size.min(0xFFFF_FFFF) as u32).to_le_bytes());
+        b.extend_from_slice(&(f.name.len() as u16).to_le_bytes());
+        b.extend_from_slice(&[0, 0]);
+        b.extend_from_slice(f.name);
+        b.extend_from_slice(payload);
+        at
+    }
+    /// A central-directory entry pointing at `offset`.
+    fn cd(&mut self, f: &ZipFields, offset: u64) {
+        let c = &mut self.cd;
+        let big = |v: u64| if f.zip64 { 0xFFFF_FFFF } else { v as u32 };
+        let mut extra = Vec::new();
+        if f.zip64 {
+            extra.extend_from_slice(&1u16.to_le_bytes());
+            extra.extend_from_slice(&24u16.to_le_bytes());
+            for v in [f.size, f.compressed, offset] {
+                extra.extend_from_slice(&v.to_le_bytes());
+            }
+        }
+        c.extend_from_slice(b"PK\x01\x02");
+        c.extend_from_slice(&(0x14 | (f.host << 8)).to_le_bytes());
+        c.extend_from_slice(&[0x14, 0]);
+        c.extend_from_slice(&f.flags.to_le_bytes());
+        c.extend_from_slice(&f.method.to_le_bytes());
+        c.extend_from_slice(&[0; 4]);
+        c.extend_from_slice(&f.crc.to_le_bytes());
+        c.extend_from_slice(&big(f.compressed).to_le_bytes());
+        c.extend_from_slice(&big(f.size).to_le_bytes());
+        c.extend_from_slice(&(f.name.len() as u16).to_le_bytes());
+        c.extend_from_slice(&(extra.len() as u16).to_le_bytes());
+        c.extend_from_slice(&[0; 6]);
+        c.extend_from_slice(&f.attrs.to_le_bytes());
+        c.extend_from_slice(&big(offset).to_le_bytes());
+        c.extend_from_slice(f.name);
+        c.extend_from_slice(&extra);
+        self.entries += 1;
+    }
+    /// A member as a zip writer would write it: deflate or stored; its offset.
+    fn file(&mut self, name: &str, data: &[u8], deflated: bool) -> u64 {
+        let payload = if deflated { deflate(data) } else { data.to_vec() };
+        let f = ZipFields {
+            name: name.as_bytes(),
+            flags: 0,
+            method: if deflated { 8 } else { 0 },
+            crc: crc32(data),
+            compressed: payload.len() as u64,
+            size: data.len() as u64,
+            host: 0,
+            attrs: 0,
+            zip64: false,
+        };
+        let at = self.local(&f, &payload);
+        self.cd(&f, at);
+        at
+    }
+    fn finish(&self) -> Vec<u8> {
+        let mut out = self.body.clone();
+        let cd_at = out.len() as u64;
+        out.extend_from_slice(&self.cd);
+        if self.entries > 0xFFFF {
+            // zip64 end record and its locator, as writers do past 65,535 entries.
+            let z = out.len() as u64;
+            out.extend_from_slice(b"PK\x06\x06");
+            out.extend_from_slice(&44u64.to_le_bytes());
+            out.extend_from_slice(&[0x2d, 0, 0x2d, 0, 0, 0, 0, 0, 0, 0, 0, 0]);
+            for v in [self.entries, self.entries, self.cd.len() as u64, cd_at] {
+                out.extend_from_slice(&v.to_le_bytes());
+            }
+            out.extend_from_slice(b"PK\x06\x07\0\0\0\0");
+            out.extend_from_slice(&z.to_le_bytes());
+            out.extend_from_slice(&1u32.to_le_bytes());
+        }
+        let n = self.entries.min(0xFFFF) as u16;
+        out.extend_from_slice(b"PK\x05\x06\0\0\0\0");
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&n.to_le_bytes());
+        out.extend_from_slice(&(self.cd.len() as u32).to_le_bytes());
+        out.extend_from_slice(&(cd_at as u32).to_le_bytes());
+        out.extend_from_slice(&[0, 0]);
+        out
+    }
+}
+
+/// The report with the input's name taken out, to compare two inputs of one bundle.
+fn report_without(r: &Run, name: &str) -> String {
+    assert!(r.code == 0 || r.code == 1, "{name}: {}", r.stderr);
+    r.stdout.replace(name, "INPUT")
+}
+
+#[test]
+fn zip_and_zstd_bundles_analyze_like_their_tar_gz_and_directory() {
+    let tar = Tar::with_base().finish();
+    let want = Input::file("b.tar.gz", &gz(&tar)).analyze("tar.gz", &["--format", "json"]);
+    assert_analyzed(&want);
+    let want = report_without(&want, "b.tar.gz");
+    let zst = zstd::encode_all(&tar[..], 3).expect("zstd");
+    // As `zip -r` writes it (folder entries, deflate) and as Windows' "Send to compressed folder"
+    // of the bundle's folder might (backslashes, stored), both one top folder holding the bundle.
+    let (mut unix, mut windows) = (Zip::default(), Zip::default());
+    unix.file(&format!("{ROOT}/"), b"", false);
+    for (n, d) in base_files() {
+        unix.file(&n, &d, true);
+        windows.file(&n.replace('/', "\\"), &d, false);
+    }
+    for (name, bytes) in [
+        ("b.tar.zst", zst),
+        ("b.zip", unix.finish()),
+        ("windows.zip", windows.finish()),
+    ] {
+        let r = Input::file(name, &bytes).analyze(name, &["--format", "json"]);
+        assert!(!r.partial(), "{name}: {:?}", r.errors());
+        assert_eq!(report_without(&r, name), want, "{name}");
+        r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    }
+    let dir = tempfile::tempdir().expect("temp");
+    for (n, d) in base_files() {
+        let f = dir.path().join(&n);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&f, d).expect("write");
+    }
+    let r = run_in_fresh_cwd(
+        "the same bundle as a directory",
+        &[
+            "analyze".into(),
+            dir.path().join(ROOT).into(),
+            "--format".into(),
+            "json".into(),
+        ],
+    );
+    assert_eq!(report_without(&r, ROOT), want.replace("b.tar.gz", "INPUT"));
+}
+
+#[test]
+fn lying_zip_central_directories_are_refused_member_by_member() {
+    let mut z = Zip::default();
+    let pods = base_file(PODS);
+    let mut pods_at = 0;
+    for (n, d) in base_files() {
+        if n == p(PODS) {
+            // The pod list K8S001 reads, in zip64 form: read, so the finding shows.
+            let payload = deflate(&d);
+            let f = ZipFields {
+                name: n.as_bytes(),
+                flags: 0,
+                method: 8,
+                crc: crc32(&d),
+                compressed: payload.len() as u64,
+                size: d.len() as u64,
+                host: 0,
+                attrs: 0,
+                zip64: true,
+            };
+            pods_at = z.local(&f, &payload);
+            z.cd(&f, pods_at);
+        } else {
+            z.file(&n, &d, true);
+        }
+    }
+    let fields = |name: &'static str, data: &[u8]| ZipFields {
+        name: name.as_bytes(),
+        flags: 0,
+        method: 8,
+        crc: crc32(data),
+        compressed: 0,
+        size: data.len() as u64,
+        host: 0,
+        attrs: 0,
+        zip64: false,
+    };
+    // A second entry sharing the pod list's data.
+    let mut f = fields("x/overlap/pods.json", &pods);
+    f.compressed = deflate(&pods).len() as u64;
+    z.cd(&f, pods_at);
+    // Entries pointing past the end, or whose data runs past it.
+    z.cd(&fields("x/past-end.json", b"{}"), 1 << 30);
+    let mut f = fields("x/runs-past.json", b"{}");
+    f.compressed = 1 << 30;
+    let at = z.local(&f, b"");
+    z.cd(&f, at);
+    // Encrypted, bzip2, a stored member whose sizes differ, a size deflate cannot reach.
+    for (name, flags, method, size) in [
+        ("x/encrypted.json", 1u16, 8u16, 2u64),
+        ("x/bzip2.json", 0, 12, 2),
+        ("x/stored.json", 0, 0, 5),
+        ("x/declared-huge.log", 0, 8, 1 << 31),
+    ] {
+        let payload = deflate(b"{}");
+        let mut f = fields(name, b"{}");
+        (f.flags, f.method, f.size, f.compressed) = (flags, method, size, payload.len() as u64);
+        let at = z.local(&f, &payload);
+        z.cd(&f, at);
+    }
+    // Shorter and longer than declared, and a bad CRC.
+    let body = b"2026-11-25T16:00:00Z info fine\n".repeat(100);
+    for (name, size, crc) in [
+        ("x/short.log", body.len() as u64 + 100, crc32(&body)),
+        ("x/long.log", body.len() as u64 - 10, crc32(&body)),
+        ("x/crc.log", body.len() as u64, 0xdead_beef),
+    ] {
+        let payload = deflate(&body);
+        let mut f = fields(name, &body);
+        (f.size, f.crc, f.compressed) = (size, crc, payload.len() as u64);
+        let at = z.local(&f, &payload);
+        z.cd(&f, at);
+    }
+    // A symlink (Unix host, mode 0120777), names that climb out or are absolute, a duplicate.
+    let mut f = fields("x/link.json", b"/etc/passwd");
+    (f.host, f.attrs, f.method, f.compressed) = (3, 0o120777 << 16, 0, 11);
+    let at = z.local(&f, b"/etc/passwd");
+    z.cd(&f, at);
+    z.file("../escape.json", b"{}", true);
+    z.file("/abs/planted.json", b"{}", true);
+    z.file("x/dup.json", b"{}", false);
+    z.file("x/dup.json", b"[]", true);
+    let input = Input::file("lies.zip", &z.finish());
+    let r = input.analyze("a zip whose central directory lies", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial());
+    for (member, needle) in [
+        ("x/overlap/pods.json", &format!("overlaps member '{}'", p(PODS)) as &str),
+        ("x/past-end.json", "past the end of the archive's data"),
+        ("x/runs-past.json", "run past the end of the archive's data"),
+        ("x/encrypted.json", "encrypted zip member; not read"),
+        ("x/bzip2.json", "compression method 12 (bzip2)"),
+        ("x/stored.json", "stored zip member declares 5 bytes but stores"),
+        ("x/declared-huge.log", "more than deflate can expand to"),
+        ("x/short.log", "the rest is read as zeros"),
+        ("x/long.log", "decompresses to more than the 3090 bytes"),
+        ("x/crc.log", "its entry declares deadbeef: the member is damaged"),
+        ("x/link.json", "symbolic link in a zip; not followed"),
+        ("../escape.json", "climbs out of the archive"),
+        ("/abs/planted.json", "absolute member name"),
+        ("x/dup.json", "duplicate member name: 2 copies"),
+    ] {
+        assert!(r.has_error(member, needle), "{member}: {needle}: {:#?}", r.errors());
+    }
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn zip_bombs_and_huge_zips_stay_within_the_bounds() {
+    // Overlapping entries: 10,000 entries share one 100 MiB stream of zeros (1 TB if each were
+    // read); the first is read, every other is named.
+    let mut z = Zip::default();
+    for (n, d) in base_files() {
+        z.file(&n, &d, true);
+    }
+    let zeros = vec![0u8; 100 << 20];
+    let payload = deflate(&zeros);
+    let mut f = ZipFields {
+        name: b"x/bomb/0.bin",
+        flags: 0,
+        method: 8,
+        crc: crc32(&zeros),
+        compressed: payload.len() as u64,
+        size: zeros.len() as u64,
+        host: 0,
+        attrs: 0,
+        zip64: false,
+    };
+    let at = z.local(&f, &payload);
+    let names: Vec<String> = (0..10_000).map(|i| format!("x/bomb/{i}.log")).collect();
+    for n in &names {
+        f.name = n.as_bytes();
+        z.cd(&f, at);
+    }
+    let r = Input::file("overlap.zip", &z.finish()).analyze("10,000 overlapping zip entries", &["--format", "json"]);
+    assert_analyzed(&r);
+    let overlaps = r.errors().iter().filter(|e| e.contains("overlaps member")).count();
+    assert_eq!(overlaps, 9_999, "{:?}", &r.errors()[..5]);
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // 100,000 entries, each a small file: all read.
+    let mut z = Zip::default();
+    for (n, d) in base_files() {
+        z.file(&n, &d, true);
+    }
+    for i in 0..100_000 {
+        z.file(&format!("{ROOT}/extra/{}/{i}.txt", i % 100), b"x", false);
+    }
+    let r = Input::file("many.zip", &z.finish()).analyze("a zip of 100,000 entries", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", &r.errors()[..r.errors().len().min(5)]);
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // Honest sizes, bomb ratio: two 400 MiB members of zeros stop at --max-ratio.
+    let mut z = Zip::default();
+    for (n, d) in base_files() {
+        z.file(&n, &d, true);
+    }
+    let zeros = vec![0u8; 400 << 20];
+    let payload = deflate_at(&zeros, flate2::Compression::best());
+    for name in ["x/a.bin", "x/b.bin"] {
+        let f = ZipFields {
+            name: name.as_bytes(),
+            flags: 0,
+            method: 8,
+            crc: crc32(&zeros),
+            compressed: payload.len() as u64,
+            size: zeros.len() as u64,
+            host: 0,
+            attrs: 0,
+            zip64: false,
+        };
+        let at = z.local(&f, &payload);
+        z.cd(&f, at);
+    }
+    drop(zeros);
+    let r = Input::file("ratio.zip", &z.finish()).analyze("zip ratio bomb", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error("x/a.bin", "compression ratio passed 200:1"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // A zip whose only member is another bundle is named as such.
+    let mut z = Zip::default();
+    z.file("support/bundle.tar.gz", &gz(&Tar::with_base().finish()), false);
+    let r = Input::file("wrapped.zip", &z.finish()).analyze("a zip wrapping a bundle", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("support/bundle.tar.gz: an archive inside the archive"),
+        "{}",
+        r.stderr
+    );
+
+    // No end record (truncated): one line.
+    let mut z = Zip::default();
+    z.file("a.json", b"{}", true);
+    let mut bytes = z.finish();
+    bytes.truncate(bytes.len() - 22);
+    let r = Input::file("cut.zip", &bytes).analyze("a zip without its end record", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(r.stderr.contains("end-of-central-directory record"), "{}", r.stderr);
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+}
+
+#[test]
+fn zstd_bombs_stay_within_the_bounds() {
+    // A frame asking for a 2 GiB window: refused, not allocated.
+    let mut frame = vec![0x28, 0xB5, 0x2F, 0xFD, 0x00, 21 << 3];
+    frame.extend_from_slice(&[0x41; 64]);
+    let r = Input::file("window.tar.zst", &frame).analyze("zstd window bomb", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("zstd frame declares a window over 128 MiB"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    // A 4 GiB member of zeros after the bundle stops at --max-ratio.
+    let mut t = Tar::with_base();
+    let size: u64 = 4 << 30;
+    t.buf.extend_from_slice(&header(b"x/zeros.bin", b'0', size, b""));
+    let mut enc = zstd::Encoder::new(Vec::new(), 1).expect("zstd");
+    std::io::Write::write_all(&mut enc, &t.buf).expect("zstd");
+    let chunk = vec![0u8; 1 << 20];
+    for _ in 0..(size >> 20) {
+        std::io::Write::write_all(&mut enc, &chunk).expect("zstd");
+    }
+    let r =
+        Input::file("ratio.tar.zst", &enc.finish().expect("zstd")).analyze("zstd ratio bomb", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error("x/zeros.bin", "compression ratio passed 200:1"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn large_gzip_header_fields_are_read_within_the_member_bound() {
+    let tar = Tar::with_base().finish();
+    let gzip = |flags: u8, fields: &[u8]| {
+        let mut out = vec![0x1f, 0x8b, 8, flags, 0, 0, 0, 0, 0, 0xff];
+        out.extend_from_slice(fields);
+        out.extend_from_slice(&deflate(&tar));
+        out.extend_from_slice(&crc32(&tar).to_le_bytes());
+        out.extend_from_slice(&(tar.len() as u32).to_le_bytes());
+        out
+    };
+    // FEXTRA of 65,535 bytes, a 300 KB FNAME and a 1 MiB FCOMMENT: flate2 refused over 64 KiB.
+    let mut fields = 65_535u16.to_le_bytes().to_vec();
+    fields.extend_from_slice(&[b'E'; 65_535]);
+    fields.extend_from_slice(&[b'n'; 300_000]);
+    fields.push(0);
+    fields.extend_from_slice(&[b'c'; 1 << 20]);
+    fields.push(0);
+    let input = Input::file("comment.tar.gz", &gzip(4 | 8 | 16, &fields));
+    let r = input.analyze("gzip with large header fields", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(!r.partial(), "{:?}", r.errors());
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    // Over the member bound: one line, the cause last.
+    let r = input.analyze("gzip comment over the member bound", &["--max-member-bytes", "100000"]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .trim_end()
+            .ends_with("gzip header file name over 100000 bytes (--max-member-bytes)"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    // A comment without its end.
+    let mut cut = vec![0x1f, 0x8b, 8, 16, 0, 0, 0, 0, 0, 0xff];
+    cut.extend_from_slice(&[b'c'; 5000]);
+    let r = Input::file("cut.tar.gz", &cut).analyze("gzip comment without its end", &[]);
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr.trim_end().ends_with("gzip header comment without its end"),
+        "{}",
+        r.stderr
+    );
+}
+
+/// A directory bundle of the base files, under `dir/b/ROOT`; its root.
+fn base_dir(dir: &std::path::Path) -> std::path::PathBuf {
+    for (n, d) in base_files() {
+        let f = dir.join("b").join(&n);
+        std::fs::create_dir_all(f.parent().expect("parent")).expect("mkdir");
+        std::fs::write(&f, d).expect("write");
+    }
+    dir.join("b")
+}
+
+#[test]
+fn directory_symlinks_are_charged_as_copies_and_folder_links_are_not_followed() {
+    use std::os::unix::fs::symlink;
+    let dir = tempfile::tempdir().expect("temp");
+    let root = base_dir(dir.path());
+    let r0 = root.join(ROOT);
+    // 1,000 links to the pod list: each read as a copy of it, like an archive's links.
+    for i in 0..1000 {
+        let d = r0.join(format!("kubectl/namespaces/ns{i}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        symlink(format!("../../../{PODS}"), d.join("pods.json")).expect("symlink");
+    }
+    // Folder links: a loop, and a fan-out of 200 links to the logs folder.
+    symlink("b", r0.join("a")).expect("symlink");
+    symlink("a", r0.join("b")).expect("symlink");
+    let fan = r0.join("fan");
+    std::fs::create_dir_all(&fan).expect("mkdir");
+    for i in 0..200 {
+        symlink("../logs", fan.join(format!("l{i}"))).expect("symlink");
+    }
+    let r = run_in_fresh_cwd(
+        "directory: 1,000 file links, a folder-link loop, 200 links to a folder",
+        &["analyze".into(), r0.clone().into(), "--format".into(), "json".into()],
+    );
+    assert_analyzed(&r);
+    let j = r.json();
+    let present = |id: &str| {
+        j["inputs"]
+            .as_array()
+            .is_some_and(|a| a.iter().any(|i| i["id"] == id && i["state"] == "present"))
+    };
+    for ns in ["ns0", "ns500", "ns999"] {
+        assert!(
+            present(&format!("kubectl/namespaces/{ns}/pods")),
+            "{ns}: {:?}",
+            r.errors()
+        );
+    }
+    assert!(r.has_error("a", "link loop"), "{:?}", r.errors());
+    let folder_links = r
+        .errors()
+        .iter()
+        .filter(|e| e.starts_with("fan/l") && e.contains("symlink to the folder 'logs'; not followed"))
+        .count();
+    assert_eq!(folder_links, 200, "{:?}", r.errors());
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // A fan-out of links to a 2 MiB log is charged one copy each: it stops at the total bound,
+    // naming the link where it stopped.
+    let dir = tempfile::tempdir().expect("temp");
+    let root = base_dir(dir.path());
+    let log = root.join(ROOT).join("logs/a/b/c.log");
+    std::fs::create_dir_all(log.parent().expect("parent")).expect("mkdir");
+    std::fs::write(&log, b"CrashLoopBackOff line\n".repeat(100_000)).expect("write");
+    for i in 0..5000 {
+        let d = root.join(ROOT).join(format!("logs/a/b{i}"));
+        std::fs::create_dir_all(&d).expect("mkdir");
+        symlink("../b/c.log", d.join("c.log")).expect("symlink");
+    }
+    let r = run_in_fresh_cwd(
+        "directory: 5,000 links to a 2 MiB log, --max-total-bytes 100000000",
+        &[
+            "analyze".into(),
+            root.join(ROOT).into(),
+            "--format".into(),
+            "json".into(),
+            "--max-total-bytes".into(),
+            "100000000".into(),
+        ],
+    );
+    assert_analyzed(&r);
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.starts_with("logs/a/b") && e.contains("total size passed the bound of 100000000 bytes")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+fn markdown_from_a_bundle_cannot_inject_links_images_html_or_headings() {
+    // The last exit reason of the crash-looping container, quoted in K8S001's message, carries
+    // Markdown; so does a member name and a problem's text.
+    let evil = "[click](https://evil.example/x) <img src=x onerror=alert(1)> ![i](http://x/i.png) www.evil.example a@b.example &lt;b&gt;\n# Heading\n===\n```\n<script>x</script>";
+    let mut pods: serde_json::Value = serde_json::from_slice(&base_file(PODS)).expect("pods");
+    pods["items"][0]["status"]["containerStatuses"][0]["lastState"]["terminated"]["reason"] = evil.into();
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        if n == p(PODS) {
+            t.file(&n, &serde_json::to_vec(&pods).expect("json"));
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    t.file(&p("kubectl/namespaces/x/[a](http://e.example)`b`.json"), b"{");
+    let input = Input::file("md.tgz", &gz(&t.finish()));
+    let r = input.analyze("markdown injection", &["--format", "markdown"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    let md = &r.stdout;
+    // Outside code blocks (whose text is literal), nothing from the bundle is markup, and every
+    // heading is one arcdiag writes.
+    let mut fenced = false;
+    let mut prose = String::new();
+    for line in md.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        if line.starts_with('#') {
+            assert!(
+                line.starts_with("# arcdiag report: ") || line.starts_with("## ") || line.starts_with("### "),
+                "{line}"
+            );
+        }
+        assert!(!line.starts_with("==="), "a setext heading: {line}");
+        prose.push_str(line);
+        prose.push('\n');
+    }
+    assert!(!fenced, "a code block was left open:\n{md}");
+    assert!(
+        prose.contains("last exit: \\[click\\]"),
+        "the message is not there, escaped:\n{md}"
+    );
+    for bad in [
+        "[click](",
+        "<img",
+        "![i](",
+        "<script",
+        "https://evil",
+        "http://x/",
+        "www.evil",
+        "a@b",
+        " &lt;",
+        "\n# Heading",
+        "[a](http",
+    ] {
+        // Unescaped: not right after a backslash.
+        let raw = prose
+            .match_indices(bad)
+            .any(|(at, _)| at == 0 || !prose[..at].ends_with('\\'));
+        assert!(!raw, "{bad:?} reached the Markdown:\n{md}");
+    }
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
 }

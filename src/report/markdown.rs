@@ -5,22 +5,66 @@
 use super::{is_command, Report};
 use std::fmt::Write;
 
-fn esc(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
-}
-
-/// Bundle text as Markdown prose: the characters that make links, images, emphasis, HTML,
-/// headings and table cells are escaped, so a bundle cannot inject any into a ticket.
+/// Bundle text as one line of Markdown prose (a table cell, a heading, a list item, a
+/// paragraph): the characters that make links, images, emphasis, HTML, entities, headings and
+/// table cells are escaped, and so are the `://`, `www.` and `@` that GitHub turns into links by
+/// themselves, so a bundle cannot inject any into a ticket. A code span (backticks matched, as a
+/// rule's text quotes a value) is kept: nothing in it is markup. Newlines become spaces: a line of
+/// `===` or `---` after a newline would make a heading.
 fn md_text(s: &str) -> String {
+    let chars: Vec<char> = s
+        .chars()
+        .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
+        .collect();
     let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        if matches!(
-            c,
-            '\\' | '`' | '*' | '_' | '[' | ']' | '(' | ')' | '!' | '<' | '>' | '#' | '|' | '~' | '&'
-        ) {
+    let word = |c: Option<&char>| c.is_some_and(|c| c.is_alphanumeric());
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i];
+        if c == '`' {
+            let run = chars[i..].iter().take_while(|&&b| b == '`').count();
+            // The closing run: exactly as long.
+            let mut j = i + run;
+            let mut close = None;
+            while j < chars.len() {
+                let r = chars[j..].iter().take_while(|&&b| b == '`').count();
+                if r == run {
+                    close = Some(j);
+                    break;
+                }
+                j += r.max(1);
+            }
+            match close {
+                Some(j) => {
+                    let span: String = chars[i..j + run].iter().collect();
+                    out.push_str(&span.replace('|', "\\|"));
+                    i = j + run;
+                }
+                None => {
+                    for _ in 0..run {
+                        out.push_str("\\`");
+                    }
+                    i += run;
+                }
+            }
+            continue;
+        }
+        let escape = match c {
+            '\\' | '*' | '[' | ']' | '<' | '>' | '#' | '|' | '~' => true,
+            // Emphasis only opens or closes at a word's edge.
+            '_' => !(word(i.checked_sub(1).map(|k| &chars[k])) && word(chars.get(i + 1))),
+            // An entity (`&lt;`, `&#60;`) only starts with a letter or `#`.
+            '&' => chars.get(i + 1).is_some_and(|n| n.is_ascii_alphabetic() || *n == '#'),
+            ':' => chars.get(i + 1) == Some(&'/') && chars.get(i + 2) == Some(&'/'),
+            '.' => i >= 3 && chars[i - 3..i].iter().collect::<String>().eq_ignore_ascii_case("www"),
+            '@' => true,
+            _ => false,
+        };
+        if escape {
             out.push('\\');
         }
         out.push(c);
+        i += 1;
     }
     out
 }
@@ -38,21 +82,26 @@ fn md_code(s: &str) -> String {
     format!("{fence}{pad}{s}{pad}{fence}")
 }
 
+/// [`md_code`] in a table cell, where a `|` ends the cell even inside a code span.
+fn md_cell_code(s: &str) -> String {
+    md_code(s).replace('|', "\\|")
+}
+
 pub fn render(reports: &[Report]) -> String {
     let mut out = String::new();
     for r in reports {
         let b = &r.bundle;
-        let _ = writeln!(out, "# arcdiag report: `{}`\n", b.source);
+        let _ = writeln!(out, "# arcdiag report: {}\n", md_code(&b.source));
         let _ = writeln!(out, "| | |\n|---|---|");
         let _ = writeln!(out, "| layout | {} |", b.layout.as_str());
         if let Some(c) = &b.collected_at {
-            let _ = writeln!(out, "| collected | {c} |");
+            let _ = writeln!(out, "| collected | {} |", md_text(c));
         }
         if let Some(n) = &b.cluster.name {
-            let _ = writeln!(out, "| cluster | {} |", md_text(n).replace('\n', " "));
+            let _ = writeln!(out, "| cluster | {} |", md_text(n));
         }
         if let Some(d) = &r.facts.distribution {
-            let _ = writeln!(out, "| distribution | {d} |");
+            let _ = writeln!(out, "| distribution | {} |", md_text(d));
         }
         let s = &r.summary;
         let _ = writeln!(
@@ -82,12 +131,7 @@ pub fn render(reports: &[Report]) -> String {
             let _ = writeln!(out, "## Problems reading the bundle\n");
             for e in &b.errors {
                 let member = crate::text::short_name(&e.member, crate::text::NAME_CHARS);
-                let _ = writeln!(
-                    out,
-                    "- {}: {}",
-                    md_code(&member),
-                    md_text(&e.message).replace('\n', " ")
-                );
+                let _ = writeln!(out, "- {}: {}", md_code(&member), md_text(&e.message));
             }
             out.push('\n');
         }
@@ -99,19 +143,24 @@ pub fn render(reports: &[Report]) -> String {
             for f in &r.findings {
                 let _ = writeln!(
                     out,
-                    "| {} | {} | `{}` | {} |",
+                    "| {} | {} | {} | {} |",
                     f.severity,
                     f.code,
-                    f.subject,
-                    esc(&f.title)
+                    md_cell_code(&f.subject.to_string()),
+                    md_text(&f.title)
                 );
             }
             out.push('\n');
             for (fi, f) in r.findings.iter().enumerate() {
-                let _ = writeln!(out, "### {} {}: {}\n", f.code, f.name, f.title);
-                let _ = writeln!(out, "Severity **{}**, subject `{}`.\n", f.severity, f.subject);
+                let _ = writeln!(out, "### {} {}: {}\n", f.code, md_text(&f.name), md_text(&f.title));
+                let _ = writeln!(
+                    out,
+                    "Severity **{}**, subject {}.\n",
+                    f.severity,
+                    md_code(&f.subject.to_string())
+                );
                 if !f.message.is_empty() {
-                    let _ = writeln!(out, "{}\n", f.message);
+                    let _ = writeln!(out, "{}\n", md_text(&f.message));
                 }
                 if !f.evidence.is_empty() {
                     let _ = writeln!(out, "Evidence:\n");
@@ -137,30 +186,47 @@ pub fn render(reports: &[Report]) -> String {
                 if !f.fix.is_empty() {
                     // In the rule's order: runs of commands become code blocks between advice.
                     let _ = writeln!(out, "Fix:\n");
-                    let mut in_block = false;
-                    for line in &f.fix {
+                    // Each run of commands is fenced longer than any backtick run in it (a
+                    // command quoting bundle text cannot close its block); advice is prose.
+                    let mut fence: Option<String> = None;
+                    for (li, line) in f.fix.iter().enumerate() {
                         let cmd = is_command(line);
-                        if cmd && !in_block {
-                            let _ = writeln!(out, "```sh");
-                        } else if !cmd && in_block {
-                            let _ = writeln!(out, "```");
+                        if cmd && fence.is_none() {
+                            let run = f.fix[li..]
+                                .iter()
+                                .take_while(|l| is_command(l))
+                                .flat_map(|l| l.split(|c| c != '`').map(str::len))
+                                .max()
+                                .unwrap_or(0);
+                            let open = "`".repeat(run.max(2) + 1);
+                            let _ = writeln!(out, "{open}sh");
+                            fence = Some(open);
+                        } else if !cmd {
+                            if let Some(close) = fence.take() {
+                                let _ = writeln!(out, "{close}");
+                            }
                         }
-                        in_block = cmd;
                         if cmd {
-                            let _ = writeln!(out, "{line}");
+                            let _ = writeln!(out, "{}", line.replace('\n', " "));
                         } else {
-                            let _ = writeln!(out, "- {}", line.replace('\n', " "));
+                            let _ = writeln!(out, "- {}", md_text(line));
                         }
                     }
-                    if in_block {
-                        let _ = writeln!(out, "```");
+                    if let Some(close) = fence {
+                        let _ = writeln!(out, "{close}");
                     }
                     out.push('\n');
                 }
                 if !f.related.is_empty() {
                     let _ = writeln!(out, "Related:\n");
                     for rel in &f.related {
-                        let _ = writeln!(out, "- {} `{}`: {}", rel.code, rel.subject, rel.title);
+                        let _ = writeln!(
+                            out,
+                            "- {} {}: {}",
+                            rel.code,
+                            md_code(&rel.subject.to_string()),
+                            md_text(&rel.title)
+                        );
                     }
                     out.push('\n');
                 }
@@ -178,7 +244,7 @@ pub fn render(reports: &[Report]) -> String {
                     "| {} | {} | {} |",
                     x.code,
                     x.outcome.as_str(),
-                    esc(x.reason.as_deref().unwrap_or(""))
+                    md_text(x.reason.as_deref().unwrap_or(""))
                 );
             }
             out.push('\n');
@@ -203,7 +269,7 @@ fn render_incidents(out: &mut String, r: &Report) {
             .iter()
             .map(|m| {
                 let with = if m.explained_by.is_empty() { " (with)" } else { "" };
-                format!("{} `{}`{with}", m.code, esc(&m.subject))
+                format!("{} {}{with}", m.code, md_cell_code(&m.subject))
             })
             .collect();
         let named: Vec<&str> = std::iter::once(inc.root.subject.as_str())
@@ -213,16 +279,16 @@ fn render_incidents(out: &mut String, r: &Report) {
             .affected
             .iter()
             .filter(|a| !named.contains(&a.as_str()))
-            .map(|a| format!("`{}`", esc(a)))
+            .map(|a| md_cell_code(a))
             .collect();
         let _ = writeln!(
             out,
-            "| {} | {} | {} `{}`: {} | {} | {} |",
+            "| {} | {} | {} {}: {} | {} | {} |",
             n + 1,
             inc.severity,
             inc.root.code,
-            esc(&inc.root.subject),
-            esc(&inc.root.title),
+            md_cell_code(&inc.root.subject),
+            md_text(&inc.root.title),
             if explains.is_empty() {
                 "-".to_string()
             } else {

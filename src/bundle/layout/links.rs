@@ -85,6 +85,18 @@ impl Members {
             let target = match &m.content {
                 Content::Symlink(t) => join_link(&m.path, t),
                 Content::HardLink(t) => crate::bundle::read::clean_member_name(t).ok(),
+                // A link to a folder is not followed: its files are not members under the link's
+                // name, and following it would let a loop or a fan-out of links multiply them.
+                Content::Dir if cur != idx => {
+                    errors.push(BundleError::new(
+                        self.list[idx].path.clone(),
+                        format!(
+                            "symlink to the folder '{}'; not followed (arcdiag reads files, and links to files)",
+                            m.path
+                        ),
+                    ));
+                    return None;
+                }
                 _ => return Some(cur),
             };
             let Some(target) = target else {

@@ -4,7 +4,7 @@
 //! root-relative, so reports carry no absolute path. Knows nothing of what a file means beyond its
 //! name's [`Class`].
 
-use super::bounds::{charge_member, Admit, MemberBounds, Source, Used};
+use super::bounds::{charge_link, charge_member, Admit, Cost, MemberBounds, Source, Used};
 use super::feed::{gather, reads_in_regions, Feeder, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, Class, Content, Member, RawBundle};
@@ -96,6 +96,8 @@ pub(super) fn read_dir(
     let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
     let mut used = Used::default();
     let mut digests = std::collections::BTreeMap::new();
+    // What each file read cost, for the links to it.
+    let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
     rayon::in_place_scope(|scope| {
         for (idx, (rel, p)) in files.into_iter().enumerate() {
             let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
@@ -124,6 +126,7 @@ pub(super) fn read_dir(
                 match Hashing::new(&mut f).finish() {
                     Ok(d) => {
                         digests.insert(rel.clone(), d);
+                        costs.insert(rel.clone(), Cost::bytes(size));
                         shared.push(
                             idx,
                             Member {
@@ -163,6 +166,7 @@ pub(super) fn read_dir(
                     continue;
                 }
             }
+            let mark = used.mark();
             if let Some(data) = feeder.last_data(idx) {
                 match charge_member(&rel, data, class, &mut used) {
                     Ok(limit) => feeder.set_limit(idx, limit),
@@ -173,12 +177,21 @@ pub(super) fn read_dir(
                     }
                 }
             }
+            costs.insert(rel, used.cost_since(mark, size));
         }
         feeder.flush(scope);
     });
     digests.extend(shared.take_digests());
     let chunked = feeder.take_chunked();
     drop(feeder);
+    let charged_links = charge_links(
+        &mut members,
+        &costs,
+        &mut bounds,
+        &mut used,
+        &mut errors,
+        &mut stopped_early,
+    );
     members.extend(gather(shared, chunked, parts).into_iter().map(|(_, m)| m));
     members.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(RawBundle {
@@ -187,6 +200,66 @@ pub(super) fn read_dir(
         stopped_early,
         container: "directory",
         digests,
-        charged_links: Default::default(),
+        charged_links,
     })
+}
+
+/// Charge every symlink to a file that was read as a copy of it, in name order, as an archive's
+/// links are: a thousand links to one big log cost a thousand logs against the bounds. A link
+/// refused by a bound is named and dropped; once the total bound is passed, the links after it
+/// are dropped too. Links to folders, out of the bundle, dangling or looping are left to the
+/// layout, which names them.
+fn charge_links(
+    members: &mut Vec<Member>,
+    costs: &std::collections::HashMap<String, Cost>,
+    bounds: &mut MemberBounds,
+    used: &mut Used,
+    errors: &mut Vec<BundleError>,
+    stopped_early: &mut bool,
+) -> std::collections::HashSet<String> {
+    let links: std::collections::HashMap<&str, &str> = members
+        .iter()
+        .filter_map(|m| match &m.content {
+            Content::Symlink(t) => Some((m.path.as_str(), t.as_str())),
+            _ => None,
+        })
+        .collect();
+    let mut charged = std::collections::HashSet::new();
+    let mut dropped = std::collections::HashSet::new();
+    let mut names: Vec<&str> = links.keys().copied().collect();
+    names.sort_unstable();
+    for name in names {
+        if *stopped_early {
+            dropped.insert(name.to_string());
+            continue;
+        }
+        // Follow a chain of links (as the layout does, at most 8 hops) to the file it reads.
+        let mut cur = name.to_string();
+        let mut target = None;
+        for _ in 0..8 {
+            let Some(next) = links.get(cur.as_str()).and_then(|t| super::join_link(&cur, t)) else {
+                break;
+            };
+            if costs.contains_key(&next) {
+                target = Some(next);
+                break;
+            }
+            cur = next;
+        }
+        let Some(target) = target else { continue };
+        match charge_link(name, &target, costs[&target], bounds, used) {
+            Ok(()) => {
+                charged.insert(name.to_string());
+            }
+            Err((es, stop)) => {
+                errors.extend(es);
+                dropped.insert(name.to_string());
+                *stopped_early |= stop;
+            }
+        }
+    }
+    if !dropped.is_empty() {
+        members.retain(|m| !(matches!(m.content, Content::Symlink(_)) && dropped.contains(&m.path)));
+    }
+    charged
 }

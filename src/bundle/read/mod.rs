@@ -1,5 +1,6 @@
-//! Reading a bundle's bytes: a gzip'd or plain tar archive (read once, as a stream; `tar`) or a
-//! directory (`dir`), into [`Member`]s.
+//! Reading a bundle's bytes: a plain, gzip'd or zstd-compressed tar archive (read once, as a
+//! stream; `tar`), a zip (its checked members as a tar stream; `zip`) or a directory (`dir`),
+//! into [`Member`]s.
 //!
 //! This module knows nothing of layouts, objects' meaning, rules or findings. Every member is
 //! classified by its name only ([`classify`]): JSON and YAML are parsed (`parse`; lists of pods,
@@ -21,6 +22,7 @@ mod feed;
 mod parse;
 mod pool;
 mod tar;
+mod zip;
 
 pub use bounds::{estimate_values, MAX_VALUES};
 pub use parse::{parse_json, parse_yaml};

@@ -23,8 +23,14 @@ use std::sync::{Arc, Mutex};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Kind {
     Gzip,
+    Zstd,
     Tar,
+    Zip,
 }
+
+/// The largest zstd window (log2) a frame may ask for: 128 MiB, libzstd's own default limit. A
+/// frame declaring more is refused rather than allocated.
+const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
 /// Read an archive (`compressed_len` bytes on disk) recognized by its first bytes.
 pub(super) fn read_archive(
@@ -40,6 +46,10 @@ pub(super) fn read_archive(
         read_full(&mut f, &mut head).map_err(|e| BundleError::new(path_display(path), format!("cannot read: {e}")))?;
     let kind = if n >= 2 && head[0] == 0x1f && head[1] == 0x8b {
         Kind::Gzip
+    } else if head[..n].starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
+        Kind::Zstd
+    } else if head[..n].starts_with(b"PK\x03\x04") || head[..n].starts_with(b"PK\x05\x06") {
+        Kind::Zip
     } else if n >= 262 && &head[257..262] == b"ustar" {
         Kind::Tar
     } else if n == 0 {
@@ -64,16 +74,29 @@ pub(super) fn read_archive(
         count: counter.clone(),
         progress: limits.progress,
     };
+    let mut zip_notes = super::zip::Notes::default();
     let decoded: Box<dyn Read> = match kind {
         // A bundle written by `arcdiag collect` is block gzip: decompressed on every core.
         Kind::Gzip if gzblocks::is_block_gzip(&head[..n]) => Box::new(gzblocks::BlockReader::new(Box::new(counting))),
-        Kind::Gzip => Box::new(flate2::read::MultiGzDecoder::new(counting)),
+        Kind::Gzip => Box::new(gzip_decoder(counting, limits)),
+        Kind::Zstd => {
+            let mut d = zstd::stream::read::Decoder::new(counting)
+                .map_err(|e| BundleError::new(path_display(path), format!("cannot start the zstd decoder: {e}")))?;
+            d.window_log_max(ZSTD_WINDOW_LOG_MAX)
+                .map_err(|e| BundleError::new(path_display(path), format!("cannot start the zstd decoder: {e}")))?;
+            Box::new(ZstdErrors(d))
+        }
+        Kind::Zip => {
+            let (r, notes) = super::zip::open(path, counting, limits)?;
+            zip_notes = notes;
+            r
+        }
         Kind::Tar => Box::new(counting),
     };
     let guard = Arc::new(GuardState::new(
         *limits,
         counter,
-        kind == Kind::Gzip && compressed_len > 0,
+        kind != Kind::Tar && compressed_len > 0,
     ));
     let reader: Box<dyn Read> = Box::new(GuardReader {
         inner: decoded,
@@ -82,9 +105,185 @@ pub(super) fn read_archive(
     let mut raw = read_tar(reader, limits, matcher, typed, &guard)?;
     raw.container = match kind {
         Kind::Gzip => "tar.gz",
+        Kind::Zstd => "tar.zst",
+        Kind::Zip => "zip",
         Kind::Tar => "tar",
     };
+    if kind == Kind::Zip {
+        super::zip::finish(&mut raw, zip_notes);
+    }
     Ok(raw)
+}
+
+/// A gzip stream of one or more members. flate2's own gzip decoders refuse a header field (file
+/// name, comment, extra) over 64 KiB; here a header field is skipped as it streams, up to the
+/// member bound, so a valid gzip with a long comment is read.
+fn gzip_decoder<R: Read>(r: R, limits: &Limits) -> GzMembers<BufReader<R>> {
+    GzMembers {
+        state: Gz::Header(BufReader::with_capacity(64 << 10, r)),
+        max_field: limits.max_member_bytes,
+        members: 0,
+    }
+}
+
+enum Gz<R: io::BufRead> {
+    Header(R),
+    Body(flate2::bufread::DeflateDecoder<R>, flate2::Crc),
+    Done,
+}
+
+struct GzMembers<R: io::BufRead> {
+    state: Gz<R>,
+    max_field: u64,
+    members: u64,
+}
+
+fn take_exact<R: io::BufRead>(r: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut n = 0;
+    while n < buf.len() {
+        match r.read(&mut buf[n..]) {
+            Ok(0) => break,
+            Ok(k) => n += k,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(n)
+}
+
+/// Skip a NUL-terminated gzip header field, at most `max` bytes.
+fn skip_field<R: io::BufRead>(r: &mut R, what: &str, max: u64) -> io::Result<()> {
+    let mut seen = 0u64;
+    loop {
+        let buf = r.fill_buf()?;
+        if buf.is_empty() {
+            return Err(io::Error::new(
+                io::ErrorKind::UnexpectedEof,
+                format!("gzip header {what} without its end"),
+            ));
+        }
+        let (k, end) = match memchr::memchr(0, buf) {
+            Some(i) => (i + 1, true),
+            None => (buf.len(), false),
+        };
+        r.consume(k);
+        seen += k as u64;
+        if seen > max {
+            return Err(io::Error::other(format!(
+                "gzip header {what} over {max} bytes (--max-member-bytes)"
+            )));
+        }
+        if end {
+            return Ok(());
+        }
+    }
+}
+
+impl<R: io::BufRead> GzMembers<R> {
+    /// Read a member header; false at the end of the stream (after at least one member).
+    fn header(&mut self, r: &mut R) -> io::Result<bool> {
+        let mut h = [0u8; 10];
+        let n = take_exact(r, &mut h)?;
+        if n == 0 && self.members > 0 {
+            return Ok(false);
+        }
+        if n < 10 {
+            return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "gzip header cut short"));
+        }
+        if h[0] != 0x1f || h[1] != 0x8b || h[2] != 8 {
+            return Err(io::Error::other("invalid gzip header"));
+        }
+        let flags = h[3];
+        if flags & 4 != 0 {
+            let mut x = [0u8; 2];
+            if take_exact(r, &mut x)? < 2 {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "gzip extra field cut short",
+                ));
+            }
+            let len = u64::from(u16::from_le_bytes(x));
+            let skipped = io::copy(&mut r.by_ref().take(len), &mut io::sink())?;
+            if skipped < len {
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    "gzip extra field cut short",
+                ));
+            }
+        }
+        if flags & 8 != 0 {
+            skip_field(r, "file name", self.max_field)?;
+        }
+        if flags & 16 != 0 {
+            skip_field(r, "comment", self.max_field)?;
+        }
+        if flags & 2 != 0 {
+            let mut c = [0u8; 2];
+            if take_exact(r, &mut c)? < 2 {
+                return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "gzip header cut short"));
+            }
+        }
+        self.members += 1;
+        Ok(true)
+    }
+}
+
+impl<R: io::BufRead> Read for GzMembers<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            match std::mem::replace(&mut self.state, Gz::Done) {
+                Gz::Done => return Ok(0),
+                Gz::Header(mut r) => {
+                    if self.header(&mut r)? {
+                        self.state = Gz::Body(flate2::bufread::DeflateDecoder::new(r), flate2::Crc::new());
+                    }
+                }
+                Gz::Body(mut d, mut crc) => {
+                    let n = d.read(buf)?;
+                    if n > 0 {
+                        crc.update(&buf[..n]);
+                        self.state = Gz::Body(d, crc);
+                        return Ok(n);
+                    }
+                    let mut r = d.into_inner();
+                    let mut t = [0u8; 8];
+                    if take_exact(&mut r, &mut t)? < 8 {
+                        return Err(io::Error::new(io::ErrorKind::UnexpectedEof, "gzip trailer cut short"));
+                    }
+                    let (want, len) = (
+                        u32::from_le_bytes([t[0], t[1], t[2], t[3]]),
+                        u32::from_le_bytes([t[4], t[5], t[6], t[7]]),
+                    );
+                    if want != crc.sum() || len != crc.amount() {
+                        return Err(io::Error::other("gzip member's CRC or length does not match its data"));
+                    }
+                    self.state = Gz::Header(r);
+                }
+            }
+        }
+    }
+}
+
+/// A zstd decoder whose errors say what was refused: a frame asking for a window over
+/// [`ZSTD_WINDOW_LOG_MAX`] is a memory bomb, not a corrupt file.
+struct ZstdErrors<R: io::BufRead>(zstd::stream::read::Decoder<'static, R>);
+
+impl<R: io::BufRead> Read for ZstdErrors<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        self.0.read(buf).map_err(|e| {
+            if e.to_string().contains("too much memory") {
+                io::Error::other(format!(
+                    "zstd frame declares a window over {} MiB (the decoder's bound); not decompressed: {e}",
+                    1u64 << (ZSTD_WINDOW_LOG_MAX - 20)
+                ))
+            } else {
+                io::Error::other(format!("zstd: {e}"))
+            }
+        })
+    }
 }
 
 /// An archive or compression format arcdiag does not read, named by its first bytes, with the
@@ -114,13 +313,7 @@ fn other_format(path: &Path, head: &[u8]) -> Option<String> {
         }
     };
     let src = q(&shown);
-    let (format, cmd, out) = if head.starts_with(b"PK\x03\x04") || head.starts_with(b"PK\x05\x06") {
-        let d = stem(&[".zip"]);
-        ("a zip archive", format!("mkdir {0} && unzip -q {src} -d {0}", q(&d)), d)
-    } else if head.starts_with(&[0x28, 0xB5, 0x2F, 0xFD]) {
-        let t = format!("{}.tar", stem(&[".zst", ".zstd", ".tzst"]));
-        ("zstd-compressed", format!("zstd -dc {src} > {}", q(&t)), t)
-    } else if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
+    let (format, cmd, out) = if head.starts_with(&[0xFD, b'7', b'z', b'X', b'Z', 0]) {
         let t = format!("{}.tar", stem(&[".xz", ".txz"]));
         ("xz-compressed", format!("xz -dc {src} > {}", q(&t)), t)
     } else if head.starts_with(b"BZh") {
@@ -145,7 +338,7 @@ fn other_format(path: &Path, head: &[u8]) -> Option<String> {
         return None;
     };
     Some(format!(
-        "not a bundle arcdiag reads: {format}; arcdiag reads a gzip'd tar, a tar or a directory. Convert it: {cmd}, then: arcdiag analyze {}",
+        "not a bundle arcdiag reads: {format}; arcdiag reads a tar (plain, gzip'd or zstd-compressed), a zip or a directory. Convert it: {cmd}, then: arcdiag analyze {}",
         q(&out)
     ))
 }
@@ -387,7 +580,7 @@ fn read_tar(
                         };
                         errors.push(BundleError::new(
                             "archive".into(),
-                            format!("{} (stopped after {count} members{after})", cause(&e)),
+                            format!("stopped after {count} members{after}: {}", cause(&e)),
                         ));
                         stopped_early = true;
                         break;
@@ -541,7 +734,7 @@ fn read_tar(
                         if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
                             errors.push(BundleError::new(
                                 name,
-                                format!("{}; while reading this member", cause(&e)),
+                                format!("while reading this member: {}", cause(&e)),
                             ));
                             stopped_early = true;
                             break;
@@ -573,7 +766,7 @@ fn read_tar(
                     if let Err(e) = record_digest(Hashing::new(&mut entry), &name, &mut digests) {
                         errors.push(BundleError::new(
                             name,
-                            format!("{}; while reading this member", cause(&e)),
+                            format!("while reading this member: {}", cause(&e)),
                         ));
                         stopped_early = true;
                         break;
@@ -603,7 +796,7 @@ fn read_tar(
                     if let Err(e) = record_digest(hashed, &name, &mut digests) {
                         errors.push(BundleError::new(
                             name,
-                            format!("{}; while reading this member", cause(&e)),
+                            format!("while reading this member: {}", cause(&e)),
                         ));
                         stopped_early = true;
                         break;
@@ -613,7 +806,7 @@ fn read_tar(
                     errors.push(BundleError::new(
                         name,
                         match fail {
-                            ReadFail::Io(e) => format!("{}; while reading this member", cause(&e)),
+                            ReadFail::Io(e) => format!("while reading this member: {}", cause(&e)),
                             ReadFail::Short(got) => format!("truncated archive: member holds {got} of {size} bytes"),
                         },
                     ));
