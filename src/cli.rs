@@ -35,12 +35,15 @@ pub enum Command {
 
 #[derive(Debug, Args)]
 pub struct RedactArgs {
-    /// The bundle: .tar.gz, .tgz, .tar, or a directory (any layout `analyze` reads).
+    /// The bundle: .tar.gz, .tgz, .tar.zst, .tar, .zip, or a directory (any layout `analyze`
+    /// reads).
     #[arg(value_name = "BUNDLE")]
     pub bundle: PathBuf,
     /// The redacted bundle to write (.tar.gz); never overwritten.
     #[arg(short, long, value_name = "OUT.tar.gz")]
     pub output: PathBuf,
+    #[command(flatten)]
+    pub limits: LimitArgs,
 }
 
 #[derive(Debug, Args)]

@@ -32,7 +32,7 @@ fn main() -> ExitCode {
 }
 
 fn redact(a: arcdiag::cli::RedactArgs) -> ExitCode {
-    match arcdiag::rebundle::rebundle(&a.bundle, &a.output) {
+    match arcdiag::rebundle::rebundle(&a.bundle, &a.output, &Limits::from(&a.limits)) {
         Ok(s) => {
             let total: u64 = s.replacements.values().sum();
             let kinds: Vec<String> = s.replacements.iter().map(|(k, n)| format!("{k} {n}")).collect();

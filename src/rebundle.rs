@@ -10,18 +10,15 @@
 //! Knows nothing of layouts beyond where the manifest sits, nor of rules or reports.
 
 use crate::bundle::digest::{sha256_hex, SIDECAR};
-use crate::bundle::read::clean_member_name;
+use crate::bundle::read::{each_archive_member, RawError, RawItem};
+use crate::bundle::{BundleError, Limits};
 use crate::collect::writer::BundleWriter;
 use crate::redact::{Counts, Redactor, Shape};
 use serde_json::{json, Map, Value};
 use std::collections::BTreeMap;
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, Read};
+use std::io;
 use std::ops::ControlFlow;
 use std::path::{Path, PathBuf};
-
-/// A member larger than this is dropped (named in the report), not redacted.
-pub const MAX_MEMBER: u64 = 1 << 30;
 
 #[derive(Debug, thiserror::Error)]
 pub enum RebundleError {
@@ -42,40 +39,35 @@ pub struct Summary {
     pub path: PathBuf,
 }
 
-enum Item {
-    File(Vec<u8>),
-    Link {
-        target: String,
-        hard: bool,
-    },
-    /// Not redacted: why.
-    Dropped(String),
-}
-
 /// Hands each member of the input to `f`, one at a time, in order: its path (the input's own,
 /// `/`-separated) and content. With `names_only`, no member's bytes are read (each file comes as
-/// an empty `Item::File`): the first of the two passes [`rebundle`] makes, so that memory holds one
-/// member at a time, never the bundle.
+/// an empty `RawItem::File`): how [`rebundle`] looks at the first name. An archive is read by
+/// the analyzer's own reader ([`each_archive_member`]: every format, bound and refusal it has).
+/// Returns what the reader refused without handing it on.
 fn each_member(
     input: &Path,
+    limits: &Limits,
     names_only: bool,
-    f: &mut dyn FnMut(String, Item) -> Result<ControlFlow<()>, RebundleError>,
-) -> Result<(), RebundleError> {
+    f: &mut dyn FnMut(String, RawItem) -> Result<ControlFlow<()>, RebundleError>,
+) -> Result<Vec<BundleError>, RebundleError> {
     let err = |why: String| RebundleError::Read {
         path: input.display().to_string(),
         why,
     };
     let meta = std::fs::metadata(input).map_err(|e| err(e.to_string()))?;
     if meta.is_dir() {
+        let max = limits.max_member_bytes;
         let mut files = Vec::new();
         walk(input, input, &mut files).map_err(|e| err(e.to_string()))?;
         files.sort_by(|a, b| a.0.cmp(&b.0));
         for (rel, path, entry) in files {
             let item = match entry {
-                DirEntry::Link(target) => Item::Link { target, hard: false },
-                DirEntry::File(len) if len > MAX_MEMBER => Item::Dropped(format!("larger than {MAX_MEMBER} bytes")),
-                DirEntry::File(_) if names_only => Item::File(Vec::new()),
-                DirEntry::File(_) => Item::File(std::fs::read(&path).map_err(|e| RebundleError::Read {
+                DirEntry::Link(target) => RawItem::Link { target, hard: false },
+                DirEntry::File(len) if len > max => RawItem::Dropped(format!(
+                    "{len} bytes, over the member bound of {max} bytes (--max-member-bytes)"
+                )),
+                DirEntry::File(_) if names_only => RawItem::File(Vec::new()),
+                DirEntry::File(_) => RawItem::File(std::fs::read(&path).map_err(|e| RebundleError::Read {
                     path: path.display().to_string(),
                     why: e.to_string(),
                 })?),
@@ -84,69 +76,15 @@ fn each_member(
                 break;
             }
         }
-        return Ok(());
+        return Ok(Vec::new());
     }
-    // Peek at the first bytes (gzip's magic) without reading the file twice.
-    let mut file = BufReader::new(File::open(input).map_err(|e| err(e.to_string()))?);
-    let gz = file
-        .fill_buf()
-        .map_err(|e| err(e.to_string()))?
-        .starts_with(&[0x1f, 0x8b]);
-    let reader: Box<dyn Read> = if gz {
-        Box::new(flate2::read::MultiGzDecoder::new(file))
-    } else {
-        Box::new(file)
-    };
-    let mut ar = tar::Archive::new(reader);
-    let entries = ar.entries().map_err(|e| err(format!("not a tar archive: {e}")))?;
-    for entry in entries {
-        let mut e = entry.map_err(|e| err(format!("truncated or corrupt archive: {e}")))?;
-        let raw = e.path().map(|p| p.to_string_lossy().into_owned()).unwrap_or_default();
-        let Ok(name) = clean_member_name(&raw) else { continue };
-        let t = e.header().entry_type();
-        if t.is_dir() {
-            continue;
-        }
-        if t.is_symlink() || t.is_hard_link() {
-            if let Ok(Some(target)) = e.link_name() {
-                let target = target.to_string_lossy().into_owned();
-                let link = Item::Link {
-                    target,
-                    hard: t.is_hard_link(),
-                };
-                if f(name, link)?.is_break() {
-                    break;
-                }
-            }
-            continue;
-        }
-        if !(t.is_file() || t.is_contiguous()) {
-            continue;
-        }
-        if e.size() > MAX_MEMBER {
-            if f(name, Item::Dropped(format!("larger than {MAX_MEMBER} bytes")))?.is_break() {
-                break;
-            }
-            continue;
-        }
-        if names_only {
-            if f(name, Item::File(Vec::new()))?.is_break() {
-                break;
-            }
-            continue;
-        }
-        // The header's size is only a claim: reserve at most 16 MiB ahead of the bytes.
-        let mut data = Vec::with_capacity(e.size().min(16 << 20) as usize);
-        e.read_to_end(&mut data).map_err(|x| {
-            err(format!(
-                "truncated or corrupt archive: {x}; while reading member '{name}'"
-            ))
-        })?;
-        if f(name, Item::File(data))?.is_break() {
-            break;
-        }
-    }
-    Ok(())
+    each_archive_member(input, limits, names_only, f).map_err(|e| match e {
+        RawError::Read(b) => RebundleError::Read {
+            path: input.display().to_string(),
+            why: b.to_string(),
+        },
+        RawError::Caller(c) => c,
+    })
 }
 
 enum DirEntry {
@@ -189,7 +127,7 @@ fn is_binary(data: &[u8]) -> bool {
 }
 
 /// Re-redact `input` into `output` (which must not exist).
-pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
+pub fn rebundle(input: &Path, output: &Path, limits: &Limits) -> Result<Summary, RebundleError> {
     if output.exists() {
         return Err(RebundleError::Refused(format!(
             "{} already exists; not overwritten",
@@ -228,7 +166,7 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
     // way: a member outside it starts the rewrite over with no folder stripped. So the input is
     // read once in the usual case, and memory holds one member at a time, never the bundle.
     let mut first = None;
-    each_member(input, true, &mut |name, _| {
+    each_member(input, limits, true, &mut |name, _| {
         first = Some(name);
         Ok(ControlFlow::Break(()))
     })?;
@@ -238,17 +176,23 @@ pub fn rebundle(input: &Path, output: &Path) -> Result<Summary, RebundleError> {
         .map(|(t, _)| t.to_string())
         .filter(|t| !t.is_empty());
     if let Some(top) = guess {
-        if let Some(sum) = write_bundle(input, output, &top, true)? {
+        if let Some(sum) = write_bundle(input, output, &top, true, limits)? {
             return Ok(sum);
         }
     }
-    write_bundle(input, output, &fallback, false)?
+    write_bundle(input, output, &fallback, false, limits)?
         .ok_or_else(|| RebundleError::Refused("the rewrite stopped without a reason".into()))
 }
 
 /// Rewrite `input` into `output` with every member under `top/`. With `strip`, each member's
 /// path must start with `top/`, which is taken off; `None` (nothing written) when one does not.
-fn write_bundle(input: &Path, output: &Path, top: &str, strip: bool) -> Result<Option<Summary>, RebundleError> {
+fn write_bundle(
+    input: &Path,
+    output: &Path,
+    top: &str,
+    strip: bool,
+    limits: &Limits,
+) -> Result<Option<Summary>, RebundleError> {
     let wr = |source| RebundleError::Write {
         path: output.display().to_string(),
         source,
@@ -267,7 +211,7 @@ fn write_bundle(input: &Path, output: &Path, top: &str, strip: bool) -> Result<O
     let mut sum = Summary::default();
     let prefix = format!("{top}/");
     let mut outside = false;
-    each_member(input, false, &mut |name, item| {
+    let notes = each_member(input, limits, false, &mut |name, item| {
         let rel = match name.strip_prefix(&prefix) {
             _ if !strip => name,
             Some(r) => r.to_string(),
@@ -277,12 +221,12 @@ fn write_bundle(input: &Path, output: &Path, top: &str, strip: bool) -> Result<O
             }
         };
         match item {
-            Item::Link { target, hard } => {
+            RawItem::Link { target, hard } => {
                 w.add_link(&rel, &target, hard).map_err(wr)?;
                 sum.members += 1;
             }
-            Item::Dropped(why) => sum.dropped.push((rel, why)),
-            Item::File(data) => {
+            RawItem::Dropped(why) => sum.dropped.push((rel, why)),
+            RawItem::File(data) => {
                 if rel == SIDECAR {
                     return Ok(ControlFlow::Continue(())); // an earlier run's report: replaced by this one's
                 }
@@ -320,6 +264,8 @@ fn write_bundle(input: &Path, output: &Path, top: &str, strip: bool) -> Result<O
     if outside {
         return Ok(None);
     }
+    // What the reader refused without handing it on (a zip's entries, names it would not use).
+    sum.dropped.extend(notes.into_iter().map(|n| (n.member, n.message)));
     let dropped: Vec<Value> = sum
         .dropped
         .iter()

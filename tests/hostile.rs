@@ -1835,3 +1835,115 @@ fn markdown_from_a_bundle_cannot_inject_links_images_html_or_headings() {
     }
     r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
 }
+
+/// `arcdiag redact INPUT -o OUT` with cwd in a fresh folder; OUT is written in a temp folder.
+fn redact_run(label: &str, input: &Input, extra: &[&str]) -> (Run, tempfile::TempDir) {
+    let out = tempfile::tempdir().expect("temp out");
+    let mut args: Vec<std::ffi::OsString> = vec![
+        "redact".into(),
+        input.path.clone().into(),
+        "-o".into(),
+        out.path().join("out.tar.gz").into(),
+    ];
+    args.extend(extra.iter().map(std::ffi::OsString::from));
+    (run_in_fresh_cwd(label, &args), out)
+}
+
+/// `arcdiag redact` reads a hostile bundle with the analyzer's own reader: every format it reads
+/// (zip, tar.zst), the same bounds (a bomb stops with one line naming the bound and nothing is
+/// written), sparse members refused and named in the redaction report, and memory for one
+/// member at a time.
+#[test]
+fn redact_reads_hostile_bundles_within_the_analyzer_bounds() {
+    // A bomb: 100 MiB of one log line in a few hundred KB, past a total bound of 50 MB.
+    let mut t = Tar::with_base();
+    let line = b"level=info msg=\"reconcile\" name=flux-system\n";
+    let big: Vec<u8> = line.iter().copied().cycle().take(100 << 20).collect();
+    t.file(&p("logs/a/b/big.log"), &big);
+    let bomb = Input::file("bomb.tgz", &gz(&t.finish()));
+    let (r, out) = redact_run(
+        "redact a 100 MiB log past --max-total-bytes",
+        &bomb,
+        &["--max-total-bytes", "50000000"],
+    );
+    assert_eq!(r.code, 2, "{}", r.stderr);
+    assert!(
+        r.stderr
+            .contains("uncompressed size passed the total bound of 50000000 bytes"),
+        "{}",
+        r.stderr
+    );
+    assert_eq!(r.stderr.lines().count(), 1, "{}", r.stderr);
+    assert!(
+        std::fs::read_dir(out.path()).expect("out dir").next().is_none(),
+        "a refused redaction left files"
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+
+    // Sparse members: refused before their holes are expanded, named in the report.
+    let mut t = Tar::with_base();
+    gnu_sparse(&mut t, &p("logs/x/p0/c.log"), 900 << 20);
+    let sparse = Input::file("sparse.tgz", &gz(&t.finish()));
+    let (r, out) = redact_run("redact a GNU sparse member of 900 MiB", &sparse, &[]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("logs/x/p0/c.log"), "{}", r.stderr);
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+    let members = bundle_members(&out.path().join("out.tar.gz"));
+    assert!(
+        !members.keys().any(|k| k.ends_with("logs/x/p0/c.log")),
+        "{:?}",
+        members.keys()
+    );
+    let side = members
+        .iter()
+        .find(|(k, _)| k.ends_with("arcdiag-redaction.json"))
+        .map(|(_, v)| String::from_utf8_lossy(v).into_owned())
+        .expect("the redaction report");
+    assert!(side.contains("GNU sparse member"), "{side}");
+
+    // zip and tar.zst: the same redacted members as the tar.gz.
+    let tar = Tar::with_base().finish();
+    let (want, out) = redact_run("redact the base tar.gz", &Input::file("b.tar.gz", &gz(&tar)), &[]);
+    assert_eq!(want.code, 0, "{}", want.stderr);
+    let want = bundle_members(&out.path().join("out.tar.gz"));
+    let mut zip = Zip::default();
+    for (n, d) in base_files() {
+        zip.file(&n, &d, true);
+    }
+    for (name, bytes) in [
+        ("b.tar.zst", zstd::encode_all(&tar[..], 3).expect("zstd")),
+        ("b.zip", zip.finish()),
+    ] {
+        let (r, out) = redact_run(&format!("redact {name}"), &Input::file(name, &bytes), &[]);
+        assert_eq!(r.code, 0, "{name}: {}", r.stderr);
+        r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+        let got = bundle_members(&out.path().join("out.tar.gz"));
+        assert_eq!(
+            got.keys().collect::<Vec<_>>(),
+            want.keys().collect::<Vec<_>>(),
+            "{name}"
+        );
+        for (k, v) in &want {
+            if !k.ends_with("arcdiag-redaction.json") && !k.ends_with("manifest.json") {
+                assert_eq!(got.get(k), Some(v), "{name}: {k}");
+            }
+        }
+    }
+
+    // Members that share no top folder: kept as they are, under one named after the input.
+    let mut t = Tar::default();
+    t.file("a/pods.json", br#"{"apiVersion":"v1","kind":"List","items":[]}"#);
+    t.file("b/c.log", b"level=info msg=ok\n");
+    let (r, out) = redact_run(
+        "redact members without one top folder",
+        &Input::file("loose.tgz", &gz(&t.finish())),
+        &[],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let got = bundle_members(&out.path().join("out.tar.gz"));
+    assert!(
+        got.contains_key("loose/a/pods.json") && got.contains_key("loose/b/c.log"),
+        "{:?}",
+        got.keys()
+    );
+}

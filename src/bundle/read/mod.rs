@@ -21,11 +21,13 @@ mod dir;
 mod feed;
 mod parse;
 mod pool;
+mod raw;
 mod tar;
 mod zip;
 
 pub use bounds::{estimate_values, MAX_VALUES};
 pub use parse::{parse_json, parse_yaml};
+pub use raw::{each_archive_member, RawError, RawItem};
 pub use tar::{clean_member_name, join_link};
 
 use super::logscan::{scan_log, LogScan};

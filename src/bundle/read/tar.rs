@@ -32,6 +32,16 @@ enum Kind {
 /// frame declaring more is refused rather than allocated.
 const ZSTD_WINDOW_LOG_MAX: u32 = 27;
 
+/// An archive opened as a tar stream: decompressed by its format and guarded by the bounds.
+pub(super) struct Opened {
+    /// The decompressed tar stream, through the guard.
+    pub(super) reader: Box<dyn Read>,
+    pub(super) guard: Arc<GuardState>,
+    pub(super) container: &'static str,
+    /// A zip's notes about its entries (a zip is handed on as a tar stream).
+    pub(super) zip_notes: Option<super::zip::Notes>,
+}
+
 /// Read an archive (`compressed_len` bytes on disk) recognized by its first bytes.
 pub(super) fn read_archive(
     path: &Path,
@@ -40,6 +50,18 @@ pub(super) fn read_archive(
     matcher: &LogMatcher,
     typed: bool,
 ) -> Result<RawBundle, BundleError> {
+    let o = open_archive(path, compressed_len, limits)?;
+    let mut raw = read_tar(o.reader, limits, matcher, typed, &o.guard)?;
+    raw.container = o.container;
+    if let Some(notes) = o.zip_notes {
+        super::zip::finish(&mut raw, notes);
+    }
+    Ok(raw)
+}
+
+/// Open an archive recognized by its first bytes (gzip, block gzip, zstd, zip, tar) as one
+/// guarded tar stream; any other format is named with the command that converts it.
+pub(super) fn open_archive(path: &Path, compressed_len: u64, limits: &Limits) -> Result<Opened, BundleError> {
     let mut f = File::open(path).map_err(|e| BundleError::new(path_display(path), format!("cannot open: {e}")))?;
     let mut head = [0u8; 512];
     let n =
@@ -74,7 +96,7 @@ pub(super) fn read_archive(
         count: counter.clone(),
         progress: limits.progress,
     };
-    let mut zip_notes = super::zip::Notes::default();
+    let mut zip_notes = None;
     let decoded: Box<dyn Read> = match kind {
         // A bundle written by `arcdiag collect` is block gzip: decompressed on every core.
         Kind::Gzip if gzblocks::is_block_gzip(&head[..n]) => Box::new(gzblocks::BlockReader::new(Box::new(counting))),
@@ -88,7 +110,7 @@ pub(super) fn read_archive(
         }
         Kind::Zip => {
             let (r, notes) = super::zip::open(path, counting, limits)?;
-            zip_notes = notes;
+            zip_notes = Some(notes);
             r
         }
         Kind::Tar => Box::new(counting),
@@ -102,17 +124,17 @@ pub(super) fn read_archive(
         inner: decoded,
         state: guard.clone(),
     });
-    let mut raw = read_tar(reader, limits, matcher, typed, &guard)?;
-    raw.container = match kind {
-        Kind::Gzip => "tar.gz",
-        Kind::Zstd => "tar.zst",
-        Kind::Zip => "zip",
-        Kind::Tar => "tar",
-    };
-    if kind == Kind::Zip {
-        super::zip::finish(&mut raw, zip_notes);
-    }
-    Ok(raw)
+    Ok(Opened {
+        reader,
+        guard,
+        container: match kind {
+            Kind::Gzip => "tar.gz",
+            Kind::Zstd => "tar.zst",
+            Kind::Zip => "zip",
+            Kind::Tar => "tar",
+        },
+        zip_notes,
+    })
 }
 
 /// A gzip stream of one or more members. flate2's own gzip decoders refuse a header field (file
@@ -393,7 +415,7 @@ pub fn join_link(link_path: &str, target: &str) -> Option<String> {
 }
 
 /// What follows the end of a tar archive (its zero blocks).
-enum After {
+pub(super) enum After {
     /// Zero blocks up to the end of the stream, or a stream error (garbage after the compressed
     /// data, which the tar does not reach): nothing more.
     Nothing,
@@ -403,7 +425,7 @@ enum After {
     Other(String),
 }
 
-fn after_end(r: &mut dyn Read) -> After {
+pub(super) fn after_end(r: &mut dyn Read) -> After {
     let mut block = vec![0u8; 512];
     loop {
         let mut n = 0;
@@ -476,7 +498,7 @@ fn charge_pending(
 
 /// Why a sparse member (old GNU `S`, PAX sparse 0.x/1.0) is not read, or `None` for any other.
 /// `arcdiag collect` never writes one, and expanding its holes would let a few KB declare gigabytes.
-fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
+pub(super) fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
     const WHY: &str = "arcdiag collect never writes sparse members, and their holes are not expanded; not read";
     if entry.header().entry_type().is_gnu_sparse() {
         let stored = entry.header().entry_size().unwrap_or(0);

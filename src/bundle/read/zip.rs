@@ -35,11 +35,15 @@ fn note(notes: &Notes, name: &str, why: String) {
 
 /// Add the zip's notes to what the tar reader found.
 pub(super) fn finish(raw: &mut RawBundle, notes: Notes) {
-    let found = match notes.lock() {
+    raw.errors.extend(take(&notes));
+}
+
+/// The notes met so far, taken out.
+pub(super) fn take(notes: &Notes) -> Vec<BundleError> {
+    match notes.lock() {
         Ok(mut g) => std::mem::take(&mut *g),
         Err(p) => std::mem::take(&mut *p.into_inner()),
-    };
-    raw.errors.extend(found);
+    }
 }
 
 fn u16_at(b: &[u8], i: usize) -> u64 {
