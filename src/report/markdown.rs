@@ -11,7 +11,7 @@ fn esc(s: &str) -> String {
 
 /// Bundle text as Markdown prose: the characters that make links, images, emphasis, HTML,
 /// headings and table cells are escaped, so a bundle cannot inject any into a ticket.
-fn md_text(s: &str) -> String {
+pub(super) fn md_text(s: &str) -> String {
     let mut out = String::with_capacity(s.len());
     for c in s.chars() {
         if matches!(
@@ -26,7 +26,7 @@ fn md_text(s: &str) -> String {
 }
 
 /// Bundle text as a Markdown code span: fenced with more backticks than it holds in a row.
-fn md_code(s: &str) -> String {
+pub(super) fn md_code(s: &str) -> String {
     let s = s.replace('\n', " ");
     let run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(run + 1);
