@@ -214,7 +214,14 @@ fn a_rollout_keeps_the_workloads_findings_a_replaced_node_is_resolved_and_new() 
         .iter()
         .map(|c| c["field"].as_str().unwrap_or(""))
         .collect();
-    assert!(facts.contains(&"node_os"), "{facts:?}");
+    assert!(
+        facts.contains(&"node_os.k8s-worker-03") && facts.contains(&"node_os.k8s-worker-09"),
+        "{facts:?}"
+    );
+    assert!(
+        facts.contains(&"integrity"),
+        "the copy's members no longer match their digests: {facts:?}"
+    );
     // Only new findings count for --fail-on.
     let (code, _, _) = diff_json(&before, &after, &["--fail-on", "never"]);
     assert_eq!(code, Some(0));
@@ -270,4 +277,68 @@ fn an_unreadable_side_is_exit_2_with_its_name() {
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("cannot analyze no/such/bundle.tar.gz"), "{err}");
     assert!(o.stdout.is_empty());
+}
+
+#[test]
+fn nothing_from_a_bundle_reaches_the_terminal_unescaped() {
+    let tmp = tempfile::tempdir().expect("tmp");
+    let evil = tmp.path().join("evil\x1b]0;title\x07");
+    common::copy_dir(&fixture::rule_case("K8S001/fires"), &evil);
+    let pods = evil.join("kubectl/namespaces/flux-system/pods.json");
+    let text = std::fs::read_to_string(&pods).expect("pods.json");
+    std::fs::write(
+        &pods,
+        text.replace(
+            "kustomize-controller-7cc9d5b6f4-x2kqj",
+            "kc-\\u001b[2J\\u001b[31m-x2kqj",
+        ),
+    )
+    .expect("write");
+    let s = root().join(SAMPLE);
+    for format in ["text", "markdown", "json"] {
+        for args in [
+            vec![
+                "diff".as_ref(),
+                "--format".as_ref(),
+                format.as_ref(),
+                s.as_os_str(),
+                evil.as_os_str(),
+            ],
+            vec![
+                "fleet".as_ref(),
+                "--format".as_ref(),
+                format.as_ref(),
+                s.as_os_str(),
+                evil.as_os_str(),
+            ],
+        ] {
+            let o = arcdiag(&args);
+            assert!(
+                matches!(o.status.code(), Some(0 | 1)),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+            assert!(
+                !o.stdout.contains(&0x1b) && !o.stdout.contains(&0x07),
+                "{format}: {}",
+                String::from_utf8_lossy(&o.stdout)
+            );
+            assert!(
+                !o.stderr.contains(&0x1b) && !o.stderr.contains(&0x07),
+                "{}",
+                String::from_utf8_lossy(&o.stderr)
+            );
+        }
+    }
+    // The pod's name did reach the diff, escaped.
+    let o = arcdiag(&["diff".as_ref(), s.as_os_str(), evil.as_os_str()]);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains("kc-\\x1b[2J\\x1b[31m-x2kqj"), "{out}");
+    let o = arcdiag(&[
+        "analyze".as_ref(),
+        "--format".as_ref(),
+        "jsonl".as_ref(),
+        evil.as_os_str(),
+    ]);
+    assert!(!o.stdout.contains(&0x1b) && !o.stderr.contains(&0x1b));
 }

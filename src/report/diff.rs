@@ -107,7 +107,8 @@ pub struct Diff<'a> {
     pub new: Vec<&'a Finding>,
     pub persisting: Vec<Persisting<'a>>,
     pub inputs: Vec<InputChange>,
-    /// Facts and bundle properties that differ (`cluster.name`, `distribution`, `node_os`, ...).
+    /// Facts and bundle properties that differ (`cluster.name`, `distribution`,
+    /// `node_os.<node>`, ...).
     pub facts: Vec<Change>,
 }
 
@@ -190,7 +191,19 @@ fn fact_values(r: &Report) -> BTreeMap<String, Value> {
         }
     }
     if let Ok(Value::Object(f)) = serde_json::to_value::<&FactsInfo>(&r.facts) {
-        m.extend(f);
+        for (k, v) in f {
+            match v {
+                // Per entry (`node_os.k8s-worker-03`), so a changed node reads as that node.
+                Value::Object(entries) => {
+                    for (e, v) in entries {
+                        m.insert(format!("{k}.{e}"), v);
+                    }
+                }
+                v => {
+                    m.insert(k, v);
+                }
+            }
+        }
     }
     m
 }
