@@ -52,13 +52,36 @@ pub fn analyze_path(
     rules: &[Box<dyn Rule>],
     opts: &Options,
 ) -> Result<Report, BundleError> {
+    let (report, snap) = analyze_snapshot(path, limits, sigs, rules, opts)?;
+    // Freeing every parsed object takes a noticeable share of the run on large bundles; do it
+    // beside the report instead of before it (a CLI that exits first never waits for it).
+    std::thread::spawn(move || drop(snap));
+    Ok(report)
+}
+
+/// [`analyze_path`] that frees the bundle before it returns: for a worker of a run over many
+/// bundles (`fleet`), whose memory must stay bounded by the bundles in flight.
+pub fn analyze_path_freed(
+    path: &Path,
+    limits: &Limits,
+    sigs: &SignatureSet,
+    rules: &[Box<dyn Rule>],
+    opts: &Options,
+) -> Result<Report, BundleError> {
+    analyze_snapshot(path, limits, sigs, rules, opts).map(|(report, _freed_here)| report)
+}
+
+fn analyze_snapshot(
+    path: &Path,
+    limits: &Limits,
+    sigs: &SignatureSet,
+    rules: &[Box<dyn Rule>],
+    opts: &Options,
+) -> Result<(Report, Snapshot), BundleError> {
     let b = bundle::open(path, limits, &sigs.log, true)?;
     let snap = Snapshot::build(b);
     let analysis = engine::run(&snap, sigs, rules, opts);
     let mut report = Report::new(&snap.bundle, &snap.model_errors, analysis);
     report.timeline = crate::timeline::build(&snap, &report.findings);
-    // Freeing every parsed object takes a noticeable share of the run on large bundles; do it
-    // beside the report instead of before it (a CLI that exits first never waits for it).
-    std::thread::spawn(move || drop(snap));
-    Ok(report)
+    Ok((report, snap))
 }

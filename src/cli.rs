@@ -18,6 +18,12 @@ pub struct Cli {
 pub enum Command {
     /// Analyze bundles offline and print findings.
     Analyze(AnalyzeArgs),
+    /// Compare two bundles (of one cluster, collected before and after a fix): findings resolved,
+    /// new and persisting, inputs and facts that changed (exit 1 when a new finding reaches
+    /// --fail-on).
+    Diff(DiffArgs),
+    /// Summarize many bundles: per rule code, how many bundles fired it and which.
+    Fleet(FleetArgs),
     /// List the rule catalog.
     Rules(RulesArgs),
     /// Print a rule's full documentation.
@@ -77,6 +83,9 @@ pub enum ReportFormat {
     Junit,
     /// One self-contained HTML page, to look at and forward.
     Html,
+    /// JSON Lines: a line per finding and a summary line per bundle, written as each bundle
+    /// finishes (bundles analyzed in parallel, see --jobs), for DuckDB and other query engines.
+    Jsonl,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -146,8 +155,69 @@ pub struct AnalyzeArgs {
     pub rules_files: Vec<PathBuf>,
     #[arg(long, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
+    /// With --format jsonl: bundles analyzed at once, and at most this many done ahead of the one
+    /// being written (default: the cores, at most 8).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
     #[command(flatten)]
     pub limits: LimitArgs,
+}
+
+/// What `diff` and `fleet` analyze each bundle with, as `analyze` does.
+#[derive(Debug, Args)]
+pub struct SelectArgs {
+    /// Only these rules: codes or prefixes, comma-separated (e.g. `FLX,K8S001`).
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub select: Vec<String>,
+    /// Skip these rules: codes or prefixes, comma-separated.
+    #[arg(long, value_delimiter = ',', value_name = "CODES")]
+    pub ignore: Vec<String>,
+    /// Drop findings below this severity.
+    #[arg(long, value_enum, default_value_t = MinSeverity::Info)]
+    pub min_severity: MinSeverity,
+    /// Extra signatures (YAML, same schema as the built-in ones); may be repeated.
+    #[arg(long = "rules", value_name = "FILE.yaml")]
+    pub rules_files: Vec<PathBuf>,
+    #[command(flatten)]
+    pub limits: LimitArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier bundle (any input `analyze` reads).
+    #[arg(value_name = "BEFORE")]
+    pub before: PathBuf,
+    /// The later bundle.
+    #[arg(value_name = "AFTER")]
+    pub after: PathBuf,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the diff to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Exit 1 when a new finding at or above this severity exists (info never counts).
+    #[arg(long, value_enum, default_value_t = FailOn::Error)]
+    pub fail_on: FailOn,
+    #[command(flatten)]
+    pub select: SelectArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct FleetArgs {
+    /// Bundles, or folders of bundles (a folder that is not itself a bundle stands for the
+    /// .tar.gz, .tgz, .tar files and folders in it).
+    #[arg(required = true, value_name = "BUNDLES|DIR")]
+    pub bundles: Vec<PathBuf>,
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+    /// Write the summary to FILE instead of standard output.
+    #[arg(long, short, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+    /// Bundles analyzed at once (default: the cores, at most 8).
+    #[arg(long, short = 'j', value_name = "N", value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub jobs: Option<u16>,
+    #[command(flatten)]
+    pub select: SelectArgs,
 }
 
 #[derive(Debug, Args)]

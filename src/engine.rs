@@ -421,7 +421,54 @@ fn scope_of(f: &Finding, owners: &Owners, explains: &[&str]) -> Scope {
         objects,
         nodes,
         explains: explains.iter().map(|c| c.to_string()).collect(),
+        workload: workload_of(&f.subject, owners),
     }
+}
+
+/// The workload that owns a pod subject, by a name that survives a rollout: a ReplicaSet's
+/// Deployment (from the ReplicaSet's owner; when the bundle lacks the ReplicaSet, its name less
+/// the pod's `pod-template-hash` label, as Kubernetes names it, or less a last part that looks
+/// like one: 6 to 10 lowercase letters and digits, a digit among them), else the pod's
+/// controller (a DaemonSet, Job, ReplicaSet). A StatefulSet's pod keeps its own stable name
+/// (`web-0`), so none.
+fn workload_of(subject: &Subject, owners: &Owners) -> Option<Subject> {
+    if subject.kind != "Pod" {
+        return None;
+    }
+    let ns = subject.namespace.as_deref().unwrap_or("default");
+    let pod = owners.pods.get(&(ns, subject.name.as_str()))?;
+    let o = pod.metadata.owner_references.first()?;
+    if o.kind == "StatefulSet" {
+        return None;
+    }
+    if o.kind == "ReplicaSet" {
+        if let Some(rs) = owners.replicasets.get(&(ns, o.name.as_str())) {
+            if let Some(d) = rs.metadata.owner_references.first() {
+                return Some(Subject::new(&d.kind, Some(ns), &d.name));
+            }
+        } else {
+            let hash = pod.metadata.labels.get("pod-template-hash").cloned().or_else(|| {
+                o.name
+                    .rsplit_once('-')
+                    .map(|(_, h)| h)
+                    .filter(|h| {
+                        (6..=10).contains(&h.len())
+                            && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                            && h.bytes().any(|b| b.is_ascii_digit())
+                    })
+                    .map(str::to_string)
+            });
+            if let Some(d) = hash
+                .as_deref()
+                .and_then(|h| o.name.strip_suffix(h))
+                .and_then(|d| d.strip_suffix('-'))
+                .filter(|d| !d.is_empty())
+            {
+                return Some(Subject::new("Deployment", Some(ns), d));
+            }
+        }
+    }
+    Some(Subject::new(&o.kind, Some(ns), &o.name))
 }
 
 /// Run the selected rules over a snapshot.

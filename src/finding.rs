@@ -146,6 +146,10 @@ pub struct Scope {
     /// Codes whose findings this one explains when they share an object or node
     /// (`Rule::explains`).
     pub explains: Vec<String>,
+    /// For a finding about a pod a workload owns, that workload (`Deployment`, through its
+    /// ReplicaSet, or the pod's direct owner): a name that survives a rollout, which `diff`
+    /// matches the pod's findings by. `None` for any other subject and for a pod with no owner.
+    pub workload: Option<Subject>,
 }
 
 impl Subject {

@@ -10,7 +10,8 @@
 //! 3. `bundle`: reading, log scanning and the layout mapping, the only code that knows paths;
 //! 4. the analysis: `model` (typed views) → `facts` → `rules` → `engine` (runs the rules in
 //!    parallel) → `report` (renders);
-//! 5. `analyze`, which wires one run, and beside the analysis `serve` (a read-only API over a
+//! 5. `analyze`, which wires one run, `fleet`, which schedules many (bounded, in order), and
+//!    beside the analysis `serve` (a read-only API over a
 //!    bundle), `collect` (writes bundles, redacted), `rebundle` (`arcdiag redact`: re-redacts a
 //!    bundle into a new one) and `cli` (the command line `main.rs` parses).
 //!
@@ -25,6 +26,7 @@ pub mod collect;
 pub mod engine;
 pub mod facts;
 pub mod finding;
+pub mod fleet;
 pub mod k8s;
 pub mod model;
 pub mod rebundle;

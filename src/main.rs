@@ -22,6 +22,8 @@ fn main() -> ExitCode {
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(a) => analyze(a),
+        Command::Diff(a) => diff(a),
+        Command::Fleet(a) => fleet(a),
         Command::Rules(a) => list_rules(a),
         Command::Explain(a) => explain(a),
         Command::Serve(a) => serve(a),
@@ -147,33 +149,10 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         Ok(c) => c,
         Err(code) => return code,
     };
-    let (select, ignore) = (arcdiag::cli::rule_codes(&a.select), arcdiag::cli::rule_codes(&a.ignore));
-    // A code that selects nothing is a typo the user must hear about: the run would vouch for
-    // rules it never ran.
-    let unknown: Vec<&String> = select
-        .iter()
-        .chain(ignore.iter())
-        .filter(|code| {
-            let one = Options {
-                select: vec![(*code).clone()],
-                ..Options::default()
-            };
-            !rules.iter().any(|r| one.selects(r.code()))
-        })
-        .collect();
-    if !unknown.is_empty() {
-        let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();
-        for code in unknown {
-            let near = arcdiag::rules::nearest(&code.to_ascii_uppercase(), &codes, 3);
-            let hint = if near.is_empty() {
-                String::new()
-            } else {
-                format!("; did you mean {}?", near.join(", "))
-            };
-            eprintln!("arcdiag: '{code}' matches no rule code or prefix (see `arcdiag rules`){hint}");
-        }
-        return ExitCode::from(2);
-    }
+    let opts = match selection(&rules, &a.select, &a.ignore, a.min_severity) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
     if let Some(out) = &a.output {
         if let Some(input) = a.bundles.iter().find(|b| same_path(b, out)) {
             eprintln!(
@@ -184,16 +163,20 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     }
-    let opts = Options {
-        select,
-        ignore,
-        min_severity: match a.min_severity {
-            MinSeverity::Info => Severity::Info,
-            MinSeverity::Warning => Severity::Warning,
-            MinSeverity::Error => Severity::Error,
-        },
-    };
     let mut limits = Limits::from(&a.limits);
+    if a.format == ReportFormat::Jsonl {
+        let jobs = a.jobs.map_or_else(arcdiag::fleet::default_jobs, usize::from);
+        return analyze_jsonl(
+            &a.bundles,
+            a.output.as_deref(),
+            jobs,
+            a.fail_on,
+            &limits,
+            &sigs,
+            &rules,
+            &opts,
+        );
+    }
     // Progress on a terminal only: a bar over the archive's compressed bytes, then the rules.
     let show_progress = std::io::stderr().is_terminal() && std::env::var_os("ARCDIAG_NO_PROGRESS").is_none();
     let read_bytes: &'static std::sync::atomic::AtomicU64 = Box::leak(Box::new(std::sync::atomic::AtomicU64::new(0)));
@@ -266,6 +249,8 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         }
         ReportFormat::Junit => junit::render(&reports),
         ReportFormat::Html => html::render(&reports),
+        // Streamed above, as each bundle finishes.
+        ReportFormat::Jsonl => String::new(),
     };
     if let Err(e) = emit(&out, a.output.as_deref()) {
         eprintln!("arcdiag: {e}");
@@ -281,6 +266,300 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
     };
     if reports.iter().any(|r| r.fails(threshold)) {
         ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+/// The rules `--select`/`--ignore`/`--min-severity` keep, as engine options. A code that selects
+/// nothing is a typo the user must hear about (exit 2): the run would vouch for rules it never ran.
+fn selection(
+    rules: &[Box<dyn Rule>],
+    select: &[String],
+    ignore: &[String],
+    min: MinSeverity,
+) -> Result<Options, ExitCode> {
+    let (select, ignore) = (arcdiag::cli::rule_codes(select), arcdiag::cli::rule_codes(ignore));
+    let unknown: Vec<&String> = select
+        .iter()
+        .chain(ignore.iter())
+        .filter(|code| {
+            let one = Options {
+                select: vec![(*code).clone()],
+                ..Options::default()
+            };
+            !rules.iter().any(|r| one.selects(r.code()))
+        })
+        .collect();
+    if !unknown.is_empty() {
+        let codes: Vec<&str> = rules.iter().map(|r| r.code()).collect();
+        for code in unknown {
+            let near = arcdiag::rules::nearest(&code.to_ascii_uppercase(), &codes, 3);
+            let hint = if near.is_empty() {
+                String::new()
+            } else {
+                format!("; did you mean {}?", near.join(", "))
+            };
+            eprintln!("arcdiag: '{code}' matches no rule code or prefix (see `arcdiag rules`){hint}");
+        }
+        return Err(ExitCode::from(2));
+    }
+    Ok(Options {
+        select,
+        ignore,
+        min_severity: match min {
+            MinSeverity::Info => Severity::Info,
+            MinSeverity::Warning => Severity::Warning,
+            MinSeverity::Error => Severity::Error,
+        },
+    })
+}
+
+fn threshold(f: FailOn) -> Option<Severity> {
+    match f {
+        FailOn::Error => Some(Severity::Error),
+        FailOn::Warning => Some(Severity::Warning),
+        FailOn::Never => None,
+    }
+}
+
+/// What stderr says of a bundle that was read only in part, or not at all (empty otherwise).
+fn bundle_note(path: &std::path::Path, result: &Result<Report, arcdiag::bundle::BundleError>) -> String {
+    use std::fmt::Write as _;
+    let name = text::sanitize_terminal(&path.display().to_string());
+    let mut s = String::new();
+    match result {
+        Ok(r) if r.bundle.partial => {
+            let _ = writeln!(
+                s,
+                "arcdiag: {name}: partial: {} problem(s) reading the bundle; the rest was analyzed",
+                r.bundle.errors.len()
+            );
+            for e in r.bundle.errors.iter().take(5) {
+                let _ = writeln!(
+                    s,
+                    "arcdiag:   {}: {}",
+                    text::sanitize_terminal(&arcdiag::text::short_name(&e.member, arcdiag::text::NAME_CHARS)),
+                    text::sanitize_terminal(&e.message)
+                );
+            }
+        }
+        Ok(_) => {}
+        Err(e) => {
+            let _ = writeln!(
+                s,
+                "arcdiag: cannot analyze {name}: {}",
+                text::sanitize_terminal(&e.message)
+            );
+        }
+    }
+    s
+}
+
+/// Where a streamed output goes: the file (created) or standard output.
+fn open_output(file: Option<&std::path::Path>) -> Result<Box<dyn Write>, String> {
+    match file {
+        Some(p) => std::fs::File::create(p)
+            .map(|f| Box::new(std::io::BufWriter::new(f)) as Box<dyn Write>)
+            .map_err(|e| format!("cannot write {}: {e}", p.display())),
+        None => Ok(Box::new(std::io::stdout().lock())),
+    }
+}
+
+/// `analyze --format jsonl`: bundles analyzed `jobs` at a time, each bundle's lines written, in
+/// input order, as soon as it and those before it are done (`arcdiag::fleet::run_ordered`).
+#[allow(clippy::too_many_arguments)]
+fn analyze_jsonl(
+    paths: &[std::path::PathBuf],
+    output: Option<&std::path::Path>,
+    jobs: usize,
+    fail_on: FailOn,
+    limits: &Limits,
+    sigs: &arcdiag::signatures::SignatureSet,
+    rules: &[Box<dyn Rule>],
+    opts: &Options,
+) -> ExitCode {
+    let mut out = match open_output(output) {
+        Ok(o) => o,
+        Err(e) => {
+            eprintln!("arcdiag: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let (mut unreadable, mut fails, mut write_error) = (false, false, None);
+    let threshold = threshold(fail_on);
+    arcdiag::fleet::run_ordered(
+        paths.len(),
+        jobs,
+        |i| {
+            let result = arcdiag::analyze::analyze_path_freed(&paths[i], limits, sigs, rules, opts);
+            let note = bundle_note(&paths[i], &result);
+            let (lines, bad, fail) = match result {
+                Ok(r) => (arcdiag::report::jsonl::render(&r), false, r.fails(threshold)),
+                Err(e) => (
+                    arcdiag::report::jsonl::render_unreadable(&json::Unreadable::new(&paths[i], e)),
+                    true,
+                    false,
+                ),
+            };
+            (lines, bad, fail, note)
+        },
+        |i, r| {
+            // Notes come in input order too, with the bundle's lines.
+            let (lines, bad, fail, note) = r.unwrap_or_else(|panic| {
+                let e = arcdiag::bundle::BundleError::new(String::new(), format!("the analysis failed: {panic}"));
+                let note = bundle_note(&paths[i], &Err(e.clone()));
+                (
+                    arcdiag::report::jsonl::render_unreadable(&json::Unreadable::new(&paths[i], e)),
+                    true,
+                    false,
+                    note,
+                )
+            });
+            eprint!("{note}");
+            unreadable |= bad;
+            fails |= fail;
+            match out.write_all(lines.as_bytes()).and_then(|_| out.flush()) {
+                Ok(()) => true,
+                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => false,
+                Err(e) => {
+                    write_error = Some(e);
+                    false
+                }
+            }
+        },
+    );
+    if let Some(e) = write_error {
+        eprintln!("arcdiag: cannot write the report: {e}");
+        return ExitCode::from(2);
+    }
+    if unreadable {
+        ExitCode::from(2)
+    } else if fails {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn diff(a: arcdiag::cli::DiffArgs) -> ExitCode {
+    let (sigs, rules) = match catalog(&a.select.rules_files) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let opts = match selection(&rules, &a.select.select, &a.select.ignore, a.select.min_severity) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    if let Some(out) = &a.output {
+        if let Some(input) = [&a.before, &a.after].into_iter().find(|b| same_path(b, out)) {
+            eprintln!(
+                "arcdiag: --output {} is one of the bundles being compared ({}); choose another file",
+                out.display(),
+                input.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let limits = Limits::from(&a.select.limits);
+    let mut reports = Vec::new();
+    for p in [&a.before, &a.after] {
+        let result = analyze_path(p, &limits, &sigs, &rules, &opts);
+        eprint!("{}", bundle_note(p, &result));
+        match result {
+            Ok(r) => reports.push(r),
+            Err(_) => return ExitCode::from(2),
+        }
+    }
+    let d = arcdiag::report::diff::diff(&reports[0], &reports[1]);
+    for w in &d.warnings {
+        eprintln!("arcdiag: warning: {}", text::sanitize_terminal(w));
+    }
+    let out = match a.format {
+        Format::Text => arcdiag::report::diff::render_text(&d),
+        Format::Markdown => arcdiag::report::diff::render_markdown(&d),
+        Format::Json => arcdiag::report::diff::render_json(&d),
+    };
+    if let Err(e) = emit(&out, a.output.as_deref()) {
+        eprintln!("arcdiag: {e}");
+        return ExitCode::from(2);
+    }
+    if d.fails(threshold(a.fail_on)) {
+        ExitCode::from(1)
+    } else {
+        ExitCode::SUCCESS
+    }
+}
+
+fn fleet(a: arcdiag::cli::FleetArgs) -> ExitCode {
+    use arcdiag::report::fleet::{self as fl, BundleDigest};
+    let (sigs, rules) = match catalog(&a.select.rules_files) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    let opts = match selection(&rules, &a.select.select, &a.select.ignore, a.select.min_severity) {
+        Ok(o) => o,
+        Err(code) => return code,
+    };
+    let paths = match arcdiag::fleet::expand(&a.bundles) {
+        Ok(p) if p.is_empty() => {
+            eprintln!("arcdiag: fleet: no bundle found in the folders given");
+            return ExitCode::from(2);
+        }
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("arcdiag: fleet: {}", text::sanitize_terminal(&e));
+            return ExitCode::from(2);
+        }
+    };
+    if let Some(out) = &a.output {
+        if let Some(input) = paths.iter().find(|b| same_path(b, out)) {
+            eprintln!(
+                "arcdiag: --output {} is one of the bundles being summarized ({}); choose another file",
+                out.display(),
+                input.display()
+            );
+            return ExitCode::from(2);
+        }
+    }
+    let limits = Limits::from(&a.select.limits);
+    let jobs = a.jobs.map_or_else(arcdiag::fleet::default_jobs, usize::from);
+    let mut digests = Vec::with_capacity(paths.len());
+    arcdiag::fleet::run_ordered(
+        paths.len(),
+        jobs,
+        |i| {
+            let result = arcdiag::analyze::analyze_path_freed(&paths[i], &limits, &sigs, &rules, &opts);
+            let note = bundle_note(&paths[i], &result);
+            let digest = match result {
+                Ok(r) => BundleDigest::of(&r),
+                Err(e) => BundleDigest::unreadable(&json::Unreadable::new(&paths[i], e)),
+            };
+            (digest, note)
+        },
+        |i, r| {
+            let (digest, note) = r.unwrap_or_else(|panic| {
+                let e = arcdiag::bundle::BundleError::new(String::new(), format!("the analysis failed: {panic}"));
+                let note = bundle_note(&paths[i], &Err(e.clone()));
+                (BundleDigest::unreadable(&json::Unreadable::new(&paths[i], e)), note)
+            });
+            eprint!("{note}");
+            digests.push(digest);
+            true
+        },
+    );
+    let f = fl::build(digests);
+    let out = match a.format {
+        Format::Text => fl::render_text(&f),
+        Format::Markdown => fl::render_markdown(&f),
+        Format::Json => fl::render_json(&f),
+    };
+    if let Err(e) = emit(&out, a.output.as_deref()) {
+        eprintln!("arcdiag: {e}");
+        return ExitCode::from(2);
+    }
+    if f.summary.unreadable == f.summary.bundles {
+        ExitCode::from(2)
     } else {
         ExitCode::SUCCESS
     }

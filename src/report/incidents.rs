@@ -302,6 +302,7 @@ mod tests {
                 objects: std::iter::once(subject).chain(objects.iter().cloned()).collect(),
                 nodes: Vec::new(),
                 explains: explains.iter().map(|s| s.to_string()).collect(),
+                workload: None,
             },
         }
     }

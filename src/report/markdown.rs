@@ -11,7 +11,7 @@ use std::fmt::Write;
 /// themselves, so a bundle cannot inject any into a ticket. A code span (backticks matched, as a
 /// rule's text quotes a value) is kept: nothing in it is markup. Newlines become spaces: a line of
 /// `===` or `---` after a newline would make a heading.
-fn md_text(s: &str) -> String {
+pub(super) fn md_text(s: &str) -> String {
     let chars: Vec<char> = s
         .chars()
         .map(|c| if c == '\n' || c == '\r' { ' ' } else { c })
@@ -70,7 +70,7 @@ fn md_text(s: &str) -> String {
 }
 
 /// Bundle text as a Markdown code span: fenced with more backticks than it holds in a row.
-fn md_code(s: &str) -> String {
+pub(super) fn md_code(s: &str) -> String {
     let s = s.replace('\n', " ");
     let run = s.split(|c| c != '`').map(str::len).max().unwrap_or(0);
     let fence = "`".repeat(run + 1);

@@ -3,9 +3,12 @@
 //! returns strings and never prints. It decides nothing: findings, outcomes and facts come finished
 //! from the engine.
 
+pub mod diff;
+pub mod fleet;
 pub mod html;
 pub mod incidents;
 pub mod json;
+pub mod jsonl;
 pub mod junit;
 pub mod markdown;
 pub mod sarif;

@@ -12,6 +12,7 @@
 
 pub mod corpus_check;
 pub mod fixture;
+pub mod later;
 pub mod planted;
 pub mod planted2;
 pub mod planted3;
