@@ -1,7 +1,9 @@
-//! Raw archive bytes through the whole analyzer: read (tar / tar.gz), layout mapping, snapshot,
-//! every rule, every report format. The first byte picks how the rest is fed: as-is (the fuzzer
-//! mutates gzip, block gzip or tar bytes directly) or gzip'd / block gzip'd here first (so
-//! mutations reach the tar layer).
+//! Raw archive bytes through the whole analyzer: read (tar, tar.gz, tar.zst, zip), layout mapping,
+//! snapshot, every rule, every report format. The first byte picks how the rest is fed: as-is
+//! (the fuzzer mutates gzip, block gzip, zstd, zip or tar bytes directly: sparse members, links,
+//! lying central directories), or gzip'd / block gzip'd / zstd-compressed here first (so
+//! mutations reach the tar layer), or gzip'd behind a header with a long comment (our gzip
+//! header reader).
 //! Small bounds keep each run fast; a panic, a hang (libFuzzer -timeout) or memory past
 //! -rss_limit_mb is a finding.
 
@@ -23,7 +25,7 @@ fn sigs() -> &'static SignatureSet {
 
 fuzz_target!(|data: &[u8]| {
     let Some((&mode, rest)) = data.split_first() else { return };
-    let bytes = match mode & 3 {
+    let bytes = match mode & 7 {
         1 => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
             let _ = e.write_all(rest);
@@ -33,6 +35,23 @@ fuzz_target!(|data: &[u8]| {
             let mut e = arcdiag::bundle::gzblocks::BlockGzWriter::new(Vec::new(), flate2::Compression::fast());
             let _ = e.write_all(rest);
             e.finish().unwrap_or_default()
+        }
+        3 => zstd::encode_all(rest, 1).unwrap_or_default(),
+        4 => {
+            // FNAME and FCOMMENT, each 70,000 bytes (past flate2's own 64 KiB header bound).
+            let mut out = vec![0x1f, 0x8b, 8, 8 | 16, 0, 0, 0, 0, 0, 0xff];
+            for _ in 0..2 {
+                out.extend(std::iter::repeat_n(b'n', 70_000));
+                out.push(0);
+            }
+            let mut e = flate2::write::DeflateEncoder::new(out, flate2::Compression::fast());
+            let _ = e.write_all(rest);
+            let mut out = e.finish().unwrap_or_default();
+            let mut crc = flate2::Crc::new();
+            crc.update(rest);
+            out.extend_from_slice(&crc.sum().to_le_bytes());
+            out.extend_from_slice(&(rest.len() as u32).to_le_bytes());
+            out
         }
         _ => rest.to_vec(),
     };

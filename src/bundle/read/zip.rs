@@ -154,6 +154,13 @@ pub(super) fn open(
             }
         }
     }
+    // Data before the zip (a self-extractor's stub, a zip appended to another file) shifts every
+    // offset by what lies between the directory's declared end and its end record.
+    let mut shift = 0;
+    if loc.is_none() && cd_offset <= eocd_pos && cd_size <= eocd_pos - cd_offset {
+        shift = eocd_pos - cd_offset - cd_size;
+        cd_offset += shift;
+    }
     if cd_offset > eocd_pos || cd_size > eocd_pos - cd_offset {
         return Err(err(format!(
             "zip central directory ({cd_size} bytes at offset {cd_offset}) runs past the end of the archive ({eocd_pos} bytes before its end record); nothing read"
@@ -219,6 +226,7 @@ pub(super) fn open(
             }
             x = x.get(4 + l..).unwrap_or(&[]);
         }
+        offset = offset.saturating_add(shift);
         let host = u16_at(h, 4) >> 8;
         let mode = u32_at(h, 38) >> 16;
         let symlink = host == 3 && mode & 0o170000 == 0o120000;
@@ -478,12 +486,20 @@ fn tar_header(name: &str, dir: bool, size: u64, out: &mut Vec<u8>) {
 }
 
 impl TarOfZip {
+    fn frame(&self, n: u64) {
+        self.counting.count.fetch_add(n, std::sync::atomic::Ordering::Relaxed);
+    }
+
     /// Queue the next member's header and start its data; false at the end.
     fn next_member(&mut self) -> io::Result<bool> {
         let Some(e) = self.entries.next() else {
             return Ok(false);
         };
+        let before = self.out.len();
         tar_header(&e.name, e.dir, e.size, &mut self.out);
+        // The tar framing stands for the zip's own headers: counted as read, so a zip of many
+        // small stored members does not look like a decompression bomb.
+        self.frame((self.out.len() - before) as u64);
         if e.dir || e.size == 0 {
             return Ok(true);
         }
@@ -541,6 +557,7 @@ impl TarOfZip {
             let pad = (512 - (m.size % 512) as usize) % 512;
             self.out.resize(self.out.len() + pad, 0);
             self.member = None;
+            self.frame(pad as u64);
             return 0;
         }
         let want = buf.len().min(usize::try_from(m.left).unwrap_or(usize::MAX));
@@ -613,6 +630,7 @@ impl Read for TarOfZip {
             if !self.next_member()? {
                 self.done = true;
                 self.out.resize(1024, 0);
+                self.frame(1024);
             }
         }
     }
