@@ -1963,3 +1963,71 @@ fn redact_reads_hostile_bundles_within_the_analyzer_bounds() {
         got.keys()
     );
 }
+
+/// The log lines K8S001 cites: (line, first 20 characters of the excerpt).
+fn cited_log_lines(r: &Run) -> Vec<(u64, String)> {
+    let j = r.json();
+    let mut out = Vec::new();
+    for f in j["findings"].as_array().into_iter().flatten() {
+        for e in f["evidence"].as_array().into_iter().flatten() {
+            if e["path"].as_str().is_some_and(|p| p.ends_with(".log")) {
+                let ex: String = e["excerpt"].as_str().unwrap_or("").chars().take(20).collect();
+                out.push((e["line"].as_u64().unwrap_or(0), ex));
+            }
+        }
+    }
+    out
+}
+
+/// A log line of 300 MiB (no newline for 300 MiB of text) is scanned as its first few MiB and
+/// read through: memory stays at a region, not the line grown by doubling, and the lines after
+/// it keep their numbers. Before, one 450 MB line took 21 s and 809 MB, and this one 2.1 s and
+/// 650 MB; now 0.3 s and 26-31 MiB, so a cap below the line's own size catches holding it whole.
+const LONG_LINE_RSS_MIB: f64 = 128.0;
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn a_log_of_one_huge_line_is_read_through_in_bounded_memory() {
+    let log = base_file(LOG);
+    let giant: Vec<u8> = b"0123456789abcdef".iter().copied().cycle().take(300 << 20).collect();
+    let build = |body: Vec<u8>| {
+        let mut t = Tar::new();
+        for (n, d) in base_files() {
+            if n != p(LOG) {
+                t.file(&n, &d);
+            }
+        }
+        t.file(&p(LOG), &body);
+        Input::file("long.tgz", &gz(&t.finish()))
+    };
+    // A short line, the giant line, then the log as it was: the tail cites lines 1-5, the giant
+    // one cut to what a citation shows, and the log's own lines keep their numbers 3-5.
+    let mut before = b"ok\n".to_vec();
+    before.extend_from_slice(&giant);
+    before.push(b'\n');
+    before.extend_from_slice(&log);
+    let r = build(before).analyze("a 300 MiB line before the log's lines", &["--format", "json"]);
+    assert_analyzed(&r);
+    let cited = cited_log_lines(&r);
+    let lines: Vec<u64> = cited.iter().map(|(l, _)| *l).collect();
+    assert_eq!(lines, vec![1, 2, 3, 4, 5], "{cited:?}");
+    assert_eq!(cited[1].1, "0123456789abcdef0123", "{cited:?}");
+    assert!(cited[2].1.starts_with("{\"level\":\"info\""), "{cited:?}");
+    r.assert_cost(ROUND2_SECS, LONG_LINE_RSS_MIB);
+    // The giant line last, with no newline: cited as line 4, cut to what a citation shows.
+    let mut after = log.clone();
+    after.extend_from_slice(&giant);
+    let r = build(after).analyze("a 300 MiB last line without a newline", &["--format", "json"]);
+    assert_analyzed(&r);
+    let cited = cited_log_lines(&r);
+    assert_eq!(cited.last().map(|c| c.0), Some(4), "{cited:?}");
+    assert_eq!(
+        cited.last().map(|c| c.1.as_str()),
+        Some("0123456789abcdef0123"),
+        "{cited:?}"
+    );
+    r.assert_cost(ROUND2_SECS, LONG_LINE_RSS_MIB);
+}

@@ -14,6 +14,12 @@ use memchr::memrchr;
 use std::io::Read;
 use std::sync::Mutex;
 
+/// The longest line of a long log scanned whole. Past it, a line's first `LONG_LINE` bytes (or
+/// more, up to the region they were read in) are matched as the line and the rest of it is read
+/// through without being kept: a log of one 500 MB line costs a region, not a 500 MB buffer
+/// grown by doubling and a regex run over all of it.
+const LONG_LINE: usize = 4 << 20;
+
 /// What the pool's tasks produced: members by their index in the archive.
 #[derive(Default)]
 pub(super) struct Shared {
@@ -203,8 +209,44 @@ impl<'a> Feeder<'a> {
                 break;
             }
             // Cut before the last CONTEXT whole lines, which stay in this buffer as context and
-            // start the next region; a line longer than the buffer makes it grow instead.
-            let Some(mut cut) = memrchr(b'\n', &buf[region_start..]).map(|p| region_start + p + 1) else {
+            // start the next region; a line longer than the buffer makes it grow instead, up to
+            // LONG_LINE.
+            let last = memrchr(b'\n', &buf[region_start..]).map(|p| region_start + p + 1);
+            if buf.len() - last.unwrap_or(region_start) >= LONG_LINE {
+                // The last line is past LONG_LINE: the region (the lines before it and its first
+                // LONG_LINE bytes or more) is scanned, the rest of the line read through unkept.
+                let end = buf.len();
+                self.region(scope, buf, region_start, end, idx, part);
+                part += 1;
+                buf = self.pool.get();
+                region_start = 0;
+                loop {
+                    let want = (CHUNK as u64).min(remaining);
+                    let got = read_more(entry, &mut buf, want)?;
+                    remaining -= got;
+                    if got < want {
+                        return Err(ReadFail::Short(size - remaining));
+                    }
+                    match memchr::memchr(b'\n', &buf[..]) {
+                        Some(p) => {
+                            buf.drain_front(p + 1);
+                            break;
+                        }
+                        None if remaining == 0 => {
+                            buf.clear();
+                            break;
+                        }
+                        None => buf.clear(),
+                    }
+                }
+                if remaining == 0 {
+                    let end = buf.len();
+                    self.region(scope, buf, 0, end, idx, part);
+                    break;
+                }
+                continue;
+            }
+            let Some(mut cut) = last else {
                 continue;
             };
             for _ in 0..CONTEXT {

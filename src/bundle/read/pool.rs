@@ -81,6 +81,12 @@ impl Buf {
     pub(super) fn clear(&mut self) {
         self.len = 0;
     }
+    /// Drop the first `n` bytes, moving the rest to the front.
+    pub(super) fn drain_front(&mut self, n: usize) {
+        let n = n.min(self.len);
+        self.data.copy_within(n..self.len, 0);
+        self.len -= n;
+    }
     pub(super) fn reserve(&mut self, n: usize) {
         let want = self.len + n;
         if want > self.data.len() {
