@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Benchmark `arcdiag analyze` against the decompression floor and the grep way, in one run.
 #
-#   bench/run.sh [-n REPS] BUNDLE_DIR...
+#   bench/run.sh [-n REPS] [-B BASELINE_ARCDIAG] BUNDLE_DIR...
 #
 # Each BUNDLE_DIR was written by `cargo run --release --example gen_bundle -- ... --out DIR` and
 # holds bundle.tar.gz, expected.json and patterns.ere. For each bundle, the three commands run
@@ -11,13 +11,22 @@
 #   (c) grep:    gzip -dc bundle.tar.gz | grep -E -c -f patterns.ere
 # and the script prints the medians, b/a, c/b, and b's peak RSS (max over the repetitions,
 # from /usr/bin/time -v, or from bash's getrusage-based `times` fallback when GNU time is absent).
-# It also checks that b's findings are exactly expected.json's.
+# It also checks that b's findings are exactly expected.json's. With -B, another arcdiag binary
+# (an older build, copied aside) runs as (z) right after (b) in every round, for a before/after
+# table measured in the same run: its median, z/a, its peak RSS and its findings are printed too.
 # Builds in release first. Prints the load average before and after each bundle.
 set -euo pipefail
 reps=5
-if [[ "${1:-}" == "-n" ]]; then reps=$2; shift 2; fi
+base=
+while [[ "${1:-}" == -* ]]; do
+  case $1 in
+    -n) reps=$2; shift 2 ;;
+    -B) base=$(realpath "$2"); shift 2 ;;
+    *) echo "unknown option $1" >&2; exit 2 ;;
+  esac
+done
 if [[ $# -eq 0 ]]; then
-  echo "usage: bench/run.sh [-n REPS] BUNDLE_DIR..." >&2
+  echo "usage: bench/run.sh [-n REPS] [-B BASELINE_ARCDIAG] BUNDLE_DIR..." >&2
   exit 2
 fi
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -34,7 +43,7 @@ run() {
   /usr/bin/time -f "%e %M" -o "$tmp/one" "$@" > "$tmp/out.$label" 2> "$tmp/err.$label" || {
     local rc=$?
     # analyze exits 1 when it has findings; anything else is a failure
-    if [[ $label != b || $rc -ne 1 ]]; then echo "$label failed ($rc): $(cat "$tmp/err.$label")" >&2; exit 1; fi
+    if [[ ($label != b && $label != z) || $rc -ne 1 ]]; then echo "$label failed ($rc): $(cat "$tmp/err.$label")" >&2; exit 1; fi
   }
   read -r t m < <(tail -n 1 "$tmp/one")
   echo "$t" >> "$tmp/$label.t"; echo "$m" >> "$tmp/$label.m"
@@ -51,11 +60,12 @@ for dir in "$@"; do
   for ((i = 0; i < reps; i++)); do
     run a "$floor" "$b"
     run b "$arcdiag" analyze --format json "$b"
+    if [[ -n $base ]]; then run z "$base" analyze --format json "$b"; fi
     run c bash -c 'gzip -dc "$1" | grep -E -a -c -f "$2" || true' _ "$b" "$dir/patterns.ere"
   done
   load1=$(cut -d' ' -f1-3 /proc/loadavg)
   # findings check: (code, subject) pairs and log evidence path:line must equal expected.json
-  verdict=$(python3 - "$tmp/out.b" "$dir/expected.json" <<'PY'
+  verdict_of() { python3 - "$1" "$dir/expected.json" <<'PY'
 import json, sys
 got = json.load(open(sys.argv[1]))
 exp = json.load(open(sys.argv[2]))
@@ -73,12 +83,19 @@ for k in set(g) & set(x):
     if lines_g != lines_x or not x[k] <= g[k]: bad.append(k)
 print("exact" if not bad else "MISMATCH " + ", ".join("%s %s" % k for k in bad))
 PY
-)
+  }
+  verdict=$(verdict_of "$tmp/out.b")
   a=$(median "$tmp/a.t"); bm=$(median "$tmp/b.t"); c=$(median "$tmp/c.t")
   rss=$(maxof "$tmp/b.m")
   printf '%-28s %8ss %8ss %8ss %8s %8s %7s MB %s\n' "$(basename "$dir")" "$a" "$bm" "$c" \
     "$(awk -v x="$bm" -v y="$a" 'BEGIN{printf "%.2f", x/y}')" \
     "$(awk -v x="$c" -v y="$bm" 'BEGIN{printf "%.2f", x/y}')" \
     "$((rss / 1024))" "$verdict"
-  echo "    load before ${load0}, after ${load1}; runs a: $(tr '\n' ' ' < "$tmp/a.t")b: $(tr '\n' ' ' < "$tmp/b.t")c: $(tr '\n' ' ' < "$tmp/c.t")"
+  if [[ -n $base ]]; then
+    z=$(median "$tmp/z.t")
+    printf '%-28s %8s  %8ss %8s %8s %8s %7s MB %s\n' "  baseline (z)" "" "$z" "" \
+      "$(awk -v x="$z" -v y="$a" 'BEGIN{printf "%.2f", x/y}')" "z/b $(awk -v x="$z" -v y="$bm" 'BEGIN{printf "%.2f", x/y}')" \
+      "$(($(maxof "$tmp/z.m") / 1024))" "$(verdict_of "$tmp/out.z")"
+  fi
+  echo "    load before ${load0}, after ${load1}; runs a: $(tr '\n' ' ' < "$tmp/a.t")b: $(tr '\n' ' ' < "$tmp/b.t")c: $(tr '\n' ' ' < "$tmp/c.t")${base:+z: $(tr '\n' ' ' < "$tmp/z.t" 2>/dev/null)}"
 done

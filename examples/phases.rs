@@ -15,15 +15,34 @@ fn main() {
         cpu(libc::RUSAGE_SELF)
     );
     let t = Instant::now();
+    let c = cpu(libc::RUSAGE_THREAD);
     let b = arcdiag::bundle::layout::map(raw, "b".into());
-    eprintln!("layout    {:?} {}", t.elapsed(), hwm());
+    eprintln!(
+        "layout    {:?} cpu {:.3}s {}",
+        t.elapsed(),
+        cpu(libc::RUSAGE_THREAD) - c,
+        hwm()
+    );
     let t = Instant::now();
     let snap = arcdiag::model::Snapshot::build(b);
     eprintln!("snapshot  {:?} {}", t.elapsed(), hwm());
     let t = Instant::now();
+    let c = cpu(libc::RUSAGE_SELF);
     let rules = arcdiag::rules::registry(&sigs);
     let a = arcdiag::engine::run(&snap, &sigs, &rules, &Default::default());
-    eprintln!("engine    {:?} ({} findings)", t.elapsed(), a.findings.len());
+    eprintln!(
+        "engine    {:?} ({} findings) process cpu {:.3}s",
+        t.elapsed(),
+        a.findings.len(),
+        cpu(libc::RUSAGE_SELF) - c
+    );
+    let t = Instant::now();
+    let mut report = arcdiag::report::Report::new(&snap.bundle, &snap.model_errors, a);
+    report.timeline = arcdiag::timeline::build(&snap, &report.findings);
+    eprintln!("report    {:?} (timeline)", t.elapsed());
+    let t = Instant::now();
+    let out = arcdiag::report::json::render_entries(std::slice::from_ref(&report), &[], false);
+    eprintln!("json      {:?} ({} bytes)", t.elapsed(), out.len());
     let t = Instant::now();
     drop(snap);
     eprintln!("drop      {:?}", t.elapsed());

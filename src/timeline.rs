@@ -86,8 +86,11 @@ fn log_time(line: &str, year_of: Option<&str>) -> Option<String> {
     None
 }
 
-pub fn build(snap: &Snapshot, findings: &[Finding]) -> Vec<Moment> {
-    let mut out: Vec<Moment> = Vec::new();
+/// What makes one moment when it is kept: (component, kind, text).
+type Make<'a> = &'a dyn Fn() -> (String, &'static str, String);
+
+/// Every candidate moment, in one fixed order: its time as written and what makes the rest.
+fn each_moment(snap: &Snapshot, findings: &[Finding], emit: &mut dyn FnMut(&str, Make)) {
     for e in snap.events.iter() {
         let t = e
             .last_timestamp
@@ -95,34 +98,40 @@ pub fn build(snap: &Snapshot, findings: &[Finding]) -> Vec<Moment> {
             .or(e.event_time.as_deref())
             .or(e.first_timestamp.as_deref())
             .or(e.metadata.creation_timestamp.as_deref());
-        let ns = e.metadata.namespace.clone().unwrap_or_else(|| "cluster".into());
-        let io = &e.involved_object;
-        let text = format!("{} {}/{}: {} {}", e.type_, io.kind, io.name, e.reason, e.message);
-        out.extend(t.and_then(|t| moment(t, ns, "event", text)));
+        let Some(t) = t else { continue };
+        emit(t, &|| {
+            let ns = e.metadata.namespace.clone().unwrap_or_else(|| "cluster".into());
+            let io = &e.involved_object;
+            let text = format!("{} {}/{}: {} {}", e.type_, io.kind, io.name, e.reason, e.message);
+            (ns, "event", text)
+        });
     }
-    let mut cond = |component: String, what: String, c: &crate::k8s::Condition| {
+    let mut cond = |component: &dyn Fn() -> String, what: &dyn Fn() -> String, c: &crate::k8s::Condition| {
         if !unhealthy(&c.type_, &c.status) {
             return;
         }
         if let Some(t) = c.last_transition_time.as_deref() {
-            let text = format!(
-                "{what}: {}={} {} {}",
-                c.type_,
-                c.status,
-                c.reason.as_deref().unwrap_or(""),
-                c.message.as_deref().unwrap_or("")
-            );
-            out.extend(moment(t, component, "condition", text.trim_end().to_string()));
+            emit(t, &|| {
+                let text = format!(
+                    "{}: {}={} {} {}",
+                    what(),
+                    c.type_,
+                    c.status,
+                    c.reason.as_deref().unwrap_or(""),
+                    c.message.as_deref().unwrap_or("")
+                );
+                (component(), "condition", text.trim_end().to_string())
+            });
         }
     };
     for p in snap.pods.iter() {
         for c in &p.status.conditions {
-            cond(p.ns().to_string(), format!("Pod/{}", p.metadata.name), c);
+            cond(&|| p.ns().to_string(), &|| format!("Pod/{}", p.metadata.name), c);
         }
     }
     for n in snap.nodes.iter() {
         for c in &n.status.conditions {
-            cond("cluster".into(), format!("Node/{}", n.metadata.name), c);
+            cond(&|| "cluster".into(), &|| format!("Node/{}", n.metadata.name), c);
         }
     }
     for o in &snap.bundle.objects {
@@ -139,8 +148,8 @@ pub fn build(snap: &Snapshot, findings: &[Finding]) -> Vec<Moment> {
                 last_transition_time: s("lastTransitionTime"),
             };
             cond(
-                o.namespace().unwrap_or("cluster").to_string(),
-                format!("{}/{}", o.kind(), o.name()),
+                &|| o.namespace().unwrap_or("cluster").to_string(),
+                &|| format!("{}/{}", o.kind(), o.name()),
                 &c,
             );
         }
@@ -151,17 +160,61 @@ pub fn build(snap: &Snapshot, findings: &[Finding]) -> Vec<Moment> {
             let Some(t) = log_time(&e.excerpt, year) else {
                 continue;
             };
-            let lane = e
-                .path
-                .strip_prefix("logs/")
-                .and_then(|p| p.rsplit_once('/'))
-                .map_or_else(|| e.path.clone(), |(dir, _)| format!("logs {dir}"));
-            let text = format!("{}:{} {}", e.path, e.line.unwrap_or(0), e.excerpt);
-            out.extend(moment(&t, lane, "log", text));
+            emit(&t, &|| {
+                let lane = e
+                    .path
+                    .strip_prefix("logs/")
+                    .and_then(|p| p.rsplit_once('/'))
+                    .map_or_else(|| e.path.clone(), |(dir, _)| format!("logs {dir}"));
+                let text = format!("{}:{} {}", e.path, e.line.unwrap_or(0), e.excerpt);
+                (lane, "log", text)
+            });
         }
     }
-    out.sort_by(|a, b| (a.at, &a.component, a.kind, &a.text).cmp(&(b.at, &b.component, b.kind, &b.text)));
-    out.dedup();
+}
+
+/// The latest [`MOST`] moments, in time order.
+///
+/// A bundle of 200,000 events has 200,000 candidates, and making each one (its text, its
+/// RFC 3339 stamp) was most of the time the report took after the rules. So the first pass only
+/// dates them; the second makes those at or after the [`MOST`]th latest time, which hold the
+/// latest [`MOST`] once sorted unless duplicates among them leave fewer (then every one is made,
+/// as before).
+pub fn build(snap: &Snapshot, findings: &[Finding]) -> Vec<Moment> {
+    let mut ats: Vec<Option<i64>> = Vec::new();
+    each_moment(snap, findings, &mut |t, _| {
+        ats.push(time::parse(t).map(|a| a.unix_timestamp()))
+    });
+    let mut dated: Vec<i64> = ats.iter().flatten().copied().collect();
+    let from = if dated.len() > MOST {
+        let k = dated.len() - MOST;
+        Some(*dated.select_nth_unstable(k).1)
+    } else {
+        None
+    };
+    let made = |from: Option<i64>| {
+        let mut out: Vec<Moment> = Vec::new();
+        let mut i = 0;
+        each_moment(snap, findings, &mut |t, make| {
+            let keep = ats
+                .get(i)
+                .copied()
+                .flatten()
+                .is_some_and(|at| from.is_none_or(|f| at >= f));
+            i += 1;
+            if keep {
+                let (component, kind, text) = make();
+                out.extend(moment(t, component, kind, text));
+            }
+        });
+        out.sort_by(|a, b| (a.at, &a.component, a.kind, &a.text).cmp(&(b.at, &b.component, b.kind, &b.text)));
+        out.dedup();
+        out
+    };
+    let mut out = made(from);
+    if out.len() < MOST && from.is_some() {
+        out = made(None);
+    }
     if out.len() > MOST {
         out.drain(..out.len() - MOST);
     }

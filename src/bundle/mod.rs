@@ -43,6 +43,7 @@ macro_rules! others_as {
 
 pub mod digest;
 pub mod gzblocks;
+pub mod jsonscan;
 pub mod layout;
 pub mod logscan;
 pub mod manifest;

@@ -148,47 +148,29 @@ pub fn charge(data: &[u8]) -> u64 {
     item_objects(data).min(metadata + SLACK)
 }
 
-/// `{` that open an item (see [`charge`]), strings skipped. Linear, allocation-free.
+/// `{` that open an item (see [`charge`]), strings skipped. Linear, allocation-free
+/// (`jsonscan`: only brackets and quotes are visited).
 fn item_objects(data: &[u8]) -> u64 {
     // The containers open at depths 0 and 1 (b'{' or b'['), and the depth.
-    let (mut open, mut depth, mut n, mut i) = ([0u8; 2], 0usize, 0u64, 0usize);
-    while i < data.len() {
-        match data[i] {
-            b'"' => {
-                // Past the closing quote; an escape skips the byte after it.
-                i += 1;
-                loop {
-                    match memchr::memchr2(b'"', b'\\', &data[i.min(data.len())..]) {
-                        Some(k) if data[i + k] == b'\\' => i += k + 2,
-                        Some(k) => {
-                            i += k + 1;
-                            break;
-                        }
-                        None => return n,
-                    }
-                }
-                continue;
+    let (mut open, mut depth, mut n) = ([0u8; 2], 0usize, 0u64);
+    super::jsonscan::outside_strings(data, *b"{[}]", |c| match c {
+        b'{' | b'[' => {
+            let item = match depth {
+                0 => true,
+                1 => open[0] == b'[',
+                2 => open == [b'{', b'['],
+                _ => false,
+            };
+            if c == b'{' && item {
+                n += 1;
             }
-            c @ (b'{' | b'[') => {
-                let item = match depth {
-                    0 => true,
-                    1 => open[0] == b'[',
-                    2 => open == [b'{', b'['],
-                    _ => false,
-                };
-                if c == b'{' && item {
-                    n += 1;
-                }
-                if depth < 2 {
-                    open[depth] = c;
-                }
-                depth += 1;
+            if depth < 2 {
+                open[depth] = c;
             }
-            b'}' | b']' => depth = depth.saturating_sub(1),
-            _ => {}
+            depth += 1;
         }
-        i += 1;
-    }
+        _ => depth = depth.saturating_sub(1),
+    });
     n
 }
 

@@ -229,24 +229,7 @@ pub fn estimate_values(data: &[u8], class: Class) -> u64 {
     let mut n: u64 = 1;
     match class {
         Class::Json | Class::Manifest => {
-            let (mut in_str, mut esc) = (false, false);
-            for &b in data {
-                if in_str {
-                    if esc {
-                        esc = false;
-                    } else if b == b'\\' {
-                        esc = true;
-                    } else if b == b'"' {
-                        in_str = false;
-                    }
-                } else {
-                    match b {
-                        b'"' => in_str = true,
-                        b',' | b'{' | b'[' | b':' => n += 1,
-                        _ => {}
-                    }
-                }
-            }
+            crate::bundle::jsonscan::outside_strings(data, *b",{[:", |_| n += 1);
         }
         Class::Yaml => {
             n += data
