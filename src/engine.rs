@@ -158,22 +158,22 @@ pub fn collect_hits(snap: &Snapshot, sigs: &SignatureSet) -> Vec<Hit> {
         .flat_map_iter(|e| {
             sigs.match_text(&e.message, Place::Events).into_iter().map(move |m| {
                 let s = &sigs.sigs[m.sig];
-                let ns = e.metadata.namespace.clone().unwrap_or_default();
+                let ns = e.metadata.namespace.as_deref().unwrap_or_default();
                 Hit {
                     sig: m.sig,
                     sig_id: s.id.clone(),
                     code: s.code.clone(),
                     captures: m.captures,
-                    text: e.message.clone(),
+                    text: e.message.to_string(),
                     origin: Origin::Event {
-                        namespace: e.involved_object.namespace.clone().unwrap_or_else(|| ns.clone()),
-                        involved_kind: e.involved_object.kind.clone(),
-                        involved_name: e.involved_object.name.clone(),
-                        reason: e.reason.clone(),
+                        namespace: e.involved_object.namespace.as_deref().unwrap_or(ns).to_string(),
+                        involved_kind: e.involved_object.kind.to_string(),
+                        involved_name: e.involved_object.name.to_string(),
+                        reason: e.reason.to_string(),
                     },
                     evidence: obj_match_evidence(
                         &e.src,
-                        object_ref("Event", Some(&ns), &e.metadata.name),
+                        object_ref("Event", Some(ns), &e.metadata.name),
                         "message",
                         &e.message,
                         &s.regex,
@@ -402,7 +402,7 @@ impl<'a> Owners<'a> {
         let mut owning: Vec<(String, String)> = Vec::new();
         for ((ns, _), p) in &pods {
             for o in p.metadata.owner_references.iter().filter(|o| o.kind == "ReplicaSet") {
-                owning.push((ns.to_string(), o.name.clone()));
+                owning.push((ns.to_string(), o.name.to_string()));
             }
         }
         owning.sort();
@@ -487,17 +487,22 @@ fn workload_of(subject: &Subject, owners: &Owners) -> Option<Subject> {
                 return Some(Subject::new(&d.kind, Some(ns), &d.name));
             }
         } else {
-            let hash = pod.metadata.labels.get("pod-template-hash").cloned().or_else(|| {
-                o.name
-                    .rsplit_once('-')
-                    .map(|(_, h)| h)
-                    .filter(|h| {
-                        (6..=10).contains(&h.len())
-                            && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
-                            && h.bytes().any(|b| b.is_ascii_digit())
-                    })
-                    .map(str::to_string)
-            });
+            let hash = pod
+                .metadata
+                .labels
+                .get("pod-template-hash")
+                .map(|h| h.to_string())
+                .or_else(|| {
+                    o.name
+                        .rsplit_once('-')
+                        .map(|(_, h)| h)
+                        .filter(|h| {
+                            (6..=10).contains(&h.len())
+                                && h.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit())
+                                && h.bytes().any(|b| b.is_ascii_digit())
+                        })
+                        .map(str::to_string)
+                });
             if let Some(d) = hash
                 .as_deref()
                 .and_then(|h| o.name.strip_suffix(h))

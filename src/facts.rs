@@ -131,7 +131,7 @@ impl Facts {
         let node_os = s
             .nodes
             .iter()
-            .map(|n| (n.metadata.name.clone(), n.status.node_info.os_image.clone()))
+            .map(|n| (n.metadata.name.to_string(), n.status.node_info.os_image.to_string()))
             .collect();
 
         let mut flux = Presence::default();
@@ -189,7 +189,7 @@ impl Facts {
                 ama.add("AKS monitoring add-on (omsagent) enabled".into());
             }
         }
-        let in_kube_system = |ns: &Option<String>| ns.as_deref() == Some("kube-system");
+        let in_kube_system = |ns: &Option<crate::k8s::Str>| ns.as_deref() == Some("kube-system");
         if s.daemonsets
             .iter()
             .any(|d| in_kube_system(&d.metadata.namespace) && d.metadata.name.starts_with("ama-logs"))
@@ -220,8 +220,8 @@ impl Facts {
             let l = &d.metadata.labels;
             if d.metadata.name == "nmi"
                 || d.metadata.name.ends_with("-nmi")
-                || l.get("component").map(String::as_str) == Some("nmi")
-                || l.get("app.kubernetes.io/component").map(String::as_str) == Some("nmi")
+                || l.get("component").map(crate::k8s::Str::as_str) == Some("nmi")
+                || l.get("app.kubernetes.io/component").map(crate::k8s::Str::as_str) == Some("nmi")
             {
                 pod_identity.add(format!(
                     "NMI DaemonSet {}/{}",
@@ -245,7 +245,7 @@ impl Facts {
             .namespaces
             .iter()
             .filter(|n| n.metadata.labels.contains_key("openservicemesh.io/monitored-by"))
-            .map(|n| n.metadata.name.clone())
+            .map(|n| n.metadata.name.to_string())
             .collect();
         meshed_namespaces.sort();
 

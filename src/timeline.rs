@@ -100,7 +100,7 @@ fn each_moment(snap: &Snapshot, findings: &[Finding], emit: &mut dyn FnMut(&str,
             .or(e.metadata.creation_timestamp.as_deref());
         let Some(t) = t else { continue };
         emit(t, &|| {
-            let ns = e.metadata.namespace.clone().unwrap_or_else(|| "cluster".into());
+            let ns = e.metadata.namespace.as_deref().unwrap_or("cluster").to_string();
             let io = &e.involved_object;
             let text = format!("{} {}/{}: {} {}", e.type_, io.kind, io.name, e.reason, e.message);
             (ns, "event", text)
@@ -139,7 +139,7 @@ fn each_moment(snap: &Snapshot, findings: &[Finding], emit: &mut dyn FnMut(&str,
             continue;
         };
         for c in conds {
-            let s = |k: &str| c.get(k).and_then(Value::as_str).map(str::to_string);
+            let s = |k: &str| c.get(k).and_then(Value::as_str).map(crate::k8s::Str::from);
             let c = crate::k8s::Condition {
                 type_: s("type").unwrap_or_default(),
                 status: s("status").unwrap_or_default(),

@@ -108,8 +108,8 @@ fn serve_collect_analyze_gives_the_same_findings() {
     // Without --namespace: the default scope lists pods and events everywhere and collects the
     // namespaces of failing pods whole, so the application pods' findings survive.
     round_trip_scoped(&sample, false);
-    // Gatekeeper constraints survive although serve has no `constraints` category: the
-    // collector lists each kind of the constraint templates.
+    // Gatekeeper constraints survive the round trip: the collector lists each kind of the
+    // constraint templates (and `constraints`), which serve answers with the CRD's plurals.
     round_trip_scoped(&common::fixture::rule_case("FLX008/fires"), false);
     let mut n = 0;
     for code in ["K8S001", "K8S002", "K8S003", "K8S005", "K8S006"] {

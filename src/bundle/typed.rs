@@ -479,7 +479,7 @@ mod tests {
     fn shapes() {
         let l = pods(r#"{"kind":"List","items":[{"metadata":{"name":"a"}},{"metadata":{"name":"b"}}]}"#).unwrap();
         let names: Vec<_> = l.items.iter().map(|p| (p.src.index, p.metadata.name.clone())).collect();
-        assert_eq!(names, vec![(Some(0), "a".to_string()), (Some(1), "b".to_string())]);
+        assert_eq!(names, vec![(Some(0), "a".into()), (Some(1), "b".into())]);
         assert_eq!(pods(r#"[{"metadata":{"name":"a"}}]"#).unwrap().items.len(), 1);
         assert_eq!(pods(r#"{"items":null}"#).unwrap().items.len(), 0);
         assert_eq!(pods("null").unwrap().items.len(), 0);

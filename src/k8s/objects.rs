@@ -9,12 +9,27 @@ use std::collections::BTreeMap;
 use std::fmt;
 use std::marker::PhantomData;
 
+/// A string field of an object: up to 24 bytes (a condition's type and status, a timestamp, most
+/// names, label keys) stored inline in the 24 bytes a `String` takes anyway, longer ones on the
+/// heap. 50,000 pods hold about 3 million such fields; inline they cost no allocation each
+/// (BENCHMARKS.md, issue 22). Reads as a `&str`; `.to_string()` or `String::from` makes a `String`.
+pub type Str = compact_str::CompactString;
+
+/// A list field, its spare capacity let go once read. serde grows a list of unknown length to 4
+/// items at least, so the single container of a pod held room for 4 statuses of ~500 bytes each:
+/// 50,000 pods kept ~100 MB they never used (BENCHMARKS.md, issue 22).
+fn tight<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
+    let mut v = Vec::<T>::deserialize(d)?;
+    v.shrink_to_fit();
+    Ok(v)
+}
+
 /// A string-keyed map of a few entries (labels, annotations, resource quantities), kept as a list
 /// sorted by key. Every pod has several; a `BTreeMap` allocates a whole node (~600 bytes) for
 /// its first entry, which made them most of a parsed pod's memory. Duplicate keys: the last wins,
 /// as in a `BTreeMap`; `null` reads as empty.
 #[derive(Debug, Clone, PartialEq)]
-pub struct SmallMap<V>(Vec<(String, V)>);
+pub struct SmallMap<V>(Vec<(Str, V)>);
 
 impl<V> Default for SmallMap<V> {
     fn default() -> Self {
@@ -32,10 +47,10 @@ impl<V> SmallMap<V> {
     pub fn contains_key(&self, key: &str) -> bool {
         self.get(key).is_some()
     }
-    pub fn keys(&self) -> impl Iterator<Item = &String> {
+    pub fn keys(&self) -> impl Iterator<Item = &Str> {
         self.0.iter().map(|(k, _)| k)
     }
-    pub fn iter(&self) -> impl Iterator<Item = (&String, &V)> {
+    pub fn iter(&self) -> impl Iterator<Item = (&Str, &V)> {
         self.0.iter().map(|(k, v)| (k, v))
     }
     pub fn len(&self) -> usize {
@@ -47,7 +62,8 @@ impl<V> SmallMap<V> {
 }
 
 impl<V> SmallMap<V> {
-    fn from_entries(mut entries: Vec<(String, V)>) -> Self {
+    fn from_entries(mut entries: Vec<(Str, V)>) -> Self {
+        entries.shrink_to_fit();
         if !entries.is_sorted_by(|a, b| a.0 < b.0) {
             // Stable, so among equal keys the last read stays last; keep that one.
             entries.sort_by(|a, b| a.0.cmp(&b.0));
@@ -72,7 +88,7 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for SmallMap<V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<SmallMap<V>, A::Error> {
                 let mut entries = Vec::with_capacity(m.size_hint().unwrap_or(0).min(64));
-                while let Some(e) = m.next_entry::<String, V>()? {
+                while let Some(e) = m.next_entry::<Str, V>()? {
                     entries.push(e);
                 }
                 Ok(SmallMap::from_entries(entries))
@@ -85,32 +101,33 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for SmallMap<V> {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ObjectMeta {
-    pub name: String,
-    pub namespace: Option<String>,
-    pub uid: String,
-    pub labels: SmallMap<String>,
-    pub annotations: SmallMap<String>,
-    pub creation_timestamp: Option<String>,
+    pub name: Str,
+    pub namespace: Option<Str>,
+    pub uid: Str,
+    pub labels: SmallMap<Str>,
+    pub annotations: SmallMap<Str>,
+    pub creation_timestamp: Option<Str>,
+    #[serde(deserialize_with = "tight")]
     pub owner_references: Vec<OwnerReference>,
-    pub deletion_timestamp: Option<String>,
+    pub deletion_timestamp: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct OwnerReference {
-    pub kind: String,
-    pub name: String,
+    pub kind: Str,
+    pub name: Str,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Condition {
     #[serde(rename = "type")]
-    pub type_: String,
-    pub status: String,
-    pub reason: Option<String>,
-    pub message: Option<String>,
-    pub last_transition_time: Option<String>,
+    pub type_: Str,
+    pub status: Str,
+    pub reason: Option<Str>,
+    pub message: Option<Str>,
+    pub last_transition_time: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -123,8 +140,8 @@ pub struct ResourceRequirements {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Container {
-    pub name: String,
-    pub image: String,
+    pub name: Str,
+    pub image: Str,
     pub resources: ResourceRequirements,
     pub security_context: Option<Value>,
 }
@@ -132,10 +149,13 @@ pub struct Container {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct PodSpec {
-    pub node_name: Option<String>,
+    pub node_name: Option<Str>,
+    #[serde(deserialize_with = "tight")]
     pub containers: Vec<Container>,
+    #[serde(deserialize_with = "tight")]
     pub init_containers: Vec<Container>,
     pub host_network: bool,
+    #[serde(deserialize_with = "tight")]
     pub tolerations: Vec<Toleration>,
 }
 
@@ -143,12 +163,12 @@ pub struct PodSpec {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Toleration {
-    pub key: Option<String>,
+    pub key: Option<Str>,
     /// `Exists` or `Equal` (the default when empty).
-    pub operator: Option<String>,
-    pub value: Option<String>,
+    pub operator: Option<Str>,
+    pub value: Option<Str>,
     /// Empty: every effect.
-    pub effect: Option<String>,
+    pub effect: Option<Str>,
 }
 
 impl Toleration {
@@ -175,25 +195,25 @@ impl Toleration {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StateWaiting {
-    pub reason: Option<String>,
-    pub message: Option<String>,
+    pub reason: Option<Str>,
+    pub message: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StateRunning {
-    pub started_at: Option<String>,
+    pub started_at: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct StateTerminated {
-    pub reason: Option<String>,
-    pub message: Option<String>,
+    pub reason: Option<Str>,
+    pub message: Option<Str>,
     pub exit_code: i64,
     pub signal: Option<i64>,
-    pub started_at: Option<String>,
-    pub finished_at: Option<String>,
+    pub started_at: Option<Str>,
+    pub finished_at: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -207,26 +227,29 @@ pub struct ContainerState {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ContainerStatus {
-    pub name: String,
+    pub name: Str,
     pub ready: bool,
     pub restart_count: i64,
     pub state: ContainerState,
     pub last_state: ContainerState,
-    pub image: String,
+    pub image: Str,
     pub started: Option<bool>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct PodStatus {
-    pub phase: String,
-    pub reason: Option<String>,
-    pub message: Option<String>,
+    pub phase: Str,
+    pub reason: Option<Str>,
+    pub message: Option<Str>,
+    #[serde(deserialize_with = "tight")]
     pub conditions: Vec<Condition>,
+    #[serde(deserialize_with = "tight")]
     pub container_statuses: Vec<ContainerStatus>,
+    #[serde(deserialize_with = "tight")]
     pub init_container_statuses: Vec<ContainerStatus>,
-    pub host_ip: Option<String>,
-    pub pod_ip: Option<String>,
+    pub host_ip: Option<Str>,
+    pub pod_ip: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -315,34 +338,36 @@ impl Pod {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct Taint {
-    pub key: String,
-    pub value: Option<String>,
-    pub effect: String,
+    pub key: Str,
+    pub value: Option<Str>,
+    pub effect: Str,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NodeSpec {
     pub unschedulable: bool,
+    #[serde(deserialize_with = "tight")]
     pub taints: Vec<Taint>,
     #[serde(rename = "providerID")]
-    pub provider_id: Option<String>,
+    pub provider_id: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NodeInfo {
-    pub os_image: String,
-    pub kernel_version: String,
-    pub kubelet_version: String,
-    pub container_runtime_version: String,
-    pub operating_system: String,
-    pub architecture: String,
+    pub os_image: Str,
+    pub kernel_version: Str,
+    pub kubelet_version: Str,
+    pub container_runtime_version: Str,
+    pub operating_system: Str,
+    pub architecture: Str,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct NodeStatus {
+    #[serde(deserialize_with = "tight")]
     pub conditions: Vec<Condition>,
     pub node_info: NodeInfo,
     pub allocatable: SmallMap<Value>,
@@ -366,25 +391,25 @@ impl Node {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ObjectReference {
-    pub kind: String,
-    pub namespace: Option<String>,
-    pub name: String,
-    pub uid: Option<String>,
-    pub field_path: Option<String>,
+    pub kind: Str,
+    pub namespace: Option<Str>,
+    pub name: Str,
+    pub uid: Option<Str>,
+    pub field_path: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct EventSeries {
     pub count: i64,
-    pub last_observed_time: Option<String>,
+    pub last_observed_time: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct EventSource {
-    pub component: Option<String>,
-    pub host: Option<String>,
+    pub component: Option<Str>,
+    pub host: Option<Str>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -392,17 +417,17 @@ pub struct EventSource {
 pub struct Event {
     pub metadata: ObjectMeta,
     pub involved_object: ObjectReference,
-    pub reason: String,
-    pub message: String,
+    pub reason: Str,
+    pub message: Str,
     #[serde(rename = "type")]
-    pub type_: String,
+    pub type_: Str,
     pub count: Option<i64>,
-    pub first_timestamp: Option<String>,
-    pub last_timestamp: Option<String>,
-    pub event_time: Option<String>,
+    pub first_timestamp: Option<Str>,
+    pub last_timestamp: Option<Str>,
+    pub event_time: Option<Str>,
     pub series: Option<EventSeries>,
     pub source: EventSource,
-    pub reporting_component: Option<String>,
+    pub reporting_component: Option<Str>,
 }
 
 impl Event {
@@ -441,6 +466,7 @@ pub struct DeploymentStatus {
     pub available_replicas: i64,
     pub updated_replicas: i64,
     pub unavailable_replicas: i64,
+    #[serde(deserialize_with = "tight")]
     pub conditions: Vec<Condition>,
 }
 
@@ -471,6 +497,7 @@ pub struct DaemonSetStatus {
     pub number_unavailable: i64,
     pub number_misscheduled: i64,
     pub updated_number_scheduled: i64,
+    #[serde(deserialize_with = "tight")]
     pub conditions: Vec<Condition>,
 }
 
@@ -500,7 +527,9 @@ pub struct ServiceSpec {
     #[serde(rename = "clusterIP")]
     pub cluster_ip: Option<String>,
     #[serde(rename = "externalIPs")]
+    #[serde(deserialize_with = "tight")]
     pub external_ips: Vec<String>,
+    #[serde(deserialize_with = "tight")]
     pub ports: Vec<ServicePort>,
     pub selector: BTreeMap<String, String>,
 }
@@ -547,8 +576,11 @@ pub struct EndpointPort {
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct EndpointSubset {
+    #[serde(deserialize_with = "tight")]
     pub addresses: Vec<EndpointAddress>,
+    #[serde(deserialize_with = "tight")]
     pub not_ready_addresses: Vec<EndpointAddress>,
+    #[serde(deserialize_with = "tight")]
     pub ports: Vec<EndpointPort>,
 }
 
@@ -556,6 +588,7 @@ pub struct EndpointSubset {
 #[serde(default)]
 pub struct Endpoints {
     pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "tight")]
     pub subsets: Vec<EndpointSubset>,
 }
 
@@ -591,7 +624,9 @@ pub struct Webhook {
     pub failure_policy: Option<String>,
     pub namespace_selector: Option<Value>,
     pub object_selector: Option<Value>,
+    #[serde(deserialize_with = "tight")]
     pub rules: Vec<Value>,
+    #[serde(deserialize_with = "tight")]
     pub admission_review_versions: Vec<String>,
 }
 
@@ -601,6 +636,7 @@ pub struct Webhook {
 pub struct WebhookConfiguration {
     pub kind: String,
     pub metadata: ObjectMeta,
+    #[serde(deserialize_with = "tight")]
     pub webhooks: Vec<Webhook>,
 }
 
@@ -610,7 +646,9 @@ pub struct CrdNames {
     pub plural: String,
     pub singular: Option<String>,
     pub kind: String,
+    #[serde(deserialize_with = "tight")]
     pub short_names: Vec<String>,
+    #[serde(deserialize_with = "tight")]
     pub categories: Vec<String>,
 }
 
@@ -620,6 +658,7 @@ pub struct CrdVersion {
     pub name: String,
     pub served: bool,
     pub storage: bool,
+    #[serde(deserialize_with = "tight")]
     pub additional_printer_columns: Vec<Value>,
 }
 
@@ -629,6 +668,7 @@ pub struct CrdSpec {
     pub group: String,
     pub names: CrdNames,
     pub scope: String,
+    #[serde(deserialize_with = "tight")]
     pub versions: Vec<CrdVersion>,
     /// apiextensions v1beta1 single version.
     pub version: Option<String>,

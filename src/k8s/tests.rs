@@ -6,7 +6,7 @@ use serde_json::Value;
 #[test]
 fn small_map_reads_like_a_btree_map() {
     let m: SmallMap<String> = serde_json::from_str(r#"{"b":"1","a":"2","b":"3","c":"4"}"#).unwrap();
-    assert_eq!(m.keys().map(String::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
+    assert_eq!(m.keys().map(Str::as_str).collect::<Vec<_>>(), ["a", "b", "c"]);
     // duplicate keys: the last one wins, as a BTreeMap's insert does
     assert_eq!(m.get("b").map(String::as_str), Some("3"));
     assert!(m.contains_key("c") && !m.contains_key("d"));
@@ -18,7 +18,7 @@ fn small_map_reads_like_a_btree_map() {
         "spec": {"containers": [{"name": "c", "resources": {"limits": {"cpu": "500m", "memory": 536870912}}}]}
     }))
     .unwrap();
-    assert_eq!(p.metadata.labels.get("app").map(String::as_str), Some("web"));
+    assert_eq!(p.metadata.labels.get("app").map(Str::as_str), Some("web"));
     assert!(p.metadata.annotations.is_empty());
     let limits = &p.spec.containers[0].resources.limits;
     assert_eq!(limits.get("memory"), Some(&serde_json::json!(536870912)));

@@ -377,7 +377,7 @@ impl Snapshot {
                 match by_name.get_mut(io.name.as_str()) {
                     Some(v) => v.push(at),
                     None => {
-                        by_name.insert(io.name.clone(), vec![at]);
+                        by_name.insert(io.name.to_string(), vec![at]);
                     }
                 }
             }
@@ -509,11 +509,11 @@ mod tests {
         let none = crate::signatures::LogMatcher::empty();
         let b = crate::bundle::open(&dir, &crate::bundle::Limits::default(), &none, true).expect("sample");
         let snap = Snapshot::build(b);
-        let names = |v: Vec<&Obj<k8s::Event>>| v.iter().map(|e| e.metadata.name.clone()).collect::<Vec<_>>();
+        let names = |v: Vec<&Obj<k8s::Event>>| v.iter().map(|e| e.metadata.name.to_string()).collect::<Vec<_>>();
         let pods: Vec<(String, String)> = snap
             .pods
             .iter()
-            .map(|p| (p.ns().to_string(), p.metadata.name.clone()))
+            .map(|p| (p.ns().to_string(), p.metadata.name.to_string()))
             .collect();
         let scanned: Vec<Vec<String>> = pods.iter().map(|(ns, n)| names(snap.events_of_pod(ns, n))).collect();
         assert!(scanned.iter().any(|v| !v.is_empty()), "the sample has pod events");

@@ -150,7 +150,7 @@ impl Rule for PrivilegedPodsDisallowed {
         for n in &charmed {
             if let Some(app) = n.metadata.labels.get("juju-application") {
                 if !app.contains("control-plane") && !app.contains("master") {
-                    apps.insert(app.clone());
+                    apps.insert(app.to_string());
                 }
             }
         }

@@ -33,7 +33,7 @@ fn why(p: &Pod) -> String {
     let (r, t) = p.ready_count();
     let mut parts = vec![format!("{} {r}/{t} ready", p.status.phase)];
     if let Some(reason) = &p.status.reason {
-        parts.push(reason.clone());
+        parts.push(reason.to_string());
     }
     for (_, c) in p.statuses() {
         if let Some(w) = &c.state.waiting {

@@ -87,8 +87,8 @@ fn helm_owned(meta: &serde_json::Value, release: &str) -> bool {
 /// its owner or its owner's owner (Pod -> ReplicaSet -> Deployment).
 fn pod_of_release(cx: &Context, p: &Obj<Pod>, release: &str) -> bool {
     let labels = &p.metadata.labels;
-    if labels.get("app.kubernetes.io/instance").map(String::as_str) == Some(release)
-        || labels.get("release").map(String::as_str) == Some(release)
+    if labels.get("app.kubernetes.io/instance").map(crate::k8s::Str::as_str) == Some(release)
+        || labels.get("release").map(crate::k8s::Str::as_str) == Some(release)
     {
         return true;
     }
@@ -96,7 +96,7 @@ fn pod_of_release(cx: &Context, p: &Obj<Pod>, release: &str) -> bool {
         .metadata
         .owner_references
         .iter()
-        .map(|o| (o.kind.clone(), o.name.clone()))
+        .map(|o| (o.kind.to_string(), o.name.to_string()))
         .collect();
     for _ in 0..2 {
         let mut next = Vec::new();

@@ -128,7 +128,7 @@ fn row_instances(cx: &Context, fc: &FluxContainer) -> Vec<(String, Option<String
             .spec
             .containers
             .iter()
-            .map(|c| (c.name.clone(), c.image.clone()))
+            .map(|c| (c.name.to_string(), c.image.to_string()))
             .collect();
         if let Some((n, i)) = row_container(fc, &cs) {
             out.push((n.clone(), image(i)));

@@ -114,7 +114,7 @@ fn rooms(cx: &Context) -> Vec<NodeRoom> {
             }
         }
         out.push(NodeRoom {
-            name: n.metadata.name.clone(),
+            name: n.metadata.name.to_string(),
             alloc_cpu: cpu,
             alloc_mem: mem,
             free_cpu: Quantity(cpu.0 - used_cpu),

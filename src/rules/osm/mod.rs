@@ -136,7 +136,7 @@ pub fn component_pods<'a>(cx: &'a Context, app: &str) -> Vec<&'a Obj<Pod>> {
         .iter()
         .filter(|p| {
             p.metadata.namespace.as_deref() == Some(NS)
-                && (p.metadata.labels.get("app").map(String::as_str) == Some(app)
+                && (p.metadata.labels.get("app").map(crate::k8s::Str::as_str) == Some(app)
                     || p.metadata.name.starts_with(&prefix))
         })
         .collect();
@@ -158,8 +158,13 @@ pub fn ready_text(p: &Pod) -> String {
         p.status
             .container_statuses
             .iter()
-            .find_map(|c| c.state.waiting.as_ref().and_then(|w| w.reason.clone()))
-            .unwrap_or_else(|| p.status.phase.clone())
+            .find_map(|c| {
+                c.state
+                    .waiting
+                    .as_ref()
+                    .and_then(|w| w.reason.as_deref().map(str::to_string))
+            })
+            .unwrap_or_else(|| p.status.phase.to_string())
     };
     format!("READY {r}/{t} {status} restarts {}", p.restarts())
 }
@@ -215,7 +220,7 @@ pub fn webhook_config<'a>(cx: &'a Context, kind: &str, name: &str, app: &str) ->
     let of_kind = || cx.snap.webhooks.iter().filter(move |w| w.kind == kind);
     of_kind().find(|w| w.metadata.name == name).or_else(|| {
         of_kind().find(|w| {
-            w.metadata.labels.get("app").map(String::as_str) == Some(app)
+            w.metadata.labels.get("app").map(crate::k8s::Str::as_str) == Some(app)
                 && (w.metadata.name.starts_with("osm-validator-mesh-")
                     || w.metadata.name.starts_with("arc-osm-webhook-")
                     || w.metadata.name.starts_with("osm-webhook-"))

@@ -46,8 +46,12 @@ impl Rule for NamespaceHalfJoined {
             if name == NS {
                 continue;
             }
-            let label = ns.metadata.labels.get(MONITORED_BY).map(String::as_str);
-            let annotation = ns.metadata.annotations.get(SIDECAR_INJECTION).map(String::as_str);
+            let label = ns.metadata.labels.get(MONITORED_BY).map(crate::k8s::Str::as_str);
+            let annotation = ns
+                .metadata
+                .annotations
+                .get(SIDECAR_INJECTION)
+                .map(crate::k8s::Str::as_str);
             let labeled = label == Some(MESH);
             let enabled = annotation == Some("enabled");
             let (title, fix) = match (labeled, enabled, annotation) {

@@ -45,8 +45,12 @@ impl Rule for PodsMissingSidecar {
             .iter()
             .filter(|n| {
                 n.metadata.name != super::NS
-                    && n.metadata.labels.get(MONITORED_BY).map(String::as_str) == Some("osm")
-                    && n.metadata.annotations.get(SIDECAR_INJECTION).map(String::as_str) == Some("enabled")
+                    && n.metadata.labels.get(MONITORED_BY).map(crate::k8s::Str::as_str) == Some("osm")
+                    && n.metadata
+                        .annotations
+                        .get(SIDECAR_INJECTION)
+                        .map(crate::k8s::Str::as_str)
+                        == Some("enabled")
             })
             .map(|n| n.metadata.name.as_str())
             .collect();
@@ -59,7 +63,13 @@ impl Rule for PodsMissingSidecar {
                 .filter(|p| p.metadata.namespace.as_deref() == Some(ns))
                 .filter(|p| !p.is_succeeded() && !p.is_evicted() && p.status.phase != "Failed")
                 .filter(|p| !p.spec.host_network)
-                .filter(|p| p.metadata.annotations.get(SIDECAR_INJECTION).map(String::as_str) != Some("disabled"))
+                .filter(|p| {
+                    p.metadata
+                        .annotations
+                        .get(SIDECAR_INJECTION)
+                        .map(crate::k8s::Str::as_str)
+                        != Some("disabled")
+                })
                 .filter(|p| !p.spec.containers.iter().any(|c| c.name == "envoy"))
                 .filter(|p| !p.spec.containers.is_empty())
                 .collect();

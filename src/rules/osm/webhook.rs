@@ -81,7 +81,7 @@ fn check_webhook(rule: &WebhookWrong, cx: &Context) -> Vec<Finding> {
             .webhooks
             .iter()
             .filter(|w| w.kind == kind)
-            .map(|w| w.metadata.name.clone())
+            .map(|w| w.metadata.name.to_string())
             .collect();
         f.evidence.push(absent_evidence(
             cx,

@@ -61,7 +61,7 @@ fn no_ready_endpoints(rule: &dyn Rule, cx: &Context, c: &Component) -> Vec<Findi
                 .endpoints
                 .iter()
                 .filter(|e| e.metadata.namespace.as_deref() == Some(NS))
-                .map(|e| e.metadata.name.clone())
+                .map(|e| e.metadata.name.to_string())
                 .collect();
             f.evidence.push(absent_evidence(
                 cx,

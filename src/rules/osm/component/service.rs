@@ -58,7 +58,7 @@ fn service_wrong(rule: &dyn Rule, cx: &Context, c: &Component) -> Vec<Finding> {
                 .services
                 .iter()
                 .filter(|s| s.metadata.namespace.as_deref() == Some(NS))
-                .map(|s| s.metadata.name.clone())
+                .map(|s| s.metadata.name.to_string())
                 .collect();
             f.evidence.push(absent_evidence(
                 cx,

@@ -88,7 +88,7 @@ fn unavailable(rule: &dyn Rule, cx: &Context, c: &Component) -> Vec<Finding> {
             .deployments
             .iter()
             .filter(|d| d.metadata.namespace.as_deref() == Some(NS))
-            .map(|d| d.metadata.name.clone())
+            .map(|d| d.metadata.name.to_string())
             .collect();
         f.evidence.push(absent_evidence(
             cx,
