@@ -242,10 +242,12 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64) -> Result<Parsed<T>, S
 }
 
 fn obj<T>(index: Option<usize>, item: T) -> Obj<T> {
+    // The path is filled in by the layout, one shared copy per file; until then, one empty one.
+    static NO_PATH: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "".into());
     Obj {
         item,
         src: Src {
-            path: String::new(),
+            path: NO_PATH.clone(),
             index,
         },
     }

@@ -161,7 +161,7 @@ fn typed<T: DeserializeOwned>(objs: &[&RawObject], errors: &mut Vec<BundleError>
             Err(e) => errors.push(BundleError::new(
                 match o.src.index {
                     Some(i) => format!("{}[{i}]", o.src.path),
-                    None => o.src.path.clone(),
+                    None => o.src.path.to_string(),
                 },
                 format!("{} '{}' has an unexpected shape ({e}); left out", o.resource, o.name()),
             )),
@@ -185,7 +185,7 @@ fn typed_owned<T: DeserializeOwned>(objs: Vec<RawObject>, errors: &mut Vec<Bundl
             Err(e) => errors.push(BundleError::new(
                 match src.index {
                     Some(i) => format!("{}[{i}]", src.path),
-                    None => src.path.clone(),
+                    None => src.path.to_string(),
                 },
                 format!(
                     "{resource} '{}' has an unexpected shape ({e}); left out",
@@ -283,7 +283,7 @@ impl Snapshot {
                         );
                     }
                     Err(e) => errors.push(BundleError::new(
-                        src.path.clone(),
+                        src.path.to_string(),
                         format!("extension has an unexpected shape ({e}); left out"),
                     )),
                 }
@@ -314,7 +314,7 @@ impl Snapshot {
                         );
                     }
                     Err(e) => errors.push(BundleError::new(
-                        src.path.clone(),
+                        src.path.to_string(),
                         format!("flux configuration has an unexpected shape ({e}); left out"),
                     )),
                 }

@@ -154,7 +154,7 @@ pub fn finding(rule: &dyn Rule, subject: Subject, title: impl Into<String>, mess
 /// Evidence that points at an object's field.
 pub fn obj_evidence(src: &Src, object: String, field: &str, text: &str) -> Evidence {
     Evidence {
-        path: src.path.clone(),
+        path: src.path.to_string(),
         line: None,
         object: Some(object),
         field: if field.is_empty() {

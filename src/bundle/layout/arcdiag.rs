@@ -178,7 +178,7 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
                         (
                             v,
                             Src {
-                                path: rel.clone(),
+                                path: rel.as_str().into(),
                                 index: None,
                             },
                         ),
@@ -210,7 +210,7 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
                                 (
                                     v,
                                     Src {
-                                        path: rel.clone(),
+                                        path: rel.as_str().into(),
                                         index: None,
                                     },
                                 ),
@@ -233,7 +233,7 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
                             (
                                 v,
                                 Src {
-                                    path: rel.clone(),
+                                    path: rel.as_str().into(),
                                     index: None,
                                 },
                             ),

@@ -159,6 +159,7 @@ impl Mapper {
             }
             Ok(v) => match into_items(v) {
                 Ok((items, single)) => {
+                    let shared: std::sync::Arc<str> = path.into();
                     let total = items.len();
                     for (i, item) in items.into_iter().enumerate() {
                         if !item.is_object() {
@@ -175,7 +176,7 @@ impl Mapper {
                             resource: resource.to_string(),
                             value: item,
                             src: Src {
-                                path: path.to_string(),
+                                path: shared.clone(),
                                 index: if single { None } else { Some(i) },
                             },
                         });
@@ -234,8 +235,9 @@ impl Mapper {
         // Each file's list is kept as parsed (no copy); only its path is filled in.
         fn keep<T>(out: &mut Vec<Vec<Obj<T>>>, mut items: Vec<Obj<T>>, room: usize, path: &str) {
             items.truncate(room);
+            let shared: std::sync::Arc<str> = path.into();
             for o in &mut items {
-                o.src.path = path.to_string();
+                o.src.path = shared.clone();
             }
             if !items.is_empty() {
                 out.push(items);

@@ -81,7 +81,7 @@ pub(super) fn map_troubleshoot(ms: &mut Members, root: &str, mp: &mut Mapper) {
                             (
                                 serde_json::json!({"serverVersion": {"gitVersion": gv}}),
                                 Src {
-                                    path: rel.clone(),
+                                    path: rel.as_str().into(),
                                     index: None,
                                 },
                             ),

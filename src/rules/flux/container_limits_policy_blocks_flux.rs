@@ -256,7 +256,7 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
             let m = c.value.pointer("/spec/match").cloned().unwrap_or_default();
             let p = c.value.pointer("/spec/parameters").cloned().unwrap_or_default();
             case.evidence.push(Evidence {
-                path: c.src.path.clone(),
+                path: c.src.path.to_string(),
                 line: None,
                 object: Some(object_ref(c.kind(), None, c.name())),
                 field: Some("spec.parameters".into()),
@@ -280,7 +280,7 @@ impl Rule for ContainerLimitsPolicyBlocksFlux {
                 let case = cases.entry(c.name().to_string()).or_default();
                 case.kind = c.kind().to_string();
                 case.evidence.push(Evidence {
-                    path: c.src.path.clone(),
+                    path: c.src.path.to_string(),
                     line: None,
                     object: Some(object_ref(c.kind(), None, c.name())),
                     field: Some(format!("status.violations[{i}]")),

@@ -219,7 +219,7 @@ impl Rule for FluxControllersUnschedulable {
                     && e.involved_object.kind == "Pod"
                     && e.metadata.namespace.as_deref() == Some("flux-system")
             }) {
-                if !evidence.iter().any(|x| x.path == e.src.path && x.excerpt == e.message) {
+                if !evidence.iter().any(|x| x.path == *e.src.path && x.excerpt == e.message) {
                     evidence.push(obj_evidence(
                         &e.src,
                         object_ref("Event", Some("flux-system"), &e.metadata.name),

@@ -111,7 +111,7 @@ impl Rule for FluxNamespaceDeniedByPolicy {
             if let Some(c) = constraint {
                 let m = c.value.pointer("/spec/match").cloned().unwrap_or_default();
                 f.evidence.push(Evidence {
-                    path: c.src.path.clone(),
+                    path: c.src.path.to_string(),
                     line: None,
                     object: Some(object_ref(c.kind(), None, c.name())),
                     field: Some("spec.match".into()),

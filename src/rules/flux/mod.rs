@@ -246,7 +246,7 @@ pub fn hit_object(cx: &Context, h: &Hit) -> Option<String> {
                 .snap
                 .flux_configs
                 .iter()
-                .filter(|c| &c.name == name && c.src.path == h.evidence.path)
+                .filter(|c| &c.name == name && *c.src.path == h.evidence.path)
                 .filter(|c| config_text_at(c, field) == Some(h.text.as_str()))
                 .filter_map(|cfg| {
                     let st = cfg.statuses.get(i)?;

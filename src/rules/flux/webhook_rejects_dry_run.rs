@@ -114,7 +114,7 @@ impl Rule for WebhookRejectsDryRun {
                     }
                     let side = w.side_effects.clone();
                     f.evidence.push(Evidence {
-                        path: cfg.src.path.clone(),
+                        path: cfg.src.path.to_string(),
                         line: None,
                         object: Some(object_ref(&cfg.kind, None, &cfg.metadata.name)),
                         field: Some(format!("webhooks[{i}].sideEffects")),

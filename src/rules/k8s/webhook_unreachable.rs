@@ -132,7 +132,9 @@ impl Rule for WebhookUnreachable {
                             ),
                         };
                         f.evidence.push(Evidence {
-                            path: s.map(|s| s.src.path.clone()).unwrap_or_else(|| cfg.src.path.clone()),
+                            path: s
+                                .map(|s| s.src.path.to_string())
+                                .unwrap_or_else(|| cfg.src.path.to_string()),
                             line: None,
                             object: Some(object_ref("Service", Some(&svc.namespace), &svc.name)),
                             field: None,
