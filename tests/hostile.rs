@@ -2031,3 +2031,29 @@ fn a_log_of_one_huge_line_is_read_through_in_bounded_memory() {
     );
     r.assert_cost(ROUND2_SECS, LONG_LINE_RSS_MIB);
 }
+
+/// Members read whole (a cluster-info `logs.txt`, a JSON list) wait for room in flight before
+/// they are read: three 120 MiB `logs.txt` hold one at a time. Before, the next one was read
+/// while the ones before it were scanned: these three peaked at 378 MiB, now 138 MiB (three of
+/// 250 MiB: 520 MiB, now 270 MiB).
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn members_read_whole_are_read_one_at_a_time_past_the_in_flight_bound() {
+    let line = b"level=error msg=\"Reconciler error\" err=\"failed to checkout and determine revision\"\n";
+    let body: Vec<u8> = line.iter().copied().cycle().take(120 << 20).collect();
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        t.file(&n, &d);
+    }
+    for pod in ["a", "b", "c"] {
+        t.file(&p(&format!("cluster-info/flux-system/{pod}/logs.txt")), &body);
+    }
+    drop(body);
+    let r = Input::file("whole.tgz", &gz(&t.finish())).analyze("three 120 MiB logs.txt", &["--format", "json"]);
+    assert_analyzed(&r);
+    // One member's bytes and the base bundle's, not two members'.
+    r.assert_cost(ROUND2_SECS, 200.0);
+}

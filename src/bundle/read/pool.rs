@@ -145,6 +145,21 @@ impl Budget {
         }
         *g += n;
     }
+    /// Wait, without taking it, until `n` more bytes would fit in flight (or nothing is in
+    /// flight): a member read whole waits here before it is read, so the bytes held are the
+    /// bound's, not the bound's plus one member being read beside a large one being parsed.
+    pub(super) fn wait_room(&self, n: u64) {
+        let mut g = match self.in_flight.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        while *g > 0 && *g + n > self.cap {
+            g = match self.cv.wait(g) {
+                Ok(g) => g,
+                Err(p) => p.into_inner(),
+            };
+        }
+    }
     pub(super) fn release(&self, n: u64) {
         let mut g = match self.in_flight.lock() {
             Ok(g) => g,
