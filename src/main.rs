@@ -271,6 +271,16 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
     }
 }
 
+/// What `diff` and `fleet` analyze each bundle with: the catalog (`--rules`) and the rules
+/// `--select`/`--ignore`/`--min-severity` keep, as `analyze` does.
+type Selected = (arcdiag::signatures::SignatureSet, Vec<Box<dyn Rule>>, Options);
+
+fn selected(sel: &arcdiag::cli::SelectArgs) -> Result<Selected, ExitCode> {
+    let (sigs, rules) = catalog(&sel.rules_files)?;
+    let opts = selection(&rules, &sel.select, &sel.ignore, sel.min_severity)?;
+    Ok((sigs, rules, opts))
+}
+
 /// The rules `--select`/`--ignore`/`--min-severity` keep, as engine options. A code that selects
 /// nothing is a typo the user must hear about (exit 2): the run would vouch for rules it never ran.
 fn selection(
@@ -443,12 +453,8 @@ fn analyze_jsonl(
 }
 
 fn diff(a: arcdiag::cli::DiffArgs) -> ExitCode {
-    let (sigs, rules) = match catalog(&a.select.rules_files) {
+    let (sigs, rules, opts) = match selected(&a.select) {
         Ok(c) => c,
-        Err(code) => return code,
-    };
-    let opts = match selection(&rules, &a.select.select, &a.select.ignore, a.select.min_severity) {
-        Ok(o) => o,
         Err(code) => return code,
     };
     if let Some(out) = &a.output {
@@ -493,12 +499,8 @@ fn diff(a: arcdiag::cli::DiffArgs) -> ExitCode {
 
 fn fleet(a: arcdiag::cli::FleetArgs) -> ExitCode {
     use arcdiag::report::fleet::{self as fl, BundleDigest};
-    let (sigs, rules) = match catalog(&a.select.rules_files) {
+    let (sigs, rules, opts) = match selected(&a.select) {
         Ok(c) => c,
-        Err(code) => return code,
-    };
-    let opts = match selection(&rules, &a.select.select, &a.select.ignore, a.select.min_severity) {
-        Ok(o) => o,
         Err(code) => return code,
     };
     let paths = match arcdiag::fleet::expand(&a.bundles) {

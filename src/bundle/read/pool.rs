@@ -133,22 +133,16 @@ impl Budget {
         }
     }
     pub(super) fn acquire(&self, n: u64) {
-        let mut g = match self.in_flight.lock() {
-            Ok(g) => g,
-            Err(p) => p.into_inner(),
-        };
-        while *g > 0 && *g + n > self.cap {
-            g = match self.cv.wait(g) {
-                Ok(g) => g,
-                Err(p) => p.into_inner(),
-            };
-        }
-        *g += n;
+        *self.room_for(n) += n;
     }
     /// Wait, without taking it, until `n` more bytes would fit in flight (or nothing is in
     /// flight): a member read whole waits here before it is read, so the bytes held are the
     /// bound's, not the bound's plus one member being read beside a large one being parsed.
     pub(super) fn wait_room(&self, n: u64) {
+        drop(self.room_for(n));
+    }
+    /// The count in flight, locked, once `n` more bytes fit (or nothing is in flight).
+    fn room_for(&self, n: u64) -> std::sync::MutexGuard<'_, u64> {
         let mut g = match self.in_flight.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -159,6 +153,7 @@ impl Budget {
                 Err(p) => p.into_inner(),
             };
         }
+        g
     }
     pub(super) fn release(&self, n: u64) {
         let mut g = match self.in_flight.lock() {
