@@ -2032,10 +2032,10 @@ fn a_log_of_one_huge_line_is_read_through_in_bounded_memory() {
     r.assert_cost(ROUND2_SECS, LONG_LINE_RSS_MIB);
 }
 
-/// Members read whole (a cluster-info `logs.txt`, a JSON list) wait for room in flight before
-/// they are read: three 120 MiB `logs.txt` hold one at a time. Before, the next one was read
-/// while the ones before it were scanned: these three peaked at 378 MiB, now 138 MiB (three of
-/// 250 MiB: 520 MiB, now 270 MiB).
+/// Members read whole (error texts, JSON lists; long logs are read in regions) wait for room in
+/// flight before they are read: three 120 MiB members hold one at a time. Before, the next one
+/// was read while the ones before it were processed: three 120 MiB `logs.txt` (read whole then)
+/// peaked at 378 MiB, then 138 MiB (three of 250 MiB: 520 MiB, then 270 MiB).
 #[test]
 #[cfg_attr(
     debug_assertions,
@@ -2049,11 +2049,106 @@ fn members_read_whole_are_read_one_at_a_time_past_the_in_flight_bound() {
         t.file(&n, &d);
     }
     for pod in ["a", "b", "c"] {
-        t.file(&p(&format!("cluster-info/flux-system/{pod}/logs.txt")), &body);
+        t.file(&p(&format!("junk/{pod}-errors.txt")), &body);
     }
     drop(body);
-    let r = Input::file("whole.tgz", &gz(&t.finish())).analyze("three 120 MiB logs.txt", &["--format", "json"]);
+    let r = Input::file("whole.tgz", &gz(&t.finish())).analyze("three 120 MiB error texts", &["--format", "json"]);
     assert_analyzed(&r);
     // One member's bytes and the base bundle's, not two members'.
     r.assert_cost(ROUND2_SECS, 200.0);
+}
+
+/// `filler` lines of a busy container's log, each different (so they compress as a log does).
+fn filler(lines: usize) -> Vec<u8> {
+    let mut out = Vec::with_capacity(lines * 96);
+    for i in 0..lines {
+        out.extend_from_slice(
+            format!(
+                "2026-11-25T17:{:02}:{:02}.{:06}Z info reconciling object {i:09} generation {}\n",
+                (i / 60_000_000) % 60,
+                (i / 1_000_000) % 60,
+                i % 1_000_000,
+                i % 97
+            )
+            .as_bytes(),
+        );
+    }
+    out
+}
+
+/// A cluster-info `logs.txt` near the 512 MiB member bound is read in regions, its container
+/// segments followed across them: memory stays at the regions in flight, and the crash-looping
+/// container's last lines are still the ones cited, by their line numbers in the file. Before,
+/// `logs.txt` was read whole and split afterwards: 480 MiB of it peaked at 498 MiB; now this
+/// one (493 MiB) takes 0.5 s and 23 MiB.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn a_cluster_info_logs_txt_near_the_member_bound_is_read_in_regions() {
+    let dump = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/layouts/cluster-info-dump");
+    let log = "velero/velero-6996dd565b-xl44t/logs.txt";
+    let original = std::fs::read(dump.join(log)).expect("fixture logs.txt");
+    // Its segments as they are, with 245 MiB of lines in the first plugin's segment and in the
+    // crash-looping container's (before its last lines, which K8S001 cites).
+    let half = filler(3_400_000);
+    let filler_lines = 3_400_000u64;
+    let text = String::from_utf8_lossy(&original).into_owned();
+    let mut big = Vec::with_capacity(original.len() + 2 * half.len());
+    let mut seen_velero = false;
+    for line in text.split_inclusive('\n') {
+        big.extend_from_slice(line.as_bytes());
+        if line.starts_with("==== START logs for container velero-velero-plugin-for-aws ") {
+            big.extend_from_slice(&half);
+        }
+        if line.starts_with("==== START logs for container velero of pod") {
+            big.extend_from_slice(&half);
+            seen_velero = true;
+        }
+    }
+    assert!(seen_velero, "the fixture's logs.txt has the velero container");
+    drop(half);
+    assert!(big.len() > 480 << 20 && big.len() < 512 << 20, "{} bytes", big.len());
+    let mut t = Tar::new();
+    for (rel, data) in files_under(&dump) {
+        if rel != log {
+            t.file(&format!("dump/{rel}"), &data);
+        }
+    }
+    t.file(&format!("dump/{log}"), &big);
+    drop(big);
+    let r = Input::file("dump.tgz", &gz(&t.finish())).analyze("a 490 MiB cluster-info logs.txt", &["--format", "json"]);
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(!r.partial(), "{:?}", r.errors());
+    // The fixture's K8S001 cites the velero container's last lines, line 22 of logs.txt being
+    // "Error: unknown command ...": here the same lines, moved down by the lines put before
+    // them, with the two filler lines before them that now make the five.
+    let j = r.json();
+    let cited: Vec<(u64, String)> = j["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .filter(|f| f["code"] == "K8S001")
+        .flat_map(|f| f["evidence"].as_array().cloned().unwrap_or_default())
+        .filter(|e| e["path"].as_str().is_some_and(|p| p.ends_with("logs.txt")))
+        .map(|e| {
+            (
+                e["line"].as_u64().unwrap_or(0),
+                e["excerpt"].as_str().unwrap_or("").to_string(),
+            )
+        })
+        .collect();
+    let at = 22 + 2 * filler_lines;
+    assert_eq!(
+        cited.iter().map(|(l, _)| *l).collect::<Vec<_>>(),
+        (at - 2..=at + 2).collect::<Vec<_>>(),
+        "{cited:?}"
+    );
+    assert!(cited[1].1.ends_with("object 003399999 generation 52"), "{cited:?}");
+    assert!(
+        cited[2].1.starts_with("Error: unknown command \"server-junk\""),
+        "{cited:?}"
+    );
+    r.assert_cost(ROUND2_SECS, 128.0);
 }

@@ -181,7 +181,16 @@ impl Tail {
             }
         }
         picked.reverse();
-        Tail::from_lines(picked)
+        let mut t = Tail::from_lines(picked);
+        t.settle();
+        t
+    }
+
+    /// No tail at all when every line of it is blank.
+    fn settle(&mut self) {
+        if self.lines().all(str::is_empty) {
+            *self = Tail::default();
+        }
     }
 }
 
@@ -290,6 +299,10 @@ fn sig_matches(m: &LogMatcher, text: &[u8]) -> Vec<(usize, BTreeMap<String, Stri
 /// Scan one log buffer. `first_line` is the file line number of `data`'s first line.
 pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
     let mut scan = scan_region(data, 0, data.len(), m);
+    scan.tail.settle();
+    if scan.tail.is_empty() {
+        scan.tail_first_line = 0;
+    }
     scan.shift(first_line - 1);
     scan
 }
@@ -453,12 +466,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
             after,
         });
     }
-    let newlines = memchr_iter(b'\n', region).count() as u64;
-    let lines = if region.is_empty() {
-        0
-    } else {
-        newlines + u64::from(region.last() != Some(&b'\n'))
-    };
+    let lines = count_lines(region);
     let tail = tail_of(region);
     let tail_first_line = if tail.is_empty() {
         0
@@ -480,15 +488,20 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
 /// The tail of a buffer: its last [`TAIL`] non-blank lines (cut at [`TAIL_CHARS`]) and the
 /// blank lines among them (kept empty), walking back at most [`TAIL_WALK`] lines.
 fn tail_of(data: &[u8]) -> Tail {
+    if data.is_empty() {
+        return Tail::default();
+    }
     let mut end = data.len();
-    if end > 0 && data[end - 1] == b'\n' {
+    if data[end - 1] == b'\n' {
         end -= 1;
     }
-    // Line ranges, last first; a blank line as an empty range.
+    // Line ranges, last first; a blank line as an empty range. The first line counts too when
+    // it is blank, as it does in a region of a longer log (`merge` reads regions' tails back to
+    // back).
     let mut lines: Vec<(usize, usize)> = Vec::with_capacity(TAIL);
     let mut non_blank = 0;
     let mut cursor = end;
-    while non_blank < TAIL && lines.len() < TAIL_WALK && cursor > 0 {
+    while non_blank < TAIL && lines.len() < TAIL_WALK {
         let ls = line_start(data, cursor);
         let blank = data[ls..cursor].iter().all(u8::is_ascii_whitespace);
         lines.push(if blank { (ls, ls) } else { (ls, cursor) });
@@ -498,7 +511,9 @@ fn tail_of(data: &[u8]) -> Tail {
         }
         cursor = ls - 1;
     }
-    if non_blank == 0 {
+    // A region of blank lines keeps them (the log's tail may end there once regions are put
+    // together); a log's tail of blank lines only is none (`Tail::settle`).
+    if lines.is_empty() {
         return Tail::default();
     }
     let mut tail = Tail {
@@ -610,6 +625,253 @@ pub fn scan_log(path: &str, data: &[u8], m: &LogMatcher) -> Vec<LogScan> {
         out.push(scan);
     }
     out
+}
+
+/// Where a piece of a region of a long log belongs (see [`Segmenter`]).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Belongs {
+    /// The log itself: all of a log without container markers (what comes before the first
+    /// START marker of a `logs.txt`, dropped once one is found).
+    Whole,
+    /// The body of a `logs.txt`'s n-th container segment.
+    Segment(u32),
+    /// A marker line, or lines between segments: only counted, for the line numbers after them.
+    Outside,
+}
+
+/// A piece of a region: `buf[from..to]` (whole lines), scanned with the lines of
+/// `buf[ctx_lo..ctx_hi]` around it as context.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Cut {
+    pub belongs: Belongs,
+    pub from: usize,
+    pub to: usize,
+    pub ctx_lo: usize,
+    pub ctx_hi: usize,
+}
+
+/// The container segments of a cluster-info `logs.txt` read in regions: the reading thread
+/// walks each region's marker lines ([`Segmenter::cut`]) and hands its pieces to the pool;
+/// [`Segmenter::assemble`] puts the pieces' scans together, one per segment, as [`scan_log`]
+/// does for a `logs.txt` read whole: a segment runs from its START marker to the END marker of
+/// the same container (or the end of the file); one cut short by another START or a different
+/// END is dropped; lines outside segments are ignored once a START marker is found anywhere.
+/// For any other log every piece is [`Belongs::Whole`].
+#[derive(Debug)]
+pub struct Segmenter {
+    dump: bool,
+    /// A START marker seen anywhere (as [`scan_log`] looks for one).
+    marked: bool,
+    /// A START marker line parsed.
+    started: bool,
+    /// The open segment: its number and the file offset of its body.
+    current: Option<(u32, u64)>,
+    ids: Vec<(String, String, String)>,
+    kept: Vec<bool>,
+}
+
+static MARK_HEAD: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new(b"==== "));
+
+impl Segmenter {
+    pub fn new(path: &str) -> Segmenter {
+        Segmenter {
+            dump: path.rsplit('/').next() == Some("logs.txt"),
+            marked: false,
+            started: false,
+            current: None,
+            ids: Vec::new(),
+            kept: Vec::new(),
+        }
+    }
+
+    /// What the bytes before a marker (or a region's end) belong to.
+    fn belongs(&self) -> Belongs {
+        match self.current {
+            Some((n, _)) => Belongs::Segment(n),
+            None if !self.started => Belongs::Whole,
+            None => Belongs::Outside,
+        }
+    }
+
+    /// A marker line that ends a segment body at `buf[p..]`: a START, or an END once started.
+    fn ends_body(&self, line: &[u8]) -> bool {
+        parse_marker(line, START_MARK).is_some() || (self.started && parse_marker(line, END_MARK).is_some())
+    }
+
+    /// Cut the region `buf[start..end]` (from a line start; `buf_abs` is the file offset of
+    /// `buf[0]`; `buf[..start]` and `buf[end..]` are context lines of the regions around it)
+    /// into its pieces, in order, and follow its marker lines.
+    pub fn cut(&mut self, buf: &[u8], buf_abs: u64, start: usize, end: usize) -> Vec<Cut> {
+        if !self.dump {
+            return vec![Cut {
+                belongs: Belongs::Whole,
+                from: start,
+                to: end,
+                ctx_lo: 0,
+                ctx_hi: buf.len(),
+            }];
+        }
+        let mut cuts = Vec::new();
+        let mut cursor = start;
+        for p in MARK_HEAD.find_iter(&buf[start..end]).map(|p| p + start) {
+            if buf[p..end].starts_with(START_MARK) {
+                self.marked = true;
+            }
+            if p < cursor || (p > start && buf[p - 1] != b'\n') {
+                continue;
+            }
+            let le = line_end(&buf[..end], p);
+            let line = &buf[p..le];
+            let next = (le + 1).min(end);
+            let start_id = parse_marker(line, START_MARK);
+            let is_end = start_id.is_none() && self.started && parse_marker(line, END_MARK).is_some();
+            if start_id.is_none() && !is_end {
+                continue;
+            }
+            self.piece(&mut cuts, buf_abs, cursor, p, p);
+            cuts.push(Cut {
+                belongs: Belongs::Outside,
+                from: p,
+                to: next,
+                ctx_lo: p,
+                ctx_hi: next,
+            });
+            cursor = next;
+            match start_id {
+                // A START: any open segment is cut short (dropped), a new one opens.
+                Some(id) => {
+                    self.started = true;
+                    self.current = Some((self.ids.len() as u32, buf_abs + next as u64));
+                    self.ids.push(id);
+                    self.kept.push(false);
+                }
+                // An END: it closes the open segment if it names the same container.
+                None => {
+                    if let (Some((n, _)), Some(id)) = (self.current.take(), parse_marker(line, END_MARK)) {
+                        if self.ids[n as usize] == id {
+                            self.kept[n as usize] = true;
+                        }
+                    }
+                }
+            }
+        }
+        // The rest of the region; an open segment's context runs into the next region's lines
+        // up to the marker that ends it.
+        let mut ctx_hi = buf.len();
+        if self.current.is_some() {
+            let mut p = end;
+            while let Some(at) = MARK_HEAD.find(&buf[p..]).map(|a| a + p) {
+                if (at == end || buf[at - 1] == b'\n') && self.ends_body(&buf[at..line_end(buf, at)]) {
+                    ctx_hi = at;
+                    break;
+                }
+                p = at + 1;
+            }
+        }
+        self.piece(&mut cuts, buf_abs, cursor, end, ctx_hi);
+        cuts
+    }
+
+    /// The piece `buf[from..to]` of what the open state says, if it is not empty.
+    fn piece(&self, cuts: &mut Vec<Cut>, buf_abs: u64, from: usize, to: usize, ctx_hi: usize) {
+        if from == to {
+            return;
+        }
+        let (belongs, ctx_lo) = match self.belongs() {
+            Belongs::Segment(n) => {
+                let body = self.current.map_or(0, |(_, at)| at);
+                let lo = usize::try_from(body.saturating_sub(buf_abs)).unwrap_or(from);
+                (Belongs::Segment(n), lo.min(from))
+            }
+            b => (b, 0),
+        };
+        let ctx_hi = match belongs {
+            Belongs::Segment(_) => ctx_hi.max(to),
+            Belongs::Outside => to,
+            Belongs::Whole => usize::MAX,
+        };
+        cuts.push(Cut {
+            belongs,
+            from,
+            to,
+            ctx_lo: if belongs == Belongs::Outside { from } else { ctx_lo },
+            ctx_hi,
+        });
+    }
+
+    /// The scans of every piece of the log, in order, put together: one scan for a log without
+    /// markers, else one per segment kept (as [`scan_log`]).
+    pub fn assemble(mut self, pieces: impl IntoIterator<Item = (Belongs, LogScan)>, m: &LogMatcher) -> Vec<LogScan> {
+        // A segment open at the end of the file runs to it.
+        if let Some((n, _)) = self.current.take() {
+            self.kept[n as usize] = true;
+        }
+        let mut before = 0u64;
+        let mut whole = Vec::new();
+        let mut segs: Vec<(u64, Vec<LogScan>)> = self.ids.iter().map(|_| (0, Vec::new())).collect();
+        for (b, scan) in pieces {
+            let lines = scan.lines;
+            match b {
+                Belongs::Whole => whole.push(scan),
+                Belongs::Segment(n) => {
+                    if let Some((first, parts)) = segs.get_mut(n as usize) {
+                        if parts.is_empty() {
+                            *first = before;
+                        }
+                        parts.push(scan);
+                    }
+                }
+                Belongs::Outside => {}
+            }
+            before += lines;
+        }
+        if !self.marked {
+            return vec![merge(whole)];
+        }
+        let mut out = Vec::new();
+        for ((id, kept), (first, mut parts)) in self.ids.into_iter().zip(self.kept).zip(segs) {
+            if !kept {
+                continue;
+            }
+            if parts.is_empty() {
+                parts.push(scan_region(&[], 0, 0, m));
+            }
+            let mut scan = merge(parts);
+            scan.shift(first);
+            scan.segment = Some(id);
+            out.push(scan);
+        }
+        out
+    }
+}
+
+/// Scan the pieces of one region, cut by [`Segmenter::cut`].
+pub fn scan_cuts(buf: &[u8], cuts: &[Cut], m: &LogMatcher) -> Vec<(Belongs, LogScan)> {
+    cuts.iter()
+        .map(|c| {
+            let scan = match c.belongs {
+                Belongs::Outside => LogScan {
+                    lines: count_lines(&buf[c.from..c.to]),
+                    ..LogScan::default()
+                },
+                _ => {
+                    let hi = c.ctx_hi.min(buf.len());
+                    scan_region(&buf[c.ctx_lo..hi], c.from - c.ctx_lo, c.to - c.ctx_lo, m)
+                }
+            };
+            (c.belongs, scan)
+        })
+        .collect()
+}
+
+/// Lines in `region`, the last one counted without its newline.
+fn count_lines(region: &[u8]) -> u64 {
+    if region.is_empty() {
+        0
+    } else {
+        memchr_iter(b'\n', region).count() as u64 + u64::from(region.last() != Some(&b'\n'))
+    }
 }
 
 #[cfg(test)]

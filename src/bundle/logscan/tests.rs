@@ -294,3 +294,123 @@ fn a_long_line_keeps_the_window_around_its_match() {
     let s = scan_buffer(b"it exploded\n", 1, &set.log);
     assert_eq!(s.hits[0].text, "it exploded");
 }
+
+/// A `logs.txt` cut into regions as `feed` cuts a long one (at line starts, each buffer holding
+/// the `CONTEXT` lines before its region and the start of the next one), its pieces scanned and
+/// assembled by a [`Segmenter`].
+fn scan_in_regions(path: &str, data: &[u8], starts: &[usize], m: &LogMatcher) -> Vec<LogScan> {
+    let line_starts: Vec<usize> = std::iter::once(0)
+        .chain(memchr_iter(b'\n', data).map(|p| p + 1))
+        .collect();
+    let back = |at: usize, n: usize| {
+        let i = line_starts.partition_point(|&s| s < at);
+        line_starts[i.saturating_sub(n)]
+    };
+    let ahead = |at: usize| {
+        let i = line_starts.partition_point(|&s| s <= at);
+        // CONTEXT whole lines, then part of the next one.
+        line_starts
+            .get(i + CONTEXT - 1)
+            .map_or(data.len(), |&s| (s + 3).min(data.len()))
+    };
+    let mut bounds = vec![0];
+    bounds.extend(starts.iter().copied().filter(|&s| s > 0 && s < data.len()));
+    bounds.push(data.len());
+    bounds.dedup();
+    let mut seg = Segmenter::new(path);
+    let mut pieces = Vec::new();
+    for w in bounds.windows(2) {
+        let (lo, hi) = (
+            back(w[0], CONTEXT),
+            if w[1] == data.len() { data.len() } else { ahead(w[1]) },
+        );
+        let buf = &data[lo..hi];
+        let cuts = seg.cut(buf, lo as u64, w[0] - lo, w[1] - lo);
+        pieces.extend(scan_cuts(buf, &cuts, m));
+    }
+    seg.assemble(pieces, m)
+}
+
+/// A tiny deterministic generator (no rand crate needed for a test).
+struct Lcg(u64);
+impl Lcg {
+    fn next(&mut self, n: u64) -> u64 {
+        self.0 = self
+            .0
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (self.0 >> 33) % n
+    }
+}
+
+#[test]
+fn a_cluster_info_log_read_in_regions_is_split_as_when_read_whole() {
+    let set = matcher();
+    // Hand-picked: a segment cut short by another START, one by a different END, an empty one,
+    // one left open at the end, lines before and between segments.
+    let fixed = b"before exploded\n==== START logs for container a of pod ns/p ====\na1\na2 exploded\n==== END logs for container a of pod ns/p ====\nbetween exploded\n==== START logs for container b of pod ns/p ====\nb1 exploded\n==== START logs for container c of pod ns/p ====\nc1\nc2 explosion\n==== END logs for container x of pod ns/p ====\n==== START logs for container d of pod ns/p ====\n==== END logs for container d of pod ns/p ====\n==== START logs for container e of pod ns/p ====\ne1\ne2 exploded\ne3\n";
+    let whole = scan_log("ns/p/logs.txt", fixed, &set.log);
+    assert_eq!(
+        whole
+            .iter()
+            .map(|s| s.segment.as_ref().map(|x| x.2.as_str()))
+            .collect::<Vec<_>>(),
+        vec![Some("a"), Some("d"), Some("e")]
+    );
+    let starts: Vec<usize> = memchr_iter(b'\n', fixed).map(|p| p + 1).collect();
+    for &cut in &starts {
+        assert_eq!(
+            scan_in_regions("ns/p/logs.txt", fixed, &[cut], &set.log),
+            whole,
+            "cut at {cut}"
+        );
+    }
+    for pair in starts.windows(2) {
+        assert_eq!(
+            scan_in_regions("ns/p/logs.txt", fixed, pair, &set.log),
+            whole,
+            "cuts {pair:?}"
+        );
+    }
+    assert_eq!(
+        scan_in_regions("ns/p/logs.txt", fixed, &starts, &set.log),
+        whole,
+        "every line a region"
+    );
+    // Random logs: markers of a few containers (some mismatched), marker text inside lines,
+    // matches, blank lines; cut at random line starts.
+    let mut rng = Lcg(7);
+    for round in 0..300 {
+        let mut data = Vec::new();
+        let lines = 1 + rng.next(60);
+        for i in 0..lines {
+            let c = ["a", "b", "c"][rng.next(3) as usize];
+            let line = match rng.next(12) {
+                0 => format!("==== START logs for container {c} of pod ns/p ===="),
+                1 => format!("==== END logs for container {c} of pod ns/p ===="),
+                2 => format!("line {i} exploded"),
+                3 => String::new(),
+                4 => "x ==== START logs for container a of pod ns/p ====".to_string(),
+                5 => "==== not a marker".to_string(),
+                _ => format!("line {i}"),
+            };
+            data.extend_from_slice(line.as_bytes());
+            if i + 1 < lines || rng.next(2) == 0 {
+                data.push(b'\n');
+            }
+        }
+        let line_starts: Vec<usize> = memchr_iter(b'\n', &data).map(|p| p + 1).collect();
+        let mut cuts: Vec<usize> = line_starts.iter().copied().filter(|_| rng.next(4) == 0).collect();
+        cuts.sort_unstable();
+        for path in ["ns/p/logs.txt", "ns/p/c.log"] {
+            let whole = scan_log(path, &data, &set.log);
+            let got = scan_in_regions(path, &data, &cuts, &set.log);
+            assert_eq!(
+                got,
+                whole,
+                "round {round} {path}: {:?} cut at {cuts:?}",
+                String::from_utf8_lossy(&data)
+            );
+        }
+    }
+}

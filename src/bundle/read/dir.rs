@@ -5,11 +5,10 @@
 //! name's [`Class`].
 
 use super::bounds::{charge_link, charge_member, Admit, Cost, MemberBounds, Source, Used};
-use super::feed::{gather, reads_in_regions, Feeder, Shared};
+use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
-use crate::bundle::logscan::LogScan;
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
@@ -92,7 +91,7 @@ pub(super) fn read_dir(
     let shared = Shared::default();
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
-    let parts: Mutex<Vec<(usize, u32, LogScan)>> = Mutex::new(Vec::new());
+    let parts: Parts = Mutex::new(Vec::new());
     let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
     let mut used = Used::default();
     let mut digests = std::collections::BTreeMap::new();
@@ -140,7 +139,7 @@ pub(super) fn read_dir(
                 }
                 continue;
             }
-            let read = if reads_in_regions(&rel, size, class) {
+            let read = if reads_in_regions(size, class) {
                 let mut hashed = Hashing::new(&mut f);
                 let r = feeder.member(scope, &mut hashed, idx, &rel, size, class);
                 if r.is_ok() {
@@ -192,7 +191,7 @@ pub(super) fn read_dir(
         &mut errors,
         &mut stopped_early,
     );
-    members.extend(gather(shared, chunked, parts).into_iter().map(|(_, m)| m));
+    members.extend(gather(shared, chunked, parts, matcher).into_iter().map(|(_, m)| m));
     members.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(RawBundle {
         members,

@@ -1,6 +1,9 @@
 //! Handing an archive's members to the rayon pool while the stream is still being read: small
 //! members batched into one buffer per task, long logs cut into regions at line boundaries
-//! (overlapping by the context lines) and scanned in parallel, everything else whole.
+//! (overlapping by the context lines) and scanned in parallel, everything else whole. A long
+//! cluster-info `logs.txt` is read in regions too: the reading thread follows its container
+//! markers (`logscan::Segmenter`) and each region is scanned as the pieces of the segments it
+//! holds, so no log, however long, is held whole.
 //! Member bytes come in through [`super::read_more`]; what each becomes is [`super::process`].
 //! Knows nothing of tar headers or bounds.
 
@@ -8,7 +11,7 @@ use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK};
 use super::Content;
 use super::{process, read_more, Class, Member};
 use crate::bundle::digest::sha256_hex;
-use crate::bundle::logscan::{merge, scan_region, LogScan, CONTEXT};
+use crate::bundle::logscan::{scan_cuts, Belongs, Cut, LogScan, Segmenter, CONTEXT};
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
 use std::io::Read;
@@ -29,8 +32,19 @@ pub(super) struct Shared {
 }
 
 /// Whether a member is read in regions (a long log) rather than whole.
-pub(super) fn reads_in_regions(name: &str, size: u64, class: Class) -> bool {
-    size > CHUNK as u64 && class == Class::Log && name.rsplit('/').next() != Some("logs.txt")
+pub(super) fn reads_in_regions(size: u64, class: Class) -> bool {
+    size > CHUNK as u64 && class == Class::Log
+}
+
+/// The scans of long logs' regions: (member index, region number, its pieces' scans).
+pub(super) type Parts = Mutex<Vec<(usize, u32, Vec<(Belongs, LogScan)>)>>;
+
+/// A long log read in regions: its member index, path, size and segments.
+pub(super) struct Chunked {
+    idx: usize,
+    path: String,
+    size: u64,
+    segments: Segmenter,
 }
 
 impl Shared {
@@ -80,21 +94,21 @@ struct Piece {
 pub(super) struct Feeder<'a> {
     matcher: &'a LogMatcher,
     shared: &'a Shared,
-    /// Scans of regions of long logs: (member index, region number, scan).
-    parts: &'a Mutex<Vec<(usize, u32, LogScan)>>,
+    /// Scans of regions of long logs.
+    parts: &'a Parts,
     budget: &'a Budget,
     pool: &'a Pool,
     batch: Buf,
     pieces: Vec<Piece>,
-    /// Long logs read in regions: (member index, path, size).
-    chunked: Vec<(usize, String, u64)>,
+    /// Long logs read in regions.
+    chunked: Vec<Chunked>,
 }
 
 impl<'a> Feeder<'a> {
     pub(super) fn new(
         matcher: &'a LogMatcher,
         shared: &'a Shared,
-        parts: &'a Mutex<Vec<(usize, u32, LogScan)>>,
+        parts: &'a Parts,
         budget: &'a Budget,
         pool: &'a Pool,
     ) -> Feeder<'a> {
@@ -110,8 +124,8 @@ impl<'a> Feeder<'a> {
         }
     }
 
-    /// The long logs read in regions: (member index, path, size).
-    pub(super) fn take_chunked(&mut self) -> Vec<(usize, String, u64)> {
+    /// The long logs read in regions.
+    pub(super) fn take_chunked(&mut self) -> Vec<Chunked> {
         std::mem::take(&mut self.chunked)
     }
 
@@ -127,7 +141,7 @@ impl<'a> Feeder<'a> {
     where
         'a: 's,
     {
-        if reads_in_regions(name, size, class) {
+        if reads_in_regions(size, class) {
             return self.chunked(scope, entry, idx, name, size);
         }
         // Anything else is read whole into the batch (a member over CHUNK, alone), so that it
@@ -192,6 +206,9 @@ impl<'a> Feeder<'a> {
     {
         let mut remaining = size;
         let mut part = 0u32;
+        let mut segments = Segmenter::new(name);
+        // The file offset of `buf[0]`: `buf` holds the last bytes read.
+        let at = |remaining: u64, buf: &Buf| (size - remaining).saturating_sub(buf.len() as u64);
         let mut buf = self.pool.get();
         let mut region_start = 0usize;
         loop {
@@ -208,7 +225,8 @@ impl<'a> Feeder<'a> {
             }
             if remaining == 0 {
                 let end = buf.len();
-                self.region(scope, buf, region_start, end, idx, part);
+                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end);
+                self.region(scope, buf, cuts, idx, part);
                 break;
             }
             // Cut before the last CONTEXT whole lines, which stay in this buffer as context and
@@ -219,7 +237,8 @@ impl<'a> Feeder<'a> {
                 // The last line is past LONG_LINE: the region (the lines before it and its first
                 // LONG_LINE bytes or more) is scanned, the rest of the line read through unkept.
                 let end = buf.len();
-                self.region(scope, buf, region_start, end, idx, part);
+                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end);
+                self.region(scope, buf, cuts, idx, part);
                 part += 1;
                 buf = self.pool.get();
                 region_start = 0;
@@ -244,7 +263,8 @@ impl<'a> Feeder<'a> {
                 }
                 if remaining == 0 {
                     let end = buf.len();
-                    self.region(scope, buf, 0, end, idx, part);
+                    let cuts = segments.cut(&buf, at(remaining, &buf), 0, end);
+                    self.region(scope, buf, cuts, idx, part);
                     break;
                 }
                 continue;
@@ -273,16 +293,22 @@ impl<'a> Feeder<'a> {
             }
             let mut next = self.pool.get();
             next.extend_from_slice(&buf[prefix..]);
-            self.region(scope, buf, region_start, cut, idx, part);
+            let cuts = segments.cut(&buf, at(remaining, &buf), region_start, cut);
+            self.region(scope, buf, cuts, idx, part);
             part += 1;
             region_start = cut - prefix;
             buf = next;
         }
-        self.chunked.push((idx, name.to_string(), size));
+        self.chunked.push(Chunked {
+            idx,
+            path: name.to_string(),
+            size,
+            segments,
+        });
         Ok(())
     }
 
-    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, start: usize, end: usize, idx: usize, part: u32)
+    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, cuts: Vec<Cut>, idx: usize, part: u32)
     where
         'a: 's,
     {
@@ -290,7 +316,7 @@ impl<'a> Feeder<'a> {
         self.budget.acquire(len);
         let (matcher, parts, budget, pool) = (self.matcher, self.parts, self.budget, self.pool);
         scope.spawn(move |_| {
-            let scan = scan_region(&buf, start, end, matcher);
+            let scan = scan_cuts(&buf, &cuts, matcher);
             match parts.lock() {
                 Ok(mut g) => g.push((idx, part, scan)),
                 Err(p) => p.into_inner().push((idx, part, scan)),
@@ -340,7 +366,7 @@ impl<'a> Feeder<'a> {
                 self.pieces.pop();
             }
         }
-        self.chunked.retain(|(i, _, _)| *i != idx);
+        self.chunked.retain(|c| c.idx != idx);
     }
 }
 
@@ -348,8 +374,9 @@ impl<'a> Feeder<'a> {
 /// regions put back together in order.
 pub(super) fn gather(
     shared: Shared,
-    chunked: Vec<(usize, String, u64)>,
-    parts: Mutex<Vec<(usize, u32, LogScan)>>,
+    chunked: Vec<Chunked>,
+    parts: Parts,
+    matcher: &LogMatcher,
 ) -> Vec<(usize, Member)> {
     let mut results = shared.into_results();
     let mut parts = match parts.into_inner() {
@@ -358,20 +385,20 @@ pub(super) fn gather(
     };
     parts.sort_by_key(|(i, n, _)| (*i, *n));
     let mut parts = parts.into_iter().peekable();
-    for (idx, path, size) in chunked {
-        while parts.peek().is_some_and(|(i, _, _)| *i < idx) {
+    for c in chunked {
+        while parts.peek().is_some_and(|(i, _, _)| *i < c.idx) {
             parts.next();
         }
-        let mut scans = Vec::new();
-        while let Some((_, _, scan)) = parts.next_if(|(i, _, _)| *i == idx) {
-            scans.push(scan);
+        let mut pieces = Vec::new();
+        while let Some((_, _, scans)) = parts.next_if(|(i, _, _)| *i == c.idx) {
+            pieces.extend(scans);
         }
         results.push((
-            idx,
+            c.idx,
             Member {
-                path,
-                size,
-                content: Content::Log(vec![merge(scans)]),
+                path: c.path,
+                size: c.size,
+                content: Content::Log(c.segments.assemble(pieces, matcher)),
             },
         ));
     }

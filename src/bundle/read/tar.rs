@@ -6,11 +6,10 @@
 use super::bounds::{
     charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
 };
-use super::feed::{gather, reads_in_regions, Feeder, Shared};
+use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
-use crate::bundle::logscan::LogScan;
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::collections::BTreeMap;
@@ -551,7 +550,7 @@ fn read_tar(
     let shared = Shared::default();
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
-    let parts: Mutex<Vec<(usize, u32, LogScan)>> = Mutex::new(Vec::new());
+    let parts: Parts = Mutex::new(Vec::new());
     let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
     let mut errors: Vec<BundleError> = Vec::new();
     let mut stopped_early = false;
@@ -805,7 +804,7 @@ fn read_tar(
                 }
                 // A member read whole is hashed by the task that processes it; a long log read in
                 // regions is hashed here, as it streams by.
-                let regions = reads_in_regions(&name, size, class);
+                let regions = reads_in_regions(size, class);
                 let read = if regions {
                     let mut hashed = Hashing::new(&mut entry);
                     let r = feeder.member(scope, &mut hashed, idx, &name, size, class);
@@ -887,7 +886,7 @@ fn read_tar(
     digests.extend(shared.take_digests());
     let chunked = feeder.take_chunked();
     drop(feeder);
-    let mut results = gather(shared, chunked, parts);
+    let mut results = gather(shared, chunked, parts, matcher);
     results.sort_by_key(|(i, _)| *i);
     // Links to a later member that its bounds refused.
     if !refused_links.is_empty() {
