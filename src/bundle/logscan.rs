@@ -524,6 +524,11 @@ fn tail_of(data: &[u8]) -> Tail {
         tail.start_line();
         push_line_text(&mut tail.text, &data[s..e], TAIL_CHARS);
     }
+    // Room was made for the longest text a line could become (TAIL_CHARS characters of 4
+    // bytes); every log keeps its tail, so what a long line did not use is given back.
+    if tail.text.capacity() - tail.text.len() > 64 {
+        tail.text.shrink_to_fit();
+    }
     tail
 }
 
