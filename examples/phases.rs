@@ -1,6 +1,7 @@
 //! Times each phase of `analyze` on one bundle (a profiling aid for `bench/run.sh`).
 use std::time::Instant;
 fn main() {
+    arcdiag::memory::give_back_soon();
     let path = std::path::PathBuf::from(std::env::args().nth(1).unwrap_or_default());
     let sigs = arcdiag::analyze::load_signatures(&[]).unwrap_or_else(|e| panic!("{e}"));
     let limits = arcdiag::bundle::Limits::default();

@@ -5,7 +5,8 @@
 //!
 //! 1. the leaves, which import nothing of the crate: `k8s` (the object types, their provenance
 //!    `Src`/`Obj`, and Kubernetes' times, `k8s::time`), `text` (excerpts, the cited log length),
-//!    `finding` (findings, evidence, severities) and `redact` (the redactor);
+//!    `finding` (findings, evidence, severities), `redact` (the redactor) and `memory` (when the
+//!    global allocator gives freed memory back);
 //! 2. `signatures`, the signature set (it imports `finding`, for `Severity`);
 //! 3. `bundle`: reading, log scanning and the layout mapping, the only code that knows paths;
 //! 4. the analysis: `model` (typed views) → `facts` → `rules` → `engine` (runs the rules in
@@ -28,6 +29,7 @@ pub mod facts;
 pub mod finding;
 pub mod fleet;
 pub mod k8s;
+pub mod memory;
 pub mod model;
 pub mod rebundle;
 pub mod redact;

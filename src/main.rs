@@ -19,6 +19,7 @@ use std::process::ExitCode;
 static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> ExitCode {
+    arcdiag::memory::give_back_soon();
     let cli = Cli::parse();
     match cli.command {
         Command::Analyze(a) => analyze(a),

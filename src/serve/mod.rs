@@ -52,18 +52,12 @@ pub fn load(path: &Path, limits: &Limits) -> Result<Index, String> {
     Ok(Index::build(b))
 }
 
-extern "C" {
-    /// mimalloc's (the global allocator's) "return freed memory to the system now".
-    fn mi_collect(force: bool);
-}
-
 /// Serve until the process is killed.
 pub fn run(path: &Path, port: u16, kubeconfig: &Path, limits: &Limits) -> Result<(), String> {
     let ix = Arc::new(load(path, limits)?);
     // The parsed bundle is gone (the index keeps compact JSON): give its pages back, so that
     // an idle server holds about the index, not the peak of reading.
-    // SAFETY: mi_collect takes no pointer and may be called at any time from any thread.
-    unsafe { mi_collect(true) };
+    crate::memory::give_back_now();
     let listener = std::net::TcpListener::bind(("127.0.0.1", port))
         .map_err(|e| format!("cannot listen on 127.0.0.1:{port}: {e}"))?;
     let port = listener

@@ -7,7 +7,7 @@
 //! Member bytes come in through [`super::read_more`]; what each becomes is [`super::process`].
 //! Knows nothing of tar headers or bounds.
 
-use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK};
+use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK, POOL_KEEP};
 use super::Content;
 use super::{process, read_more, Class, Member};
 use crate::bundle::digest::sha256_hex;
@@ -154,7 +154,11 @@ impl<'a> Feeder<'a> {
                 // Alone in its buffer: read it once it fits in flight (three 250 MiB logs.txt
                 // peaked at 520 MiB, one being read while the one before it was scanned).
                 self.budget.wait_room(size);
-                Buf::with_capacity(size as usize)
+                if size <= POOL_KEEP as u64 {
+                    self.pool.get_for(size as usize)
+                } else {
+                    Buf::with_capacity(size as usize)
+                }
             } else {
                 self.pool.get()
             };

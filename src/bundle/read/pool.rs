@@ -12,10 +12,13 @@ pub(super) const CHUNK: usize = 1 << 20;
 pub(super) const IN_FLIGHT_BYTES: u64 = 8 << 20;
 /// Buffers kept for reuse: as many as can be in flight, and one being filled.
 const POOL_BUFFERS: usize = (IN_FLIGHT_BYTES as usize / CHUNK) + 1;
-/// A buffer's size as the pool makes it; a larger one (a member read whole, a region grown by a
-/// long line) is freed when it comes back rather than kept (16 pods.json of 1.7 MB idle in the
-/// pool were 27 MB of a 50,000-pod bundle's peak).
+/// A buffer's size as the pool makes it.
 const POOL_BUF: usize = CHUNK + (CHUNK >> 2);
+/// The largest buffer kept for reuse: members read whole up to this size (a namespace's
+/// `pods.json` or `events.json`) reuse a kept buffer, grown once, instead of a fresh zeroed one
+/// each (317 such members of a 50,000-pod bundle were 412 MB of fresh pages, faulted in and
+/// given back); a larger one is freed when it comes back.
+pub(super) const POOL_KEEP: usize = 2 * CHUNK;
 
 /// Reusable read buffers, so the stream does not allocate (and fault in) a fresh buffer per member.
 pub(super) struct Pool {
@@ -35,8 +38,20 @@ impl Pool {
         };
         g.pop().unwrap_or_else(|| Buf::with_capacity(POOL_BUF))
     }
+    /// A buffer for `n` bytes (at most [`POOL_KEEP`]): a kept one that holds them if there is
+    /// one, else any, grown as it is filled.
+    pub(super) fn get_for(&self, n: usize) -> Buf {
+        let mut g = match self.bufs.lock() {
+            Ok(g) => g,
+            Err(p) => p.into_inner(),
+        };
+        match g.iter().position(|b| b.capacity() >= n) {
+            Some(i) => g.swap_remove(i),
+            None => g.pop().unwrap_or_else(|| Buf::with_capacity(n.max(POOL_BUF))),
+        }
+    }
     pub(super) fn put(&self, mut b: Buf) {
-        if b.capacity() > POOL_BUF {
+        if b.capacity() > POOL_KEEP {
             return;
         }
         b.clear();
