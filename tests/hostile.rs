@@ -2152,3 +2152,100 @@ fn a_cluster_info_logs_txt_near_the_member_bound_is_read_in_regions() {
     );
     r.assert_cost(ROUND2_SECS, 128.0);
 }
+
+/// Thousands of logs of matching lines: every log keeps up to 500 per signature, so before the
+/// bundle-wide bound on kept log text (and on evidence per finding) 9,600 logs of 500 x509 errors
+/// from a 2.4 MB `.tgz` kept 4.8 million lines: 44 s, 14 GB, one finding of 4.6 million lines and a
+/// 780 MB report. Now the lines past 128 MiB are counted, the first log that lost some is named,
+/// and the finding keeps its first 1,000 pieces of evidence.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "scans millions of matching lines, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn logs_full_of_matching_lines_are_kept_up_to_the_bundle_bound() {
+    let body = "E1125 x509: certificate has expired or is not yet valid\n".repeat(500);
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        t.file(&n, &d);
+    }
+    for i in 0..8000 {
+        t.file(&p(&format!("logs/team/pod-{i:05}/c.log")), body.as_bytes());
+    }
+    let r =
+        Input::file("hits.tgz", &gz(&t.finish())).analyze("8,000 logs of 500 matching lines", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.contains("logs/team/pod-") && e.contains("passed the bound of 128 MiB of kept log text")),
+        "{:?}",
+        r.errors()
+    );
+    let j = r.json();
+    let cert = j["findings"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .find(|f| f["code"] == "K8S008")
+        .cloned()
+        .unwrap_or_default();
+    assert_eq!(
+        cert["evidence"].as_array().map(Vec::len),
+        Some(1000),
+        "{}",
+        cert["title"]
+    );
+    assert!(
+        cert["evidence_omitted"].as_u64().unwrap_or(0) > 100_000,
+        "{}",
+        cert["evidence_omitted"]
+    );
+    // The logs before the bound keep their lines, in archive order: the first one's are cited.
+    assert_eq!(cert["evidence"][0]["path"], "logs/team/pod-00000/c.log");
+    assert!(r.stdout.len() < 4 << 20, "a {} byte report", r.stdout.len());
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+/// A cluster-info `logs.txt` of a million tiny container segments: each was a scan of its own
+/// (1.8 GB, 7.4 s). Past 120,000 segments in the bundle, markers are lines, and the file is named.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "inflates hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn a_logs_txt_of_a_million_segments_is_not_a_million_scans() {
+    let dump = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/layouts/cluster-info-dump");
+    let log = "velero/velero-6996dd565b-xl44t/logs.txt";
+    let mut big = Vec::with_capacity(200 << 20);
+    let mut n = 0u64;
+    while big.len() < 200 << 20 {
+        big.extend_from_slice(
+            format!(
+                "==== START logs for container c{n} of pod velero/velero-6996dd565b-xl44t ====\nline {n}\n==== END logs for container c{n} of pod velero/velero-6996dd565b-xl44t ====\n"
+            )
+            .as_bytes(),
+        );
+        n += 1;
+    }
+    assert!(n > 1_000_000, "{n} segments");
+    let mut t = Tar::new();
+    for (rel, data) in files_under(&dump) {
+        if rel != log {
+            t.file(&format!("dump/{rel}"), &data);
+        }
+    }
+    t.file(&format!("dump/{log}"), &big);
+    drop(big);
+    let r =
+        Input::file("segs.tgz", &gz(&t.finish())).analyze("a logs.txt of a million segments", &["--format", "json"]);
+    assert_eq!(r.code, 1, "stderr: {}", r.stderr);
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.contains("logs.txt") && e.contains("passed the bound of 120000 container segments")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}

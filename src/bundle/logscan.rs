@@ -26,7 +26,7 @@ pub const MAX_HITS: usize = 500;
 
 /// Whether a line matching `sigs` is kept, given how many lines each signature has kept so far
 /// (`kept`, updated): yes while one of them is under [`MAX_HITS`].
-fn keep(kept: &mut BTreeMap<usize, usize>, sigs: &[(usize, BTreeMap<String, String>)]) -> bool {
+fn keep_hit(kept: &mut BTreeMap<usize, usize>, sigs: &[(usize, BTreeMap<String, String>)]) -> bool {
     if !sigs.iter().any(|(s, _)| kept.get(s).copied().unwrap_or(0) < MAX_HITS) {
         return false;
     }
@@ -65,6 +65,89 @@ pub struct LogScan {
     pub tail: Tail,
     /// The whole log (or segment) bytes, kept only when the matcher asks (`LogMatcher::keep_text`).
     pub text: Option<Vec<u8>>,
+    /// Matching lines or last lines this scan did not keep for the bound on a bundle's kept log
+    /// text ([`KEPT_LOG_TEXT`]); they are counted in `hits_dropped`.
+    pub unkept: bool,
+    /// Container markers of this `logs.txt` not followed for the bound on segments
+    /// ([`MAX_SEGMENTS`]).
+    pub unsplit: bool,
+}
+
+/// Bytes a kept matching line is charged besides its text: the line's bookkeeping here and the
+/// copies the analysis makes of it (a hit, a finding's evidence).
+const HIT_COST: u64 = 1024;
+
+/// The bound on what the scans of one bundle keep, in bytes: matching lines with their context
+/// (plus [`HIT_COST`] each) and last lines. Every log keeps its tail and up to [`MAX_HITS`]
+/// matching lines per signature, so without it a bundle of 20,000 logs of 500 matching lines
+/// kept 10 million lines: 14 GB and 44 s from a 2.4 MB `.tgz`. Scans on the pool charge what
+/// they keep as they finish, against twice the bound ([`Keep::charge`]), which bounds memory
+/// whatever the order; the reader then applies the bound itself in archive order
+/// ([`Keep::trim`]), so which logs keep their lines does not depend on the order the pool
+/// finished them in (unless the logs in flight at one moment keep more than the bound).
+pub const KEPT_LOG_TEXT: u64 = 128 << 20;
+
+/// Container segments followed in one bundle, at most: a cluster-info dump of 50,000 pods of two
+/// containers has 100,000. Past it, markers are not followed ([`scan_log`]): a `logs.txt` of a
+/// million tiny segments took 1.8 GB as a million scans.
+pub const MAX_SEGMENTS: u64 = 120_000;
+
+/// What the scans of one bundle have kept so far (see [`KEPT_LOG_TEXT`], [`MAX_SEGMENTS`]).
+#[derive(Debug)]
+pub struct Keep {
+    charged: std::sync::atomic::AtomicU64,
+    segments: std::sync::atomic::AtomicU64,
+    soft: u64,
+}
+
+impl Default for Keep {
+    fn default() -> Keep {
+        Keep::new(KEPT_LOG_TEXT)
+    }
+}
+
+impl Keep {
+    pub fn new(bound: u64) -> Keep {
+        Keep {
+            charged: std::sync::atomic::AtomicU64::new(0),
+            segments: std::sync::atomic::AtomicU64::new(0),
+            soft: bound.saturating_mul(2),
+        }
+    }
+
+    /// Charge a finished scan for what it keeps; past twice the bound it keeps only its counts.
+    fn charge(&self, scan: &mut LogScan) {
+        use std::sync::atomic::Ordering;
+        let cost = scan.kept_bytes();
+        if cost == 0 {
+            return;
+        }
+        let before = self.charged.fetch_add(cost, Ordering::Relaxed);
+        if before.saturating_add(cost) > self.soft {
+            self.charged.fetch_sub(cost, Ordering::Relaxed);
+            scan.strip();
+        }
+    }
+
+    /// Whether one more container segment may be followed (counted when it may).
+    fn has_room(&self) -> bool {
+        self.segments.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < MAX_SEGMENTS
+    }
+
+    /// Apply `bound` to scans in archive order: the scans after the bound is reached keep only
+    /// their counts.
+    pub fn trim<'a>(bound: u64, scans: impl IntoIterator<Item = &'a mut LogScan>) {
+        let (mut used, mut full) = (0u64, false);
+        for s in scans {
+            let cost = s.kept_bytes();
+            full |= used.saturating_add(cost) > bound;
+            if full {
+                s.strip();
+            } else {
+                used += cost;
+            }
+        }
+    }
 }
 
 fn line_text(b: &[u8]) -> String {
@@ -297,8 +380,8 @@ fn sig_matches(m: &LogMatcher, text: &[u8]) -> Vec<(usize, BTreeMap<String, Stri
 }
 
 /// Scan one log buffer. `first_line` is the file line number of `data`'s first line.
-pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
-    let mut scan = scan_region(data, 0, data.len(), m);
+pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher, keep: &Keep) -> LogScan {
+    let mut scan = scan_region(data, 0, data.len(), m, keep);
     scan.tail.settle();
     if scan.tail.is_empty() {
         scan.tail_first_line = 0;
@@ -310,7 +393,7 @@ pub fn scan_buffer(data: &[u8], first_line: u64, m: &LogMatcher) -> LogScan {
 /// Scan the lines of `data[start..end]` (`start` is at a line start), numbering them from 1. Lines
 /// outside the region are only read as context of a match, so a long log can be cut into regions
 /// that overlap by [`CONTEXT`] lines and scanned in parallel, then put together with [`merge`].
-pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> LogScan {
+pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher, keep: &Keep) -> LogScan {
     let first_line = 1u64;
     let region = &data[start..end];
     // Matching lines: line start offset → (line end, matches, decoded text)
@@ -327,7 +410,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
             }
             let sigs = sig_matches(m, &data[ls..le]);
             if !sigs.is_empty() {
-                if keep(&mut kept, &sigs) {
+                if keep_hit(&mut kept, &sigs) {
                     found.insert(ls, (le, sigs, None));
                 } else {
                     dropped += 1;
@@ -414,7 +497,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
                         *dec = Some(crate::text::excerpt(&text, LINE_CHARS * 2));
                     }
                 } else if !sigs.is_empty() {
-                    if keep(&mut kept, &sigs) {
+                    if keep_hit(&mut kept, &sigs) {
                         found.insert(ls, (le, sigs, Some(crate::text::excerpt(&text, LINE_CHARS * 2))));
                     } else {
                         dropped += 1;
@@ -473,7 +556,7 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
     } else {
         first_line + lines - tail.len() as u64
     };
-    LogScan {
+    let mut scan = LogScan {
         segment: None,
         lines,
         bytes: region.len() as u64,
@@ -482,7 +565,11 @@ pub fn scan_region(data: &[u8], start: usize, end: usize, m: &LogMatcher) -> Log
         tail_first_line,
         tail,
         text: m.keep_text.then(|| region.to_vec()),
-    }
+        unkept: false,
+        unsplit: false,
+    };
+    keep.charge(&mut scan);
+    scan
 }
 
 /// The tail of a buffer: its last [`TAIL`] non-blank lines (cut at [`TAIL_CHARS`]) and the
@@ -533,6 +620,32 @@ fn tail_of(data: &[u8]) -> Tail {
 }
 
 impl LogScan {
+    /// What this scan is charged against [`KEPT_LOG_TEXT`].
+    fn kept_bytes(&self) -> u64 {
+        let lines: usize = self
+            .hits
+            .iter()
+            .map(|h| {
+                h.text.len()
+                    + h.decoded.as_ref().map_or(0, String::len)
+                    + h.before.iter().chain(&h.after).map(String::len).sum::<usize>()
+            })
+            .sum();
+        HIT_COST * self.hits.len() as u64 + lines as u64 + self.tail.text.len() as u64
+    }
+
+    /// Keep only the counts: the matching lines are counted as dropped, the tail is let go.
+    fn strip(&mut self) {
+        if self.hits.is_empty() && self.tail.is_empty() {
+            return;
+        }
+        self.hits_dropped += self.hits.len() as u64;
+        self.hits = Vec::new();
+        self.tail = Tail::default();
+        self.tail_first_line = 0;
+        self.unkept = true;
+    }
+
     /// Renumber every line by `by` (a region that starts at line `by + 1` of the file).
     fn shift(&mut self, by: u64) {
         for h in &mut self.hits {
@@ -554,8 +667,10 @@ pub fn merge(parts: Vec<LogScan>) -> LogScan {
         p.shift(out.lines);
         out.bytes += p.bytes;
         out.hits_dropped += p.hits_dropped;
+        out.unkept |= p.unkept;
+        out.unsplit |= p.unsplit;
         for h in p.hits {
-            if keep(&mut kept, &h.sigs) {
+            if keep_hit(&mut kept, &h.sigs) {
                 out.hits.push(h);
             } else {
                 out.hits_dropped += 1;
@@ -596,25 +711,35 @@ fn parse_marker(line: &[u8], mark: &[u8]) -> Option<(String, String, String)> {
 }
 
 /// Scan a log member. `logs.txt` of a cluster-info dump is split into container segments.
-pub fn scan_log(path: &str, data: &[u8], m: &LogMatcher) -> Vec<LogScan> {
+///
+/// A segment costs a scan: once the bundle's scans keep more than [`Keep`] allows, marker lines
+/// are no longer followed (they read as lines of the segment open then, which runs to the end of
+/// the file), so a file of a million tiny segments is not a million scans.
+pub fn scan_log(path: &str, data: &[u8], m: &LogMatcher, keep: &Keep) -> Vec<LogScan> {
     let is_dump_log = path.rsplit('/').next() == Some("logs.txt");
     if !is_dump_log || memchr::memmem::find(data, START_MARK).is_none() {
-        return vec![scan_buffer(data, 1, m)];
+        return vec![scan_buffer(data, 1, m, keep)];
     }
     let mut out = Vec::new();
     let mut pos = 0usize;
     let mut line_no = 1u64;
     let mut current: Option<((String, String, String), usize, u64)> = None;
+    let (mut started, mut frozen) = (false, false);
     while pos < data.len() {
         let le = line_end(data, pos);
         let line = &data[pos..le];
         if let Some(id) = parse_marker(line, START_MARK) {
+            if !keep.has_room() {
+                frozen = true;
+                break;
+            }
             current = Some((id, le + 1, line_no + 1));
+            started = true;
         } else if let Some(id) = parse_marker(line, END_MARK) {
             if let Some((cid, start, first)) = current.take() {
                 if cid == id {
                     let body = &data[start.min(pos)..pos];
-                    let mut scan = scan_buffer(body, first, m);
+                    let mut scan = scan_buffer(body, first, m, keep);
                     scan.segment = Some(cid);
                     out.push(scan);
                 }
@@ -623,11 +748,22 @@ pub fn scan_log(path: &str, data: &[u8], m: &LogMatcher) -> Vec<LogScan> {
         pos = le + 1;
         line_no += 1;
     }
+    if frozen && !started {
+        // No segment followed: the file is read as one log, as if it had no markers.
+        let mut scan = scan_buffer(data, 1, m, keep);
+        scan.unsplit = true;
+        return vec![scan];
+    }
     if let Some((cid, start, first)) = current.take() {
         let body = &data[start.min(data.len())..];
-        let mut scan = scan_buffer(body, first, m);
+        let mut scan = scan_buffer(body, first, m, keep);
         scan.segment = Some(cid);
+        scan.unsplit |= frozen;
         out.push(scan);
+    } else if frozen {
+        if let Some(last) = out.last_mut() {
+            last.unsplit = true;
+        }
     }
     out
 }
@@ -671,6 +807,8 @@ pub struct Segmenter {
     started: bool,
     /// The open segment: its number and the file offset of its body.
     current: Option<(u32, u64)>,
+    /// Markers no longer followed, for the bound on kept log text (as in [`scan_log`]).
+    frozen: bool,
     ids: Vec<(String, String, String)>,
     kept: Vec<bool>,
 }
@@ -685,6 +823,7 @@ impl Segmenter {
             marked: false,
             started: false,
             current: None,
+            frozen: false,
             ids: Vec::new(),
             kept: Vec::new(),
         }
@@ -707,7 +846,12 @@ impl Segmenter {
     /// Cut the region `buf[start..end]` (from a line start; `buf_abs` is the file offset of
     /// `buf[0]`; `buf[..start]` and `buf[end..]` are context lines of the regions around it)
     /// into its pieces, in order, and follow its marker lines.
-    pub fn cut(&mut self, buf: &[u8], buf_abs: u64, start: usize, end: usize) -> Vec<Cut> {
+    pub fn cut(&mut self, buf: &[u8], buf_abs: u64, start: usize, end: usize, keep: &Keep) -> Vec<Cut> {
+        if self.frozen {
+            let mut cuts = Vec::new();
+            self.piece(&mut cuts, buf_abs, start, end, buf.len());
+            return cuts;
+        }
         if !self.dump {
             return vec![Cut {
                 belongs: Belongs::Whole,
@@ -733,6 +877,11 @@ impl Segmenter {
             let is_end = start_id.is_none() && self.started && parse_marker(line, END_MARK).is_some();
             if start_id.is_none() && !is_end {
                 continue;
+            }
+            if start_id.is_some() && !keep.has_room() {
+                // From here on the file is lines of what is open now (see `scan_log`).
+                self.frozen = true;
+                break;
             }
             self.piece(&mut cuts, buf_abs, cursor, p, p);
             cuts.push(Cut {
@@ -764,7 +913,7 @@ impl Segmenter {
         // The rest of the region; an open segment's context runs into the next region's lines
         // up to the marker that ends it.
         let mut ctx_hi = buf.len();
-        if self.current.is_some() {
+        if self.current.is_some() && !self.frozen {
             let mut p = end;
             while let Some(at) = MARK_HEAD.find(&buf[p..]).map(|a| a + p) {
                 if (at == end || buf[at - 1] == b'\n') && self.ends_body(&buf[at..line_end(buf, at)]) {
@@ -831,8 +980,10 @@ impl Segmenter {
             }
             before += lines;
         }
-        if !self.marked {
-            return vec![merge(whole)];
+        if !self.marked || (self.frozen && !self.started) {
+            let mut scan = merge(whole);
+            scan.unsplit |= self.frozen;
+            return vec![scan];
         }
         let mut out = Vec::new();
         for ((id, kept), (first, mut parts)) in self.ids.into_iter().zip(self.kept).zip(segs) {
@@ -840,19 +991,24 @@ impl Segmenter {
                 continue;
             }
             if parts.is_empty() {
-                parts.push(scan_region(&[], 0, 0, m));
+                parts.push(scan_region(&[], 0, 0, m, &Keep::default()));
             }
             let mut scan = merge(parts);
             scan.shift(first);
             scan.segment = Some(id);
             out.push(scan);
         }
+        if self.frozen {
+            if let Some(last) = out.last_mut() {
+                last.unsplit = true;
+            }
+        }
         out
     }
 }
 
 /// Scan the pieces of one region, cut by [`Segmenter::cut`].
-pub fn scan_cuts(buf: &[u8], cuts: &[Cut], m: &LogMatcher) -> Vec<(Belongs, LogScan)> {
+pub fn scan_cuts(buf: &[u8], cuts: &[Cut], m: &LogMatcher, keep: &Keep) -> Vec<(Belongs, LogScan)> {
     cuts.iter()
         .map(|c| {
             let scan = match c.belongs {
@@ -862,7 +1018,7 @@ pub fn scan_cuts(buf: &[u8], cuts: &[Cut], m: &LogMatcher) -> Vec<(Belongs, LogS
                 },
                 _ => {
                     let hi = c.ctx_hi.min(buf.len());
-                    scan_region(&buf[c.ctx_lo..hi], c.from - c.ctx_lo, c.to - c.ctx_lo, m)
+                    scan_region(&buf[c.ctx_lo..hi], c.from - c.ctx_lo, c.to - c.ctx_lo, m, keep)
                 }
             };
             (c.belongs, scan)

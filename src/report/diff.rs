@@ -623,6 +623,7 @@ mod tests {
             message: String::new(),
             subject,
             evidence: vec![Evidence::default(); evidence],
+            evidence_omitted: 0,
             fix: Vec::new(),
             related: Vec::new(),
             scope: Scope {

@@ -170,6 +170,14 @@ fn render_one(out: &mut String, r: &Report, n: usize) {
                     let _ = writeln!(out, "<pre>{}</pre>", esc(&e.excerpt));
                 }
             }
+            if f.evidence_omitted > 0 {
+                let _ = writeln!(
+                    out,
+                    "<div class=\"loc\">... and {} more, not kept (the first {} are)</div>",
+                    f.evidence_omitted,
+                    crate::finding::MAX_EVIDENCE
+                );
+            }
         }
         if !f.fix.is_empty() {
             let _ = writeln!(out, "<h4>Fix</h4>");

@@ -296,6 +296,7 @@ mod tests {
             message: String::new(),
             subject: subject.clone(),
             evidence: vec![Evidence::default()],
+            evidence_omitted: 0,
             fix: Vec::new(),
             related: Vec::new(),
             scope: Scope {

@@ -181,6 +181,14 @@ pub fn render(reports: &[Report]) -> String {
                             let _ = writeln!(out, "  ```\n  {}\n  ```", e.excerpt.replace("```", "'''"));
                         }
                     }
+                    if f.evidence_omitted > 0 {
+                        let _ = writeln!(
+                            out,
+                            "- ... and {} more, not kept (the first {} are)",
+                            f.evidence_omitted,
+                            crate::finding::MAX_EVIDENCE
+                        );
+                    }
                     out.push('\n');
                 }
                 if !f.fix.is_empty() {

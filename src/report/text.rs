@@ -4,7 +4,7 @@
 //! of rules beyond the report it is given.
 
 use super::{is_command, Report};
-use crate::finding::Severity;
+use crate::finding::{Severity, MAX_EVIDENCE};
 use std::fmt::Write;
 
 /// Log lines of one file shown per finding in text output.
@@ -226,6 +226,13 @@ fn render_one(out: &mut String, r: &Report, p: &Paint) {
                 }
                 if hidden > 0 {
                     let _ = writeln!(out, "      ... and {hidden} more line(s) (see --format json)");
+                }
+                if f.evidence_omitted > 0 {
+                    let _ = writeln!(
+                        out,
+                        "      ... and {} more, not kept (the first {MAX_EVIDENCE} are)",
+                        f.evidence_omitted
+                    );
                 }
             }
             if !f.fix.is_empty() {

@@ -145,6 +145,7 @@ pub fn finding(rule: &dyn Rule, subject: Subject, title: impl Into<String>, mess
         message: message.into(),
         subject,
         evidence: Vec::new(),
+        evidence_omitted: 0,
         fix: Vec::new(),
         related: Vec::new(),
         scope: Default::default(),

@@ -20,7 +20,7 @@ signatures:
 fn finds_lines_with_numbers_and_context() {
     let set = matcher();
     let data = b"a\nb\nc exploded\nd\ne\nf\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.lines, 6);
     assert_eq!(s.hits.len(), 1);
     let h = &s.hits[0];
@@ -43,7 +43,7 @@ fn the_tail_is_the_last_lines_that_are_not_blank() {
     let set = matcher();
     let long = "x".repeat(1000);
     let data = format!("a\nb\n{long}\n  \n\nc\nd\ne\n\n");
-    let s = scan_buffer(data.as_bytes(), 1, &set.log);
+    let s = scan_buffer(data.as_bytes(), 1, &set.log, &Keep::default());
     assert_eq!(s.lines, 9);
     let lines: Vec<&str> = s.tail.lines().collect();
     // b, the long line (cut to what a citation shows), c, d, e; blank lines kept empty
@@ -53,7 +53,7 @@ fn the_tail_is_the_last_lines_that_are_not_blank() {
     assert_eq!(&lines[2..], ["", "", "c", "d", "e", ""]);
     assert_eq!(s.tail_first_line, 2);
     // only blank lines: no tail
-    let s = scan_buffer(b"\n  \n\n", 1, &set.log);
+    let s = scan_buffer(b"\n  \n\n", 1, &set.log, &Keep::default());
     assert!(s.tail.is_empty() && s.tail_first_line == 0);
 }
 
@@ -61,7 +61,7 @@ fn the_tail_is_the_last_lines_that_are_not_blank() {
 fn json_escapes_do_not_hide_a_match() {
     let set = matcher();
     let data = br#"{"Message":"it explo\u0064ed","AgentName":"X"}"#;
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1);
     assert!(s.hits[0].decoded.as_deref().unwrap_or("").contains("exploded"));
 }
@@ -81,14 +81,14 @@ signatures:
     assert!(set.log.escape_safe);
     // Go's encoding/json writes `<` as \u003c; the literal `container <` is not in the raw line.
     let data = b"{\"msg\":\"container \\u003cmanager\\u003e has no limits\"}\n{\"msg\":\"container \\u003cx\\u003e is fine\"}\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1, "{s:?}");
     assert_eq!(s.hits[0].line, 1);
     assert_eq!(s.hits[0].sigs[0].1.get("c").map(String::as_str), Some("manager"));
     // An escaped plain letter inside the literal itself (no encoder does this, but JSON allows it).
     let set = matcher();
     let data = b"ok\n{\"m\":\"it \\u0065xploded\"}\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1, "{s:?}");
     assert_eq!(s.hits[0].line, 2);
 }
@@ -107,7 +107,7 @@ signatures:
     let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
     assert!(!set.log.escape_safe);
     let data = b"a\n{\"m\":\"\\u003c\\u003c\\\"x\\\"\\u003e\\u003e\"}\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1, "{s:?}");
     assert_eq!(s.hits[0].line, 2);
 }
@@ -132,7 +132,7 @@ signatures:
     let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
     assert!(set.log.residual.is_some() && set.log.prefilter.is_some() && !set.log.escape_safe);
     let data = b"calm\n12 trees fell\nit exploded\n{\"m\":\"34 \\u0074rees fell\"}\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     let found: Vec<(u64, usize)> = s.hits.iter().map(|h| (h.line, h.sigs[0].0)).collect();
     assert_eq!(found, vec![(2, 1), (3, 0), (4, 1)], "{s:?}");
 }
@@ -150,7 +150,7 @@ signatures:
 "#;
     let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
     let data = b"I1 ok\nE1125 1 c.go:1] \"Reconciler error\" err=\"failed calling webhook \\\"a.b\\\": no endpoints\"\nI1 x \\\"unrelated\\\"\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1, "{s:?}");
     assert_eq!(s.hits[0].line, 2);
     assert_eq!(s.hits[0].sigs[0].1.get("who").map(String::as_str), Some("a.b"));
@@ -170,7 +170,7 @@ fn regions_merge_to_the_whole_scan() {
         }
     }
     data.extend_from_slice(b"last, no newline");
-    let whole = scan_buffer(&data, 1, &set.log);
+    let whole = scan_buffer(&data, 1, &set.log, &Keep::default());
     assert_eq!(whole.hits.len(), 8);
     // Cut after lines 36, 37 and 147: line 37 (a match) is a region of its own, and line 148
     // (a match) starts one, so their context comes from the neighbouring regions.
@@ -183,14 +183,14 @@ fn regions_merge_to_the_whole_scan() {
     bounds.push(data.len());
     let parts = bounds
         .windows(2)
-        .map(|w| scan_region(&data, w[0], w[1], &set.log))
+        .map(|w| scan_region(&data, w[0], w[1], &set.log, &Keep::default()))
         .collect();
     assert_eq!(merge(parts), whole);
     // Few lines in the last region: the tail reaches back into the ones before.
     let cut = memchr_iter(b'\n', &data).nth(194).unwrap() + 1;
     let parts = vec![
-        scan_region(&data, 0, cut, &set.log),
-        scan_region(&data, cut, data.len(), &set.log),
+        scan_region(&data, 0, cut, &set.log, &Keep::default()),
+        scan_region(&data, cut, data.len(), &set.log, &Keep::default()),
     ];
     assert_eq!(merge(parts), whole);
 }
@@ -215,14 +215,14 @@ signatures:
     let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
     let mut data = "tick\n".repeat(MAX_HITS + 100);
     data.push_str("boom\n");
-    let whole = scan_buffer(data.as_bytes(), 1, &set.log);
+    let whole = scan_buffer(data.as_bytes(), 1, &set.log, &Keep::default());
     assert_eq!(whole.hits.len(), MAX_HITS + 1);
     assert_eq!(whole.hits_dropped, 100);
     assert_eq!(whole.hits.last().map(|h| h.line), Some(MAX_HITS as u64 + 101));
     let cut = 300 * 5;
     let parts = vec![
-        scan_region(data.as_bytes(), 0, cut, &set.log),
-        scan_region(data.as_bytes(), cut, data.len(), &set.log),
+        scan_region(data.as_bytes(), 0, cut, &set.log, &Keep::default()),
+        scan_region(data.as_bytes(), cut, data.len(), &set.log, &Keep::default()),
     ];
     assert_eq!(merge(parts), whole);
 }
@@ -246,7 +246,7 @@ signatures:
 "#;
     let set = SignatureSet::new(parse_rules_file("t", text, &[]).unwrap()).unwrap();
     let data = br#"{"error":"failed calling webhook \"w.example.io\": x509: certificate has expired"}"#;
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1);
     let sigs: Vec<usize> = s.hits[0].sigs.iter().map(|(i, _)| *i).collect();
     assert_eq!(sigs, vec![0, 1]);
@@ -262,7 +262,7 @@ signatures:
 fn crlf_and_invalid_utf8() {
     let set = matcher();
     let data = b"ok\r\n\xff\xfe explosion\r\nend\r\n";
-    let s = scan_buffer(data, 1, &set.log);
+    let s = scan_buffer(data, 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1);
     assert_eq!(s.hits[0].line, 2);
     assert!(!s.hits[0].text.ends_with('\r'));
@@ -272,7 +272,7 @@ fn crlf_and_invalid_utf8() {
 fn cluster_info_logs_are_split() {
     let set = matcher();
     let data = b"==== START logs for container a of pod ns/p ====\nx\nexploded\n==== END logs for container a of pod ns/p ====\n==== START logs for container b of pod ns/p ====\ny\n==== END logs for container b of pod ns/p ====\n";
-    let s = scan_log("ns/p/logs.txt", data, &set.log);
+    let s = scan_log("ns/p/logs.txt", data, &set.log, &Keep::default());
     assert_eq!(s.len(), 2);
     assert_eq!(s[0].segment.as_ref().map(|x| x.2.as_str()), Some("a"));
     assert_eq!(s[0].hits[0].line, 3);
@@ -284,14 +284,14 @@ fn cluster_info_logs_are_split() {
 fn a_long_line_keeps_the_window_around_its_match() {
     let set = matcher();
     let line = format!("{{\"msg\":\"{}it exploded here{}\"}}", "a".repeat(900), "z".repeat(900));
-    let s = scan_buffer(format!("{line}\n").as_bytes(), 1, &set.log);
+    let s = scan_buffer(format!("{line}\n").as_bytes(), 1, &set.log, &Keep::default());
     assert_eq!(s.hits.len(), 1);
     let t = &s.hits[0].text;
     assert!(t.contains("it exploded here"), "{t}");
     assert!(t.starts_with('…') && t.ends_with('…'), "{t}");
     assert!(t.chars().count() <= LINE_CHARS + 2, "{}", t.chars().count());
     // A short line is kept whole.
-    let s = scan_buffer(b"it exploded\n", 1, &set.log);
+    let s = scan_buffer(b"it exploded\n", 1, &set.log, &Keep::default());
     assert_eq!(s.hits[0].text, "it exploded");
 }
 
@@ -299,6 +299,10 @@ fn a_long_line_keeps_the_window_around_its_match() {
 /// the `CONTEXT` lines before its region and the start of the next one), its pieces scanned and
 /// assembled by a [`Segmenter`].
 fn scan_in_regions(path: &str, data: &[u8], starts: &[usize], m: &LogMatcher) -> Vec<LogScan> {
+    scan_in_regions_within(path, data, starts, m, &Keep::default())
+}
+
+fn scan_in_regions_within(path: &str, data: &[u8], starts: &[usize], m: &LogMatcher, keep: &Keep) -> Vec<LogScan> {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(memchr_iter(b'\n', data).map(|p| p + 1))
         .collect();
@@ -325,8 +329,8 @@ fn scan_in_regions(path: &str, data: &[u8], starts: &[usize], m: &LogMatcher) ->
             if w[1] == data.len() { data.len() } else { ahead(w[1]) },
         );
         let buf = &data[lo..hi];
-        let cuts = seg.cut(buf, lo as u64, w[0] - lo, w[1] - lo);
-        pieces.extend(scan_cuts(buf, &cuts, m));
+        let cuts = seg.cut(buf, lo as u64, w[0] - lo, w[1] - lo, keep);
+        pieces.extend(scan_cuts(buf, &cuts, m, keep));
     }
     seg.assemble(pieces, m)
 }
@@ -349,7 +353,7 @@ fn a_cluster_info_log_read_in_regions_is_split_as_when_read_whole() {
     // Hand-picked: a segment cut short by another START, one by a different END, an empty one,
     // one left open at the end, lines before and between segments.
     let fixed = b"before exploded\n==== START logs for container a of pod ns/p ====\na1\na2 exploded\n==== END logs for container a of pod ns/p ====\nbetween exploded\n==== START logs for container b of pod ns/p ====\nb1 exploded\n==== START logs for container c of pod ns/p ====\nc1\nc2 explosion\n==== END logs for container x of pod ns/p ====\n==== START logs for container d of pod ns/p ====\n==== END logs for container d of pod ns/p ====\n==== START logs for container e of pod ns/p ====\ne1\ne2 exploded\ne3\n";
-    let whole = scan_log("ns/p/logs.txt", fixed, &set.log);
+    let whole = scan_log("ns/p/logs.txt", fixed, &set.log, &Keep::default());
     assert_eq!(
         whole
             .iter()
@@ -403,7 +407,7 @@ fn a_cluster_info_log_read_in_regions_is_split_as_when_read_whole() {
         let mut cuts: Vec<usize> = line_starts.iter().copied().filter(|_| rng.next(4) == 0).collect();
         cuts.sort_unstable();
         for path in ["ns/p/logs.txt", "ns/p/c.log"] {
-            let whole = scan_log(path, &data, &set.log);
+            let whole = scan_log(path, &data, &set.log, &Keep::default());
             let got = scan_in_regions(path, &data, &cuts, &set.log);
             assert_eq!(
                 got,
@@ -412,5 +416,74 @@ fn a_cluster_info_log_read_in_regions_is_split_as_when_read_whole() {
                 String::from_utf8_lossy(&data)
             );
         }
+    }
+}
+
+#[test]
+fn the_bound_on_kept_log_text_applies_in_archive_order() {
+    let set = matcher();
+    let log = "it exploded\n".repeat(10);
+    let mut scans: Vec<LogScan> = (0..5)
+        .map(|_| scan_buffer(log.as_bytes(), 1, &set.log, &Keep::default()))
+        .collect();
+    let one = scans[0].kept_bytes();
+    assert!(one > 10 * HIT_COST, "{one}");
+    // A short one last: once the bound is reached, the logs after it keep nothing either.
+    scans.push(scan_buffer(b"ok\n", 1, &set.log, &Keep::default()));
+    Keep::trim(2 * one + one / 2, scans.iter_mut());
+    let kept: Vec<(usize, u64, bool, bool)> = scans
+        .iter()
+        .map(|s| (s.hits.len(), s.hits_dropped, s.tail.is_empty(), s.unkept))
+        .collect();
+    assert_eq!(
+        kept,
+        vec![
+            (10, 0, false, false),
+            (10, 0, false, false),
+            (0, 10, true, true),
+            (0, 10, true, true),
+            (0, 10, true, true),
+            (0, 0, true, true),
+        ]
+    );
+    // On the pool, past twice the bound a scan keeps only its counts.
+    let keep = Keep::new(one);
+    let got: Vec<bool> = (0..3)
+        .map(|_| scan_buffer(log.as_bytes(), 1, &set.log, &keep).unkept)
+        .collect();
+    assert_eq!(got, vec![false, false, true]);
+}
+
+#[test]
+fn past_the_bound_on_segments_markers_are_lines() {
+    let set = matcher();
+    let data = b"==== START logs for container a of pod ns/p ====\na1 exploded\n==== END logs for container a of pod ns/p ====\n==== START logs for container b of pod ns/p ====\nb1 exploded\n==== END logs for container b of pod ns/p ====\n";
+    let spent = |left: u64| {
+        let k = Keep::default();
+        for _ in 0..MAX_SEGMENTS - left {
+            k.has_room();
+        }
+        k
+    };
+    // One segment left: `a` is followed; `b`'s START is not, and with no segment open then
+    // the rest of the file is outside any (ignored); `a` says its file was not split to the end.
+    let got = scan_log("ns/p/logs.txt", data, &set.log, &spent(1));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].segment.as_ref().map(|s| s.2.as_str()), Some("a"));
+    assert!(got[0].unsplit && !got[0].unkept);
+    // None left: the file is one log, as if it had no markers.
+    let got = scan_log("ns/p/logs.txt", data, &set.log, &spent(0));
+    assert_eq!(got.len(), 1);
+    assert_eq!(got[0].segment, None);
+    assert_eq!(got[0].hits.len(), 2);
+    assert!(got[0].unsplit);
+    // Read in regions, the same.
+    let starts: Vec<usize> = memchr_iter(b'\n', data).map(|p| p + 1).collect();
+    for left in [0, 1] {
+        assert_eq!(
+            scan_in_regions_within("ns/p/logs.txt", data, &starts, &set.log, &spent(left)),
+            scan_log("ns/p/logs.txt", data, &set.log, &spent(left)),
+            "{left} left"
+        );
     }
 }

@@ -5,10 +5,11 @@
 //! name's [`Class`].
 
 use super::bounds::{charge_link, charge_member, Admit, Cost, MemberBounds, Source, Used};
-use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
+use super::feed::{gather, reads_in_regions, trim_logs, Feeder, Parts, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
+use crate::bundle::logscan::Keep;
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
@@ -92,7 +93,8 @@ pub(super) fn read_dir(
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
     let parts: Parts = Mutex::new(Vec::new());
-    let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
+    let keep = Keep::default();
+    let mut feeder = Feeder::new(matcher, &keep, &shared, &parts, &budget, &pool);
     let mut used = Used::default();
     let mut digests = std::collections::BTreeMap::new();
     // What each file read cost, for the links to it.
@@ -191,7 +193,9 @@ pub(super) fn read_dir(
         &mut errors,
         &mut stopped_early,
     );
-    members.extend(gather(shared, chunked, parts, matcher).into_iter().map(|(_, m)| m));
+    let mut results = gather(shared, chunked, parts, matcher);
+    errors.extend(trim_logs(&mut results));
+    members.extend(results.into_iter().map(|(_, m)| m));
     members.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(RawBundle {
         members,

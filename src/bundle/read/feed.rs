@@ -11,7 +11,8 @@ use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK, POOL_KEEP};
 use super::Content;
 use super::{process, read_more, Class, Member};
 use crate::bundle::digest::sha256_hex;
-use crate::bundle::logscan::{scan_cuts, Belongs, Cut, LogScan, Segmenter, CONTEXT};
+use crate::bundle::logscan::{scan_cuts, Belongs, Cut, Keep, LogScan, Segmenter, CONTEXT, KEPT_LOG_TEXT, MAX_SEGMENTS};
+use crate::bundle::BundleError;
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
 use std::io::Read;
@@ -93,6 +94,8 @@ struct Piece {
 /// and scanned in parallel, everything else whole.
 pub(super) struct Feeder<'a> {
     matcher: &'a LogMatcher,
+    /// What the scans keep of the logs, in all.
+    keep: &'a Keep,
     shared: &'a Shared,
     /// Scans of regions of long logs.
     parts: &'a Parts,
@@ -107,6 +110,7 @@ pub(super) struct Feeder<'a> {
 impl<'a> Feeder<'a> {
     pub(super) fn new(
         matcher: &'a LogMatcher,
+        keep: &'a Keep,
         shared: &'a Shared,
         parts: &'a Parts,
         budget: &'a Budget,
@@ -114,6 +118,7 @@ impl<'a> Feeder<'a> {
     ) -> Feeder<'a> {
         Feeder {
             matcher,
+            keep,
             shared,
             parts,
             budget,
@@ -229,7 +234,7 @@ impl<'a> Feeder<'a> {
             }
             if remaining == 0 {
                 let end = buf.len();
-                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end);
+                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end, self.keep);
                 self.region(scope, buf, cuts, idx, part);
                 break;
             }
@@ -241,7 +246,7 @@ impl<'a> Feeder<'a> {
                 // The last line is past LONG_LINE: the region (the lines before it and its first
                 // LONG_LINE bytes or more) is scanned, the rest of the line read through unkept.
                 let end = buf.len();
-                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end);
+                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end, self.keep);
                 self.region(scope, buf, cuts, idx, part);
                 part += 1;
                 buf = self.pool.get();
@@ -267,7 +272,7 @@ impl<'a> Feeder<'a> {
                 }
                 if remaining == 0 {
                     let end = buf.len();
-                    let cuts = segments.cut(&buf, at(remaining, &buf), 0, end);
+                    let cuts = segments.cut(&buf, at(remaining, &buf), 0, end, self.keep);
                     self.region(scope, buf, cuts, idx, part);
                     break;
                 }
@@ -297,7 +302,7 @@ impl<'a> Feeder<'a> {
             }
             let mut next = self.pool.get();
             next.extend_from_slice(&buf[prefix..]);
-            let cuts = segments.cut(&buf, at(remaining, &buf), region_start, cut);
+            let cuts = segments.cut(&buf, at(remaining, &buf), region_start, cut, self.keep);
             self.region(scope, buf, cuts, idx, part);
             part += 1;
             region_start = cut - prefix;
@@ -318,9 +323,9 @@ impl<'a> Feeder<'a> {
     {
         let len = buf.len() as u64;
         self.budget.acquire(len);
-        let (matcher, parts, budget, pool) = (self.matcher, self.parts, self.budget, self.pool);
+        let (matcher, keep, parts, budget, pool) = (self.matcher, self.keep, self.parts, self.budget, self.pool);
         scope.spawn(move |_| {
-            let scan = scan_cuts(&buf, &cuts, matcher);
+            let scan = scan_cuts(&buf, &cuts, matcher, keep);
             match parts.lock() {
                 Ok(mut g) => g.push((idx, part, scan)),
                 Err(p) => p.into_inner().push((idx, part, scan)),
@@ -349,12 +354,12 @@ impl<'a> Feeder<'a> {
     {
         let len = buf.len() as u64;
         self.budget.acquire(len);
-        let (matcher, shared, budget, pool) = (self.matcher, self.shared, self.budget, self.pool);
+        let (matcher, keep, shared, budget, pool) = (self.matcher, self.keep, self.shared, self.budget, self.pool);
         scope.spawn(move |_| {
             for p in pieces {
                 // Hashed here, on the pool, rather than in the one thread that reads the stream.
                 shared.push_digest(p.path.clone(), sha256_hex(&buf[p.start..p.end]));
-                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher);
+                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher, keep);
                 shared.push(p.idx, m);
             }
             pool.put(buf);
@@ -408,4 +413,40 @@ pub(super) fn gather(
     }
     results.sort_by_key(|(i, _)| *i);
     results
+}
+
+/// Apply the bound on kept log text in archive order (`logscan::Keep`), and name the first log
+/// that lost lines to it and the first whose container markers were not followed for the bound
+/// on segments, with why.
+pub(super) fn trim_logs(results: &mut [(usize, Member)]) -> Vec<BundleError> {
+    let scans = results.iter_mut().flat_map(|(_, m)| match &mut m.content {
+        Content::Log(scans) => scans.iter_mut(),
+        _ => [].iter_mut(),
+    });
+    Keep::trim(KEPT_LOG_TEXT, scans);
+    let first = |lost: fn(&LogScan) -> bool| {
+        results
+            .iter()
+            .find(|(_, m)| matches!(&m.content, Content::Log(s) if s.iter().any(lost)))
+            .map(|(_, m)| m.path.clone())
+    };
+    let mut out = Vec::new();
+    if let Some(path) = first(|s| s.unkept) {
+        out.push(BundleError::new(
+            path,
+            format!(
+                "the bundle's logs passed the bound of {} MiB of kept log text (memory): from this log on, matching lines and last lines are counted, not kept",
+                KEPT_LOG_TEXT >> 20
+            ),
+        ));
+    }
+    if let Some(path) = first(|s| s.unsplit) {
+        out.push(BundleError::new(
+            path,
+            format!(
+                "the bundle's logs.txt files passed the bound of {MAX_SEGMENTS} container segments (memory): from here on, this file's container markers are read as lines of the container open before them"
+            ),
+        ));
+    }
+    out
 }

@@ -30,7 +30,7 @@ pub use parse::{parse_json, parse_yaml};
 pub use raw::{each_archive_member, RawError, RawItem};
 pub use tar::{clean_member_name, join_link};
 
-use super::logscan::{scan_log, LogScan};
+use super::logscan::{scan_log, Keep, LogScan};
 use super::typed::{self, TypedDoc, TypedKind};
 use super::{BundleError, Limits};
 use crate::signatures::LogMatcher;
@@ -156,13 +156,21 @@ fn read_more(r: &mut dyn Read, buf: &mut Buf, n: u64) -> Result<u64, ReadFail> {
 }
 
 /// What a member's bytes become (parsed, scanned or kept), on the rayon pool.
-fn process(path: String, size: u64, data: &[u8], class: Class, limit: u64, matcher: &LogMatcher) -> Member {
+fn process(
+    path: String,
+    size: u64,
+    data: &[u8],
+    class: Class,
+    limit: u64,
+    matcher: &LogMatcher,
+    keep: &Keep,
+) -> Member {
     let content = match class {
         Class::Json => Content::Json(parse_json(data)),
         Class::Typed(kind) => Content::Typed(typed::parse(kind, data, limit)),
         Class::Manifest => Content::Manifest(super::manifest::parse(data).map(Box::new)),
         Class::Yaml => Content::Yaml(parse_yaml(data)),
-        Class::Log => Content::Log(scan_log(&path, data, matcher)),
+        Class::Log => Content::Log(scan_log(&path, data, matcher, keep)),
         Class::Text => Content::Text(String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]).into_owned()),
         Class::Other => Content::Other,
     };

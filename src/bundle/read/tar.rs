@@ -6,10 +6,11 @@
 use super::bounds::{
     charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
 };
-use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
+use super::feed::{gather, reads_in_regions, trim_logs, Feeder, Parts, Shared};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
+use crate::bundle::logscan::Keep;
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::collections::BTreeMap;
@@ -551,7 +552,8 @@ fn read_tar(
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
     let parts: Parts = Mutex::new(Vec::new());
-    let mut feeder = Feeder::new(matcher, &shared, &parts, &budget, &pool);
+    let keep = Keep::default();
+    let mut feeder = Feeder::new(matcher, &keep, &shared, &parts, &budget, &pool);
     let mut errors: Vec<BundleError> = Vec::new();
     let mut stopped_early = false;
     let mut bounds = MemberBounds::new(limits, Source::Archive);
@@ -888,6 +890,7 @@ fn read_tar(
     drop(feeder);
     let mut results = gather(shared, chunked, parts, matcher);
     results.sort_by_key(|(i, _)| *i);
+    errors.extend(trim_logs(&mut results));
     // Links to a later member that its bounds refused.
     if !refused_links.is_empty() {
         results.retain(|(_, m)| {
