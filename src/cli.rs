@@ -126,6 +126,10 @@ pub struct LimitArgs {
     /// far better, harmlessly; --max-total-bytes bounds it). At least 1.
     #[arg(long, default_value_t = 200, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub max_ratio: u64,
+    /// Largest JSON, YAML or error-text member parsed, in bytes: one is held whole, text and
+    /// parse at once (logs stream, whatever their size).
+    #[arg(long, default_value_t = 128 << 20, value_name = "BYTES")]
+    pub max_parsed_bytes: u64,
 }
 
 #[derive(Debug, Args)]
@@ -371,6 +375,7 @@ impl From<&LimitArgs> for crate::bundle::Limits {
     fn from(a: &LimitArgs) -> crate::bundle::Limits {
         crate::bundle::Limits {
             max_member_bytes: a.max_member_bytes,
+            max_parsed_bytes: a.max_parsed_bytes,
             max_total_bytes: a.max_total_bytes,
             max_members: a.max_members,
             max_ratio: a.max_ratio,

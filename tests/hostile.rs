@@ -2249,3 +2249,66 @@ fn a_logs_txt_of_a_million_segments_is_not_a_million_scans() {
     );
     r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
 }
+
+/// A JSON member is held whole, its text and its parse at once: a 300 MiB `configmaps.json` of
+/// one string took 941 MB. Past 128 MiB (`--max-parsed-bytes`) it is named and not parsed.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "compresses hundreds of MiB, minutes in a debug build: cargo test --release --test hostile"
+)]
+fn a_json_member_past_the_parse_bound_is_named_not_parsed() {
+    let mut doc =
+        b"{\"kind\":\"List\",\"items\":[{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"big\"},\"data\":{\"x\":\""
+            .to_vec();
+    let mut x = 7u64;
+    doc.extend((0..200u64 << 20).map(|_| {
+        x = x.wrapping_mul(6364136223846793005).wrapping_add(1);
+        b"abcdefghijklmnopqrstuvwxyz012345"[(x >> 59) as usize]
+    }));
+    doc.extend_from_slice(b"\"}}]}");
+    let mut t = Tar::with_base();
+    t.file(&p("kubectl/namespaces/x/configmaps.json"), &doc);
+    drop(doc);
+    let r = Input::file("bigjson.tgz", &gz(&t.finish())).analyze("a 200 MiB JSON string", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(
+            &p("kubectl/namespaces/x/configmaps.json"),
+            "for a file parsed whole (--max-parsed-bytes"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+/// With pods, events and nodes typed, the values left are the other objects': 23 million `0`s
+/// in one list (46 MB) passed the bound of 24 million values and took 1.3 GB; `analyze` now
+/// parses at most 5 million.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "parses millions of values, slow in a debug build: cargo test --release --test hostile"
+)]
+fn a_list_of_millions_of_numbers_is_bounded_by_the_value_count() {
+    let mut doc = String::from(
+        "{\"kind\":\"List\",\"items\":[{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"n\"},\"data\":{\"x\":[",
+    );
+    doc.push_str(&"0,".repeat(23_000_000));
+    doc.push_str("0]}}]}");
+    let mut t = Tar::with_base();
+    t.file(&p("kubectl/namespaces/x/configmaps.json"), doc.as_bytes());
+    drop(doc);
+    let r = Input::file("zeros.tgz", &gz(&t.finish())).analyze("23 million numbers", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(
+            &p("kubectl/namespaces/x/configmaps.json"),
+            "bound of 5000000 parsed values"
+        ),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, 256.0);
+}

@@ -63,6 +63,8 @@ use std::path::Path;
 #[derive(Debug, Clone, Copy)]
 pub struct Limits {
     pub max_member_bytes: u64,
+    /// Largest member parsed whole (JSON, YAML, error text); logs stream past it.
+    pub max_parsed_bytes: u64,
     pub max_total_bytes: u64,
     pub max_members: u64,
     /// Uncompressed/compressed ratio past which a gzip stream is treated as a bomb.
@@ -76,6 +78,7 @@ impl Default for Limits {
     fn default() -> Limits {
         Limits {
             max_member_bytes: 512 << 20,
+            max_parsed_bytes: 128 << 20,
             max_total_bytes: 64 << 30,
             max_members: 250_000,
             max_ratio: 200,

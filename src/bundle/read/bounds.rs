@@ -47,18 +47,24 @@ impl MemberBounds {
     /// Admit member `name` of `size` bytes (in reading order), charging it against the total.
     pub(super) fn admit(&mut self, name: &str, size: u64) -> Admit {
         let l = &self.limits;
-        if size > l.max_member_bytes {
+        let parsed = matches!(super::classify(name), Class::Json | Class::Yaml | Class::Text);
+        if size > l.max_member_bytes || (parsed && size > l.max_parsed_bytes) {
             let what = match self.source {
                 Source::Archive => "member",
                 Source::Directory => "file",
             };
-            let skip = BundleError::new(
-                name.to_string(),
+            let why = if size > l.max_member_bytes {
                 format!(
                     "{what} is {size} bytes, over the member bound of {} bytes (--max-member-bytes); not read",
                     l.max_member_bytes
-                ),
-            );
+                )
+            } else {
+                format!(
+                    "{what} is {size} bytes, over the bound of {} bytes for a file parsed whole (--max-parsed-bytes; memory: its text and its parse are held at once); not parsed",
+                    l.max_parsed_bytes
+                )
+            };
+            let skip = BundleError::new(name.to_string(), why);
             if self.source == Source::Directory {
                 return Admit::Skip(skip);
             }
@@ -222,6 +228,10 @@ impl Read for GuardReader {
 /// Values (JSON/YAML nodes) the reader parses for one bundle at most. A parsed value costs about
 /// 100 bytes whatever its text, so `[{},{},...]` would otherwise turn 90 MB into 20 GB.
 pub const MAX_VALUES: u64 = 24_000_000;
+/// [`MAX_VALUES`] when pods, events and nodes are read into their typed models (`analyze`): the
+/// values left are the other objects', and 23 million `0`s in one list (46 MB) took 1.3 GB, a
+/// value in a list costing up to 57 bytes once the list has grown.
+pub const MAX_VALUES_TYPED: u64 = 5_000_000;
 
 /// Estimated values in a JSON or YAML text: separators and openers outside JSON strings (YAML
 /// also counts lines). Linear, allocation-free, an over-estimate for text rich in commas.
@@ -289,10 +299,10 @@ pub(super) fn charge_link(
         Admit::Skip(e) => return Err((vec![e], false)),
         Admit::Stop(es) => return Err((es, true)),
     }
-    let over = if used.values.saturating_add(cost.values) > MAX_VALUES {
+    let over = if used.values.saturating_add(cost.values) > used.max_values {
         Some(format!(
-            "{} values, passing the bound of {MAX_VALUES} parsed values per bundle",
-            cost.values
+            "{} values, passing the bound of {} parsed values per bundle",
+            cost.values, used.max_values
         ))
     } else if used.typed.saturating_add(cost.typed) > MAX_TYPED_OBJECTS {
         Some(format!(
@@ -317,13 +327,25 @@ pub(super) fn charge_link(
 }
 
 /// What the members read so far were charged against the parse bounds.
-#[derive(Default)]
 pub(super) struct Used {
     values: u64,
     typed: u64,
+    max_values: u64,
 }
 
-/// Charge a JSON/YAML member against [`MAX_VALUES`], or a typed one against
+impl Used {
+    /// Nothing charged yet; `typed` when pods, events and nodes are read typed
+    /// ([`MAX_VALUES_TYPED`]).
+    pub(super) fn new(typed: bool) -> Used {
+        Used {
+            values: 0,
+            typed: 0,
+            max_values: if typed { MAX_VALUES_TYPED } else { MAX_VALUES },
+        }
+    }
+}
+
+/// Charge a JSON/YAML member against the values bound ([`Used::new`]), or a typed one against
 /// [`MAX_TYPED_OBJECTS`], in archive order; `Ok(items a typed member may hold)` or the refused
 /// member when it does not fit.
 pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Result<u64, Member> {
@@ -344,14 +366,14 @@ pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Us
         }
         Class::Json | Class::Yaml | Class::Manifest => {
             let est = estimate_values(data, class);
-            if used.values.saturating_add(est) <= MAX_VALUES {
+            if used.values.saturating_add(est) <= used.max_values {
                 used.values += est;
                 return Ok(0);
             }
             (
                 format!(
-                    "holds about {est} values; with the {} already read that passes the bound of {MAX_VALUES} parsed values per bundle (memory); not parsed",
-                    used.values
+                    "holds about {est} values; with the {} already read that passes the bound of {} parsed values per bundle (memory); not parsed",
+                    used.values, used.max_values
                 ),
                 match class {
                     Class::Json => |w| Content::Json(Err(w)),

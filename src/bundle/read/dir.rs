@@ -95,7 +95,7 @@ pub(super) fn read_dir(
     let parts: Parts = Mutex::new(Vec::new());
     let keep = Keep::default();
     let mut feeder = Feeder::new(matcher, &keep, &shared, &parts, &budget, &pool);
-    let mut used = Used::default();
+    let mut used = Used::new(typed);
     let mut digests = std::collections::BTreeMap::new();
     // What each file read cost, for the links to it.
     let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();

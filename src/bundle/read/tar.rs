@@ -559,7 +559,7 @@ fn read_tar(
     let mut bounds = MemberBounds::new(limits, Source::Archive);
     let mut count: u64 = 0;
     let mut any_entry = false;
-    let mut used = Used::default();
+    let mut used = Used::new(typed);
     let mut last_member = String::new();
     let mut digests = BTreeMap::new();
     // What each member read so far (and each link to one) cost, by name, for links to it.
