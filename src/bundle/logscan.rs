@@ -3,7 +3,9 @@
 //! Only what a rule can cite is kept: matching lines (with line numbers, a little context and
 //! the signatures' captures) and the last lines of the log. JSON log lines are also matched on
 //! their decoded string values, so escapes never hide a signature. A cluster-info `logs.txt`
-//! is split into one scan per container by its START/END markers.
+//! is split into one scan per container by its START/END markers: [`scan_log`] when it is read
+//! whole, [`Segmenter`] when it is read in regions, with the same result. What the scans of one
+//! bundle keep in all is bounded ([`Keep`]: kept text, container segments).
 
 use crate::signatures::LogMatcher;
 use memchr::{memchr, memchr_iter, memrchr};

@@ -19,10 +19,35 @@ pub type Str = compact_str::CompactString;
 /// items at least, so the single container of a pod held room for 4 statuses of ~500 bytes each:
 /// 50,000 pods kept ~100 MB they never used (BENCHMARKS.md, issue 22).
 fn tight<'de, D: Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Vec<T>, D::Error> {
-    let mut v = Vec::<T>::deserialize(d)?;
-    v.shrink_to_fit();
-    Ok(v)
+    struct Vis<T>(PhantomData<T>);
+    impl<'de, T: Deserialize<'de>> Visitor<'de> for Vis<T> {
+        type Value = Vec<T>;
+        fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+            f.write_str("a list")
+        }
+        fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Vec<T>, A::Error> {
+            let mut v = Vec::with_capacity(a.size_hint().unwrap_or(0).min(16));
+            while v.len() < MAX_ENTRIES {
+                match a.next_element::<T>()? {
+                    Some(x) => v.push(x),
+                    None => {
+                        v.shrink_to_fit();
+                        return Ok(v);
+                    }
+                }
+            }
+            while a.next_element::<de::IgnoredAny>()?.is_some() {}
+            v.shrink_to_fit();
+            Ok(v)
+        }
+    }
+    d.deserialize_seq(Vis(PhantomData))
 }
+
+/// Entries kept of one list or map field of an object (containers, conditions, labels,
+/// annotations); the rest are read past. Real objects hold a few dozen at most (the API server
+/// bounds annotations to 256 KiB in all), while one pod of 6 million labels (89 MB) took 585 MB.
+pub const MAX_ENTRIES: usize = 1024;
 
 /// A string-keyed map of a few entries (labels, annotations, resource quantities), kept as a list
 /// sorted by key. Every pod has several; a `BTreeMap` allocates a whole node (~600 bytes) for
@@ -88,9 +113,13 @@ impl<'de, V: Deserialize<'de>> Deserialize<'de> for SmallMap<V> {
             }
             fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<SmallMap<V>, A::Error> {
                 let mut entries = Vec::with_capacity(m.size_hint().unwrap_or(0).min(64));
-                while let Some(e) = m.next_entry::<Str, V>()? {
-                    entries.push(e);
+                while entries.len() < MAX_ENTRIES {
+                    match m.next_entry::<Str, V>()? {
+                        Some(e) => entries.push(e),
+                        None => return Ok(SmallMap::from_entries(entries)),
+                    }
                 }
+                while m.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
                 Ok(SmallMap::from_entries(entries))
             }
         }
