@@ -61,6 +61,7 @@ fuzz_target!(|data: &[u8]| {
     }
     let limits = Limits {
         max_member_bytes: 4 << 20,
+        max_parsed_bytes: 1 << 20,
         max_total_bytes: 32 << 20,
         max_members: 10_000,
         max_ratio: 200,
