@@ -24,7 +24,9 @@ fn sigs() -> &'static SignatureSet {
 }
 
 fuzz_target!(|data: &[u8]| {
-    let Some((&mode, rest)) = data.split_first() else { return };
+    let Some((&mode, rest)) = data.split_first() else {
+        return;
+    };
     let bytes = match mode & 7 {
         1 => {
             let mut e = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());

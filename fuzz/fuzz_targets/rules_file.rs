@@ -12,7 +12,12 @@ fuzz_target!(|data: &[u8]| {
     if let Ok(sigs) = parse_rules_file("fuzz.yaml", text, &codes) {
         if let Ok(set) = SignatureSet::new(sigs) {
             let _ = set.match_text("Back-off pulling image \\\"x\\\" \\u0041", Place::Events);
-            let _ = arcdiag::bundle::logscan::scan_buffer(b"a\nCrashLoopBackOff\n{\"m\":\"\\\"x\"}\n", 1, &set.log, &arcdiag::bundle::logscan::Keep::default());
+            let _ = arcdiag::bundle::logscan::scan_buffer(
+                b"a\nCrashLoopBackOff\n{\"m\":\"\\\"x\"}\n",
+                1,
+                &set.log,
+                &arcdiag::bundle::logscan::Keep::default(),
+            );
         }
     }
     let _ = SignatureSet::load(&[("fuzz.yaml".to_string(), text.to_string())], &codes);
