@@ -44,10 +44,11 @@ impl MemberBounds {
         }
     }
 
-    /// Admit member `name` of `size` bytes (in reading order), charging it against the total.
-    pub(super) fn admit(&mut self, name: &str, size: u64) -> Admit {
+    /// Admit member `name` of `size` bytes and `class` (in reading order), charging it against
+    /// the total.
+    pub(super) fn admit(&mut self, name: &str, size: u64, class: Class) -> Admit {
         let l = &self.limits;
-        let parsed = matches!(super::classify(name), Class::Json | Class::Yaml | Class::Text);
+        let parsed = !matches!(class, Class::Log | Class::Other);
         if size > l.max_member_bytes || (parsed && size > l.max_parsed_bytes) {
             let what = match self.source {
                 Source::Archive => "member",
@@ -294,7 +295,7 @@ pub(super) fn charge_link(
     bounds: &mut MemberBounds,
     used: &mut Used,
 ) -> Result<(), (Vec<BundleError>, bool)> {
-    match bounds.admit(name, cost.bytes) {
+    match bounds.admit(name, cost.bytes, super::classify(name)) {
         Admit::Read => {}
         Admit::Skip(e) => return Err((vec![e], false)),
         Admit::Stop(es) => return Err((es, true)),

@@ -102,7 +102,8 @@ pub(super) fn read_dir(
     rayon::in_place_scope(|scope| {
         for (idx, (rel, p)) in files.into_iter().enumerate() {
             let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
-            match bounds.admit(&rel, size) {
+            let class = classify_for(&rel, typed);
+            match bounds.admit(&rel, size, class) {
                 Admit::Read => {}
                 Admit::Skip(e) => {
                     errors.push(e);

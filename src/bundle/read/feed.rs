@@ -11,7 +11,7 @@ use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK, POOL_KEEP};
 use super::Content;
 use super::{process, read_more, Class, Member};
 use crate::bundle::digest::sha256_hex;
-use crate::bundle::logscan::{scan_cuts, Belongs, Cut, Keep, LogScan, Segmenter, CONTEXT, KEPT_LOG_TEXT, MAX_SEGMENTS};
+use crate::bundle::logscan::{scan_cuts, Belongs, Keep, LogScan, Segmenter, CONTEXT, KEPT_LOG_TEXT, MAX_SEGMENTS};
 use crate::bundle::BundleError;
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
@@ -156,8 +156,8 @@ impl<'a> Feeder<'a> {
         }
         if self.batch.capacity() == 0 {
             self.batch = if size > CHUNK as u64 {
-                // Alone in its buffer: read it once it fits in flight (three 250 MiB logs.txt
-                // peaked at 520 MiB, one being read while the one before it was scanned).
+                // Alone in its buffer: read it once it fits in flight (three 250 MiB members
+                // peaked at 520 MiB, one being read while the one before it was processed).
                 self.budget.wait_room(size);
                 if size <= POOL_KEEP as u64 {
                     self.pool.get_for(size as usize)
@@ -217,7 +217,7 @@ impl<'a> Feeder<'a> {
         let mut part = 0u32;
         let mut segments = Segmenter::new(name);
         // The file offset of `buf[0]`: `buf` holds the last bytes read.
-        let at = |remaining: u64, buf: &Buf| (size - remaining).saturating_sub(buf.len() as u64);
+        let offset = |remaining: u64, buf: &Buf| (size - remaining).saturating_sub(buf.len() as u64);
         let mut buf = self.pool.get();
         let mut region_start = 0usize;
         loop {
@@ -234,8 +234,8 @@ impl<'a> Feeder<'a> {
             }
             if remaining == 0 {
                 let end = buf.len();
-                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end, self.keep);
-                self.region(scope, buf, cuts, idx, part);
+                let at = offset(remaining, &buf);
+                self.region(scope, buf, &mut segments, at, region_start, end, idx, part);
                 break;
             }
             // Cut before the last CONTEXT whole lines, which stay in this buffer as context and
@@ -246,8 +246,8 @@ impl<'a> Feeder<'a> {
                 // The last line is past LONG_LINE: the region (the lines before it and its first
                 // LONG_LINE bytes or more) is scanned, the rest of the line read through unkept.
                 let end = buf.len();
-                let cuts = segments.cut(&buf, at(remaining, &buf), region_start, end, self.keep);
-                self.region(scope, buf, cuts, idx, part);
+                let at = offset(remaining, &buf);
+                self.region(scope, buf, &mut segments, at, region_start, end, idx, part);
                 part += 1;
                 buf = self.pool.get();
                 region_start = 0;
@@ -272,8 +272,8 @@ impl<'a> Feeder<'a> {
                 }
                 if remaining == 0 {
                     let end = buf.len();
-                    let cuts = segments.cut(&buf, at(remaining, &buf), 0, end, self.keep);
-                    self.region(scope, buf, cuts, idx, part);
+                    let at = offset(remaining, &buf);
+                    self.region(scope, buf, &mut segments, at, 0, end, idx, part);
                     break;
                 }
                 continue;
@@ -302,8 +302,8 @@ impl<'a> Feeder<'a> {
             }
             let mut next = self.pool.get();
             next.extend_from_slice(&buf[prefix..]);
-            let cuts = segments.cut(&buf, at(remaining, &buf), region_start, cut, self.keep);
-            self.region(scope, buf, cuts, idx, part);
+            let at = offset(remaining, &buf);
+            self.region(scope, buf, &mut segments, at, region_start, cut, idx, part);
             part += 1;
             region_start = cut - prefix;
             buf = next;
@@ -317,10 +317,23 @@ impl<'a> Feeder<'a> {
         Ok(())
     }
 
-    fn region<'s>(&self, scope: &rayon::Scope<'s>, buf: Buf, cuts: Vec<Cut>, idx: usize, part: u32)
-    where
+    /// Hand region `buf[start..end]` (`buf[0]` at file offset `at`) of log `idx` to the pool, cut
+    /// into the pieces of its segments.
+    #[allow(clippy::too_many_arguments)]
+    fn region<'s>(
+        &self,
+        scope: &rayon::Scope<'s>,
+        buf: Buf,
+        segments: &mut Segmenter,
+        at: u64,
+        start: usize,
+        end: usize,
+        idx: usize,
+        part: u32,
+    ) where
         'a: 's,
     {
+        let cuts = segments.cut(&buf, at, start, end, self.keep);
         let len = buf.len() as u64;
         self.budget.acquire(len);
         let (matcher, keep, parts, budget, pool) = (self.matcher, self.keep, self.parts, self.budget, self.pool);

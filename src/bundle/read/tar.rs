@@ -749,7 +749,8 @@ fn read_tar(
                     ));
                     continue;
                 }
-                match bounds.admit(&name, size) {
+                let class = classify_for(&name, typed);
+                match bounds.admit(&name, size, class) {
                     Admit::Read => {}
                     Admit::Skip(e) => {
                         errors.push(e);
@@ -770,7 +771,6 @@ fn read_tar(
                         break;
                     }
                 }
-                let class = classify_for(&name, typed);
                 if class == Class::Other {
                     costs.insert(name.clone(), Cost::bytes(size));
                     if let Err(stop) = charge_pending(
