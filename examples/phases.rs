@@ -67,4 +67,4 @@ fn hwm() -> String {
 }
 
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: arcdiag::memory::Counting<mimalloc::MiMalloc> = arcdiag::memory::Counting(mimalloc::MiMalloc);

@@ -38,4 +38,9 @@ pub mod rules;
 pub mod serve;
 pub mod signatures;
 pub mod text;
+
+/// The crate's own tests count what each thread holds, as the binary does (`memory::Counting`).
+#[cfg(test)]
+#[global_allocator]
+static TEST_ALLOC: memory::Counting<std::alloc::System> = memory::Counting(std::alloc::System);
 pub mod timeline;

@@ -14,9 +14,10 @@ use std::process::ExitCode;
 
 /// mimalloc: parsing tens of thousands of objects into `serde_json::Value`s is allocation-bound,
 /// and glibc malloc spent about a third of `analyze`'s time there and kept freed memory per thread
-/// (1.7 GB peak against 0.95 GB on a 1 GiB bundle); see BENCHMARKS.md.
+/// (1.7 GB peak against 0.95 GB on a 1 GiB bundle); see BENCHMARKS.md. Counted per thread, so
+/// the reader can charge typed objects the memory they keep (`arcdiag::memory::Counting`).
 #[global_allocator]
-static ALLOC: mimalloc::MiMalloc = mimalloc::MiMalloc;
+static ALLOC: arcdiag::memory::Counting<mimalloc::MiMalloc> = arcdiag::memory::Counting(mimalloc::MiMalloc);
 
 fn main() -> ExitCode {
     arcdiag::memory::give_back_soon();

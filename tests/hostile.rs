@@ -2343,3 +2343,125 @@ fn a_pod_of_millions_of_labels_keeps_its_first_entries() {
     );
     r.assert_cost(ROUND2_SECS, 192.0);
 }
+
+/// `count` pods of `labels` labels each in one List, as `kubectl get pods -o json` prints it.
+fn pods_of_many_labels(count: usize, labels: usize) -> String {
+    let mut doc = String::from("{\"apiVersion\":\"v1\",\"kind\":\"List\",\"items\":[");
+    for i in 0..count {
+        if i > 0 {
+            doc.push(',');
+        }
+        doc.push_str(&format!(
+            "{{\"apiVersion\":\"v1\",\"kind\":\"Pod\",\"metadata\":{{\"name\":\"p{i}\",\"namespace\":\"x\",\"uid\":\"u{i}\",\"labels\":{{"
+        ));
+        for l in 0..labels {
+            if l > 0 {
+                doc.push(',');
+            }
+            doc.push_str(&format!("\"k{l}\":\"v\""));
+        }
+        doc.push_str("}},\"status\":{\"phase\":\"Running\"}}");
+    }
+    doc.push_str("]}");
+    doc
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "parses 9 million labels, slow in a debug build: cargo test --release --test hostile"
+)]
+fn pods_dense_with_labels_are_kept_up_to_the_bound_on_typed_memory() {
+    // 9,000 pods of 1,000 labels (99 MB): each label, 11 bytes of JSON, is 48 bytes kept, and the
+    // pods were bounded by their count only (541 MiB).
+    let doc = pods_of_many_labels(9_000, 1_000);
+    let mut t = Tar::with_base();
+    let member = p("kubectl/namespaces/x/pods.json");
+    t.file(&member, doc.as_bytes());
+    drop(doc);
+    let r = Input::file("dense.tgz", &gz(&t.finish())).analyze("9,000 pods of 1,000 labels", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(r.partial(), "{:?}", r.errors());
+    assert!(
+        r.has_error(&member, "kept for pods, events and nodes (memory): its first")
+            && r.has_error(&member, "of 9000 items were kept"),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "parses millions of labels, slow in a debug build: cargo test --release --test hostile"
+)]
+fn links_to_a_dense_pod_list_are_charged_what_it_keeps() {
+    // 2,500 pods of 1,000 labels (27 MB, ~115 MiB kept) and 20 hard links to it: each link is a
+    // copy of the list, charged against the bound on typed memory, not only by its object count.
+    let doc = pods_of_many_labels(2_500, 1_000);
+    let mut t = Tar::with_base();
+    let target = p("kubectl/namespaces/x/pods.json");
+    t.file(&target, doc.as_bytes());
+    drop(doc);
+    for i in 0..20 {
+        t.entry(
+            p(&format!("kubectl/namespaces/copy{i}/pods.json")).as_bytes(),
+            b'1',
+            b"",
+            target.as_bytes(),
+        );
+    }
+    let r =
+        Input::file("dense-links.tgz", &gz(&t.finish())).analyze("20 links to a dense pod list", &["--format", "json"]);
+    assert_analyzed(&r);
+    assert!(
+        r.has_error(&p("kubectl/namespaces/copy19/pods.json"), "link to 'arcdiag-contoso")
+            && r.has_error(
+                &p("kubectl/namespaces/copy19/pods.json"),
+                "MiB more, passing the bound of 256 MiB kept for pods, events and nodes"
+            ),
+        "{:?}",
+        r.errors()
+    );
+    // The list itself and the first link fit.
+    assert!(
+        !r.errors()
+            .iter()
+            .any(|e| e.starts_with(&format!("{}: ", target)) || e.contains("copy0/pods.json")),
+        "{:?}",
+        r.errors()
+    );
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}
+
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "fills every memory bound at once, slow in a debug build: cargo test --release --test hostile"
+)]
+fn every_memory_bound_filled_at_once_stays_under_the_memory_bar() {
+    // Kept log text, parsed values and typed objects each at their bound in one bundle: the
+    // bounds are each under the bar, and so must their sum be.
+    let mut t = Tar::new();
+    for (n, d) in base_files() {
+        t.file(&n, &d);
+    }
+    let body = "E1125 x509: certificate has expired or is not yet valid\n".repeat(500);
+    for i in 0..8000 {
+        t.file(&p(&format!("logs/team/pod-{i:05}/c.log")), body.as_bytes());
+    }
+    let mut values = String::from(
+        "{\"kind\":\"List\",\"items\":[{\"kind\":\"ConfigMap\",\"metadata\":{\"name\":\"n\"},\"data\":{\"x\":[",
+    );
+    values.push_str(&"0,".repeat(4_900_000));
+    values.push_str("0]}}]}");
+    t.file(&p("kubectl/namespaces/x/configmaps.json"), values.as_bytes());
+    drop(values);
+    let dense = pods_of_many_labels(9_000, 1_000);
+    t.file(&p("kubectl/namespaces/x/pods.json"), dense.as_bytes());
+    drop(dense);
+    let r = Input::file("all.tgz", &gz(&t.finish())).analyze("every memory bound at once", &["--format", "json"]);
+    assert_analyzed(&r);
+    r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
+}

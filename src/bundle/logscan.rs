@@ -83,10 +83,11 @@ const HIT_COST: u64 = 1024;
 /// (plus [`HIT_COST`] each) and last lines. Every log keeps its tail and up to [`MAX_HITS`]
 /// matching lines per signature, so without it a bundle of 20,000 logs of 500 matching lines
 /// kept 10 million lines: 14 GB and 44 s from a 2.4 MB `.tgz`. Scans on the pool charge what
-/// they keep as they finish, against twice the bound ([`Keep::charge`]), which bounds memory
-/// whatever the order; the reader then applies the bound itself in archive order
-/// ([`Keep::trim`]), so which logs keep their lines does not depend on the order the pool
-/// finished them in (unless the logs in flight at one moment keep more than the bound).
+/// they keep as they finish, against twice the bound and the bundle's bound in all
+/// ([`Keep::charge`], `budget`), which bounds memory whatever the order; the reader then applies
+/// the bound itself in archive order (`read::kept`), so which logs keep their lines does not
+/// depend on the order the pool finished them in (unless the logs in flight at one moment keep
+/// more than the bound).
 pub const KEPT_LOG_TEXT: u64 = 128 << 20;
 
 /// Container segments followed in one bundle, at most: a cluster-info dump of 50,000 pods of two
@@ -100,6 +101,8 @@ pub struct Keep {
     charged: std::sync::atomic::AtomicU64,
     segments: std::sync::atomic::AtomicU64,
     soft: u64,
+    /// What the bundle keeps in all, shared with its other members (`budget`).
+    total: std::sync::Arc<crate::bundle::budget::Total>,
 }
 
 impl Default for Keep {
@@ -110,14 +113,21 @@ impl Default for Keep {
 
 impl Keep {
     pub fn new(bound: u64) -> Keep {
+        Keep::sharing(bound, std::sync::Arc::new(crate::bundle::budget::Total::unbounded()))
+    }
+
+    /// A `Keep` of `bound` whose scans also charge `total`, the bundle's bound in all.
+    pub fn sharing(bound: u64, total: std::sync::Arc<crate::bundle::budget::Total>) -> Keep {
         Keep {
             charged: std::sync::atomic::AtomicU64::new(0),
             segments: std::sync::atomic::AtomicU64::new(0),
             soft: bound.saturating_mul(2),
+            total,
         }
     }
 
-    /// Charge a finished scan for what it keeps; past twice the bound it keeps only its counts.
+    /// Charge a finished scan for what it keeps; past twice the bound, or past the bundle's
+    /// bound in all, it keeps only its counts.
     fn charge(&self, scan: &mut LogScan) {
         use std::sync::atomic::Ordering;
         let cost = scan.kept_bytes();
@@ -125,7 +135,7 @@ impl Keep {
             return;
         }
         let before = self.charged.fetch_add(cost, Ordering::Relaxed);
-        if before.saturating_add(cost) > self.soft {
+        if before.saturating_add(cost) > self.soft || !self.total.charge(cost) {
             self.charged.fetch_sub(cost, Ordering::Relaxed);
             scan.strip();
         }
@@ -134,21 +144,6 @@ impl Keep {
     /// Whether one more container segment may be followed (counted when it may).
     fn has_room(&self) -> bool {
         self.segments.fetch_add(1, std::sync::atomic::Ordering::Relaxed) < MAX_SEGMENTS
-    }
-
-    /// Apply `bound` to scans in archive order: the scans after the bound is reached keep only
-    /// their counts.
-    pub fn trim<'a>(bound: u64, scans: impl IntoIterator<Item = &'a mut LogScan>) {
-        let (mut used, mut full) = (0u64, false);
-        for s in scans {
-            let cost = s.kept_bytes();
-            full |= used.saturating_add(cost) > bound;
-            if full {
-                s.strip();
-            } else {
-                used += cost;
-            }
-        }
     }
 }
 
@@ -623,7 +618,7 @@ fn tail_of(data: &[u8]) -> Tail {
 
 impl LogScan {
     /// What this scan is charged against [`KEPT_LOG_TEXT`].
-    fn kept_bytes(&self) -> u64 {
+    pub fn kept_bytes(&self) -> u64 {
         let lines: usize = self
             .hits
             .iter()
@@ -637,7 +632,7 @@ impl LogScan {
     }
 
     /// Keep only the counts: the matching lines are counted as dropped, the tail is let go.
-    fn strip(&mut self) {
+    pub fn strip(&mut self) {
         if self.hits.is_empty() && self.tail.is_empty() {
             return;
         }

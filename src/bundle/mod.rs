@@ -41,6 +41,7 @@ macro_rules! others_as {
     };
 }
 
+pub mod budget;
 pub mod digest;
 pub mod gzblocks;
 pub mod jsonscan;

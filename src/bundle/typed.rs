@@ -22,8 +22,13 @@
 //! meets more items than the member was charged stops with an error. The bundle
 //! holds at most [`MAX_TYPED_OBJECTS`] typed objects: a list of millions of `{}` costs nothing,
 //! and lists of millions of `{"metadata":{}}` (each an empty model of ~500 bytes, ~1 KB with its
-//! source while it is mapped) stop at 1,000,000 objects, under 1 GB (tests/hostile.rs). A real
-//! pod costs 2-3 KB parsed; 50,000 pods and 200,000 events, 250,000 objects, fit with room.
+//! source while it is mapped) stop at 1,000,000 objects (tests/hostile.rs). A real pod costs 2-3
+//! KB parsed; 50,000 pods and 200,000 events, 250,000 objects, fit with room.
+//!
+//! The count does not bound the memory: a pod of 1,000 labels keeps 48 KB. So the items are also
+//! charged what they keep, measured by the allocator as each one is parsed (`memory::held`), and
+//! the bundle's typed objects keep at most [`MAX_TYPED_BYTES`] ([`Held`]: on the pool as they are
+//! parsed, then strictly in archive order, where a member keeps its first items that fit).
 
 use super::Src;
 use crate::k8s::{Event, Node, Obj, Pod};
@@ -32,6 +37,7 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fmt;
 use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Typed objects a bundle may hold; charged per member before parsing.
 pub const MAX_TYPED_OBJECTS: u64 = 1_000_000;
@@ -41,6 +47,55 @@ const SLACK: u64 = 1_000;
 
 /// Bad items reported per member; the rest are counted in one more error.
 const MAX_BAD_REPORTED: usize = 20;
+
+/// Bytes the typed objects of one bundle may keep, measured as they are parsed (see [`Held`]).
+/// The generated bundle of 50,000 pods and 200,000 events keeps 188 MiB (pods 2.1 KB each, events
+/// 450 bytes); 9,000 pods of 1,000 labels each (a 99 MB `pods.json`) kept 541 MiB before this
+/// bound, when objects were bounded by their count only.
+pub const MAX_TYPED_BYTES: u64 = 256 << 20;
+
+/// What the typed objects of one bundle keep, in bytes, measured by the allocator
+/// (`memory::held`: what a parse allocated and did not free, item by item).
+///
+/// Two bounds, as for kept log text (`logscan::Keep`): on the pool, a parse stops keeping items
+/// once its member alone would pass the bound, or once every member parsed so far would pass
+/// the bound and a quarter (memory, whatever the order the pool takes them in); then the reader
+/// applies the bound strictly in archive order ([`Parsed::keep_within`]). Under the bound
+/// nothing is cut anywhere, so what is kept does not depend on the pool's order; past it, the
+/// pool parses members about in archive order, and which items it cut can differ from the strict
+/// cut only by the members in flight. A member cut is named with how many of its items were kept.
+pub struct Held {
+    on_pool: AtomicU64,
+    bound: u64,
+    soft: u64,
+    /// What the bundle keeps in all, shared with its other members (`budget`).
+    total: std::sync::Arc<crate::bundle::budget::Total>,
+}
+
+impl Default for Held {
+    fn default() -> Held {
+        Held::new(MAX_TYPED_BYTES)
+    }
+}
+
+impl Held {
+    pub fn new(bound: u64) -> Held {
+        Held::sharing(bound, std::sync::Arc::new(crate::bundle::budget::Total::unbounded()))
+    }
+
+    /// A `Held` of `bound` whose parses also charge `total`, the bundle's bound in all.
+    pub fn sharing(bound: u64, total: std::sync::Arc<crate::bundle::budget::Total>) -> Held {
+        Held {
+            on_pool: AtomicU64::new(0),
+            bound,
+            soft: bound.saturating_add(bound / 4),
+            total,
+        }
+    }
+    pub fn bound(&self) -> u64 {
+        self.bound
+    }
+}
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum TypedKind {
@@ -99,6 +154,54 @@ pub struct Parsed<T> {
     pub bad: Vec<BadItem>,
     /// Bad items beyond those reported.
     pub more_bad: usize,
+    /// Bytes each item keeps (its place in the list and what it allocated), measured while parsing.
+    sizes: Vec<u32>,
+    /// Their sum.
+    bytes: u64,
+    /// What the parse had allocated at the last item, the list's own room left out.
+    measured: u64,
+    /// Items read past, not kept: the member passed the bound on kept bytes ([`Held`]).
+    pub cut: usize,
+}
+
+impl<T> Parsed<T> {
+    fn new(capacity: usize) -> Parsed<T> {
+        Parsed {
+            items: Vec::with_capacity(capacity),
+            bad: Vec::new(),
+            more_bad: 0,
+            sizes: Vec::new(),
+            bytes: 0,
+            measured: 0,
+            cut: 0,
+        }
+    }
+
+    /// Bytes the items keep, as measured.
+    pub fn held(&self) -> u64 {
+        self.bytes
+    }
+
+    /// Keep the first items that fit in `room` bytes, counting the others in `cut`; the bytes
+    /// kept.
+    pub fn keep_within(&mut self, room: u64) -> u64 {
+        let (mut kept, mut n) = (0u64, 0usize);
+        for &s in &self.sizes {
+            if kept + u64::from(s) > room {
+                break;
+            }
+            kept += u64::from(s);
+            n += 1;
+        }
+        if n < self.items.len() {
+            self.cut += self.items.len() - n;
+            self.items.truncate(n);
+            self.items.shrink_to_fit();
+            self.sizes.truncate(n);
+        }
+        self.bytes = kept;
+        kept
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -134,6 +237,33 @@ impl TypedDoc {
             TypedDoc::Pods(p) => (&p.bad, p.more_bad),
             TypedDoc::Events(p) => (&p.bad, p.more_bad),
             TypedDoc::Nodes(p) => (&p.bad, p.more_bad),
+        }
+    }
+
+    /// Bytes the objects keep, as measured while parsing.
+    pub fn held(&self) -> u64 {
+        match self {
+            TypedDoc::Pods(p) => p.held(),
+            TypedDoc::Events(p) => p.held(),
+            TypedDoc::Nodes(p) => p.held(),
+        }
+    }
+
+    /// [`Parsed::keep_within`].
+    pub fn keep_within(&mut self, room: u64) -> u64 {
+        match self {
+            TypedDoc::Pods(p) => p.keep_within(room),
+            TypedDoc::Events(p) => p.keep_within(room),
+            TypedDoc::Nodes(p) => p.keep_within(room),
+        }
+    }
+
+    /// Items read past, not kept, for the bound on kept bytes.
+    pub fn cut(&self) -> usize {
+        match self {
+            TypedDoc::Pods(p) => p.cut,
+            TypedDoc::Events(p) => p.cut,
+            TypedDoc::Nodes(p) => p.cut,
         }
     }
 }
@@ -179,26 +309,29 @@ fn expected_items(limit: u64) -> usize {
     limit as usize
 }
 
-/// Parse a member of `kind` into typed items, keeping at most `limit` of them.
-pub fn parse(kind: TypedKind, data: &[u8], limit: u64) -> Result<TypedDoc, String> {
+/// Parse a member of `kind` into typed items, keeping at most `limit` of them and no more than
+/// `held` has room for.
+pub fn parse(kind: TypedKind, data: &[u8], limit: u64, held: &Held) -> Result<TypedDoc, String> {
     Ok(match kind {
-        TypedKind::Pods => TypedDoc::Pods(parse_as(data, limit)?),
-        TypedKind::Events => TypedDoc::Events(parse_as(data, limit)?),
-        TypedKind::Nodes => TypedDoc::Nodes(parse_as(data, limit)?),
+        TypedKind::Pods => TypedDoc::Pods(parse_as(data, limit, held)?),
+        TypedKind::Events => TypedDoc::Events(parse_as(data, limit, held)?),
+        TypedKind::Nodes => TypedDoc::Nodes(parse_as(data, limit, held)?),
     })
 }
 
-fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64) -> Result<Parsed<T>, String> {
+fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64, held: &Held) -> Result<Parsed<T>, String> {
     let data = data.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(data);
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the file is empty".into());
     }
     // Fast path: every item straight into T.
+    let meter = Meter::new(held);
     let fast = {
         let mut de = serde_json::Deserializer::from_slice(data);
         DocSeed::<T> {
             limit,
             per_item: false,
+            meter: &meter,
             _t: PhantomData,
         }
         .deserialize(&mut de)
@@ -208,36 +341,105 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64) -> Result<Parsed<T>, S
         Ok(t) => t,
         Err(_) => {
             // Item by item, so one bad object does not cost the others.
+            meter.give_back();
             let mut de = serde_json::Deserializer::from_slice(data);
             DocSeed::<T> {
                 limit,
                 per_item: true,
+                meter: &meter,
                 _t: PhantomData,
             }
             .deserialize(&mut de)
             .and_then(|top| de.end().map(|_| top))
-            .map_err(|e| bound_or_invalid(&e.to_string()))?
+            .map_err(|e| {
+                meter.give_back();
+                bound_or_invalid(&e.to_string())
+            })?
         }
     };
     match top {
         Top::List(p) => Ok(p),
-        Top::Single => match serde_json::from_slice::<T>(data) {
-            Ok(item) => Ok(Parsed {
-                items: vec![obj(None, item)],
-                bad: Vec::new(),
-                more_bad: 0,
-            }),
-            Err(e) => Ok(Parsed {
-                items: Vec::new(),
-                bad: vec![BadItem {
+        Top::Single => {
+            let start = crate::memory::held();
+            let mut out = Parsed::new(1);
+            match serde_json::from_slice::<T>(data) {
+                Ok(item) => {
+                    out.items.push(obj(None, item));
+                    // One object is bounded by its fields' entries (`k8s::MAX_ENTRIES`) and the
+                    // member's size; it is charged, and cut in archive order, as any item is.
+                    if !meter.took(&mut out, start) {
+                        meter.drop_last(&mut out);
+                        out.cut += 1;
+                    }
+                }
+                Err(e) => out.bad.push(BadItem {
                     index: None,
                     name: name_of(std::str::from_utf8(data).unwrap_or("")),
                     why: e.to_string(),
-                }],
-                more_bad: 0,
-            }),
-        },
+                }),
+            }
+            Ok(out)
+        }
         Top::NotList => Err(NOT_A_LIST.into()),
+    }
+}
+
+/// One pass over a member, charging [`Held`] as it keeps items.
+struct Meter<'h> {
+    held: &'h Held,
+    /// What this pass charged `held`, to take back if the pass is given up.
+    charged: std::cell::Cell<u64>,
+}
+
+impl<'h> Meter<'h> {
+    fn new(held: &'h Held) -> Meter<'h> {
+        Meter {
+            held,
+            charged: std::cell::Cell::new(0),
+        }
+    }
+
+    /// Charge the item just pushed onto `out` (a list whose parse started at `start`, a
+    /// `memory::held` reading) its place in the list and what it allocated: `false` when it
+    /// passes the member's bound or the pool's. The list's room is not charged as it grows (so
+    /// the first item is not charged the room of all), only the items in it.
+    fn took<T>(&self, out: &mut Parsed<T>, start: isize) -> bool {
+        let all = u64::try_from(crate::memory::held().wrapping_sub(start)).unwrap_or(0);
+        let room = (out.items.capacity() * std::mem::size_of::<Obj<T>>()) as u64;
+        let mine = all.saturating_sub(room);
+        let own = mine.saturating_sub(out.measured) + std::mem::size_of::<Obj<T>>() as u64;
+        out.measured = mine;
+        let before = out.bytes;
+        let size = u32::try_from(own).unwrap_or(u32::MAX);
+        out.sizes.push(size);
+        let size = u64::from(size);
+        out.bytes += size;
+        self.charged.set(self.charged.get() + size);
+        let all = self
+            .held
+            .on_pool
+            .fetch_add(size, Ordering::Relaxed)
+            .saturating_add(size);
+        let in_total = self.held.total.add(size);
+        before + size <= self.held.bound && all <= self.held.soft && in_total
+    }
+
+    /// Take back the last item [`took`](Self::took) charged, and drop it.
+    fn drop_last<T>(&self, out: &mut Parsed<T>) {
+        if let Some(s) = out.sizes.pop() {
+            out.bytes -= u64::from(s);
+            self.charged.set(self.charged.get() - u64::from(s));
+            self.held.on_pool.fetch_sub(u64::from(s), Ordering::Relaxed);
+            self.held.total.refund(u64::from(s));
+        }
+        out.items.pop();
+    }
+
+    /// Take back all this pass charged (its items were dropped).
+    fn give_back(&self) {
+        let n = self.charged.replace(0);
+        self.held.on_pool.fetch_sub(n, Ordering::Relaxed);
+        self.held.total.refund(n);
     }
 }
 
@@ -290,20 +492,21 @@ enum Top<T> {
     NotList,
 }
 
-struct DocSeed<T> {
+struct DocSeed<'h, T> {
     limit: u64,
     per_item: bool,
+    meter: &'h Meter<'h>,
     _t: PhantomData<T>,
 }
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for DocSeed<T> {
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for DocSeed<'_, T> {
     type Value = Top<T>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Top<T>, D::Error> {
         d.deserialize_any(self)
     }
 }
 
-impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<T> {
+impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<'_, T> {
     type Value = Top<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -311,17 +514,14 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<T> {
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Top<T>, E> {
-        Ok(Top::List(Parsed {
-            items: Vec::new(),
-            bad: Vec::new(),
-            more_bad: 0,
-        }))
+        Ok(Top::List(Parsed::new(0)))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, seq: A) -> Result<Top<T>, A::Error> {
         ItemsSeed::<T> {
             limit: self.limit,
             per_item: self.per_item,
+            meter: self.meter,
             _t: PhantomData,
         }
         .visit_seq(seq)
@@ -336,6 +536,7 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<T> {
                 items = Some(map.next_value_seed(OptItems::<T> {
                     limit: self.limit,
                     per_item: self.per_item,
+                    meter: self.meter,
                     _t: PhantomData,
                 })?);
             } else {
@@ -354,30 +555,33 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for DocSeed<T> {
 }
 
 /// `items`: an array, or null.
-struct OptItems<T> {
+struct OptItems<'h, T> {
     limit: u64,
     per_item: bool,
+    meter: &'h Meter<'h>,
     _t: PhantomData<T>,
 }
 
-impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OptItems<T> {
+impl<'de, T: DeserializeOwned> DeserializeSeed<'de> for OptItems<'_, T> {
     type Value = Parsed<T>;
     fn deserialize<D: de::Deserializer<'de>>(self, d: D) -> Result<Parsed<T>, D::Error> {
         d.deserialize_any(ItemsSeed::<T> {
             limit: self.limit,
             per_item: self.per_item,
+            meter: self.meter,
             _t: PhantomData,
         })
     }
 }
 
-struct ItemsSeed<T> {
+struct ItemsSeed<'h, T> {
     limit: u64,
     per_item: bool,
+    meter: &'h Meter<'h>,
     _t: PhantomData<T>,
 }
 
-impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
+impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<'_, T> {
     type Value = Parsed<T>;
 
     fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
@@ -385,28 +589,28 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
     }
 
     fn visit_unit<E: de::Error>(self) -> Result<Parsed<T>, E> {
-        Ok(Parsed {
-            items: Vec::new(),
-            bad: Vec::new(),
-            more_bad: 0,
-        })
+        Ok(Parsed::new(0))
     }
 
     fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<Parsed<T>, A::Error> {
-        let mut out = Parsed {
-            // Sized once (growing a list of 500-byte models by doubling faulted in fresh pages
-            // at every step), but never more than 65,536 up front: the charge is only an upper
-            // bound, and a hostile file could make it a reservation of hundreds of MB.
-            items: Vec::with_capacity(expected_items(self.limit).min(1 << 16)),
-            bad: Vec::new(),
-            more_bad: 0,
-        };
+        let start = crate::memory::held();
+        // Sized once (growing a list of 500-byte models by doubling faulted in fresh pages at
+        // every step), but never more than 65,536 up front: the charge is only an upper bound,
+        // and a hostile file could make it a reservation of hundreds of MB. Its room is charged
+        // with the first item.
+        let mut out = Parsed::new(expected_items(self.limit).min(1 << 16));
+        self.items(&mut seq, &mut out, start).map(|()| out)
+    }
+}
+
+impl<'de, T: DeserializeOwned> ItemsSeed<'_, T> {
+    fn items<A: SeqAccess<'de>>(&self, seq: &mut A, out: &mut Parsed<T>, start: isize) -> Result<(), A::Error> {
         let mut i = 0usize;
         loop {
             if !self.per_item && i as u64 >= self.limit {
                 // One more item would pass the charge: stop unless the list ends here.
                 return match seq.next_element::<IgnoredAny>()? {
-                    None => Ok(out),
+                    None => Ok(()),
                     Some(_) => Err(de::Error::custom(OVER_BOUND)),
                 };
             }
@@ -426,7 +630,13 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
                     Err("not an object".to_string())
                 };
                 match parsed {
-                    Ok(item) => out.items.push(obj(Some(i), item)),
+                    Ok(item) => {
+                        out.items.push(obj(Some(i), item));
+                        if !self.meter.took(out, start) {
+                            self.meter.drop_last(out);
+                            return self.read_past(seq, out);
+                        }
+                    }
                     Err(why) if out.bad.len() < MAX_BAD_REPORTED => out.bad.push(BadItem {
                         index: Some(i),
                         name: name_of(text),
@@ -439,10 +649,24 @@ impl<'de, T: DeserializeOwned> Visitor<'de> for ItemsSeed<T> {
                     break;
                 };
                 out.items.push(obj(Some(i), item));
+                if !self.meter.took(out, start) {
+                    self.meter.drop_last(out);
+                    return self.read_past(seq, out);
+                }
             }
             i += 1;
         }
-        Ok(out)
+        Ok(())
+    }
+
+    /// The rest of a list past the bound on kept bytes: read past, counted in `cut` (the item
+    /// that passed the bound included).
+    fn read_past<A: SeqAccess<'de>>(&self, seq: &mut A, out: &mut Parsed<T>) -> Result<(), A::Error> {
+        out.cut += 1;
+        while seq.next_element::<IgnoredAny>()?.is_some() {
+            out.cut += 1;
+        }
+        Ok(())
     }
 }
 
@@ -451,7 +675,7 @@ mod tests {
     use super::*;
 
     fn pods(json: &str) -> Result<Parsed<Pod>, String> {
-        parse_as::<Pod>(json.as_bytes(), charge(json.as_bytes()))
+        parse_as::<Pod>(json.as_bytes(), charge(json.as_bytes()), &Held::default())
     }
 
     #[test]
@@ -517,9 +741,43 @@ mod tests {
     }
 
     #[test]
+    fn a_list_keeps_the_items_that_fit_in_the_bound_on_kept_bytes() {
+        // The crate's tests count allocations as the binary does (lib.rs).
+        let json = |n: usize| {
+            let items: Vec<String> = (0..n)
+                .map(|i| format!(r#"{{"metadata":{{"name":"pod-with-a-name-longer-than-inline-{i}"}}}}"#))
+                .collect();
+            format!(r#"{{"items":[{}]}}"#, items.join(","))
+        };
+        let all = json(100);
+        let whole = parse_as::<Pod>(all.as_bytes(), charge(all.as_bytes()), &Held::default()).unwrap();
+        assert_eq!((whole.items.len(), whole.cut), (100, 0));
+        let per_item = whole.held() / 100;
+        assert!(per_item >= std::mem::size_of::<Obj<Pod>>() as u64, "{per_item}");
+        // A bound of about 40 items: the first items that fit are kept, the rest counted.
+        let held = Held::new(per_item * 40);
+        let cut = parse_as::<Pod>(all.as_bytes(), charge(all.as_bytes()), &held).unwrap();
+        assert!((35..=40).contains(&cut.items.len()), "{}", cut.items.len());
+        assert_eq!(cut.items.len() + cut.cut, 100);
+        assert_eq!(cut.items.last().map(|p| p.src.index), Some(Some(cut.items.len() - 1)));
+        assert!(cut.held() <= held.bound());
+        // The pool's count holds what was kept; a bad item's first pass is given back.
+        assert_eq!(held.on_pool.load(Ordering::Relaxed), cut.held());
+        let bad = r#"{"items":[{"metadata":{"name":"a"}},{"spec":{"containers":7}}]}"#;
+        let fresh = Held::default();
+        let one = parse_as::<Pod>(bad.as_bytes(), charge(bad.as_bytes()), &fresh).unwrap();
+        assert_eq!((one.items.len(), one.bad.len()), (1, 1));
+        assert_eq!(fresh.on_pool.load(Ordering::Relaxed), one.held());
+        // In archive order: a member keeps what fits in the room left.
+        let mut again = parse_as::<Pod>(all.as_bytes(), charge(all.as_bytes()), &Held::default()).unwrap();
+        let kept = again.keep_within(per_item * 10);
+        assert!(kept <= per_item * 10 && again.items.len() + again.cut == 100 && again.items.len() < 11);
+    }
+
+    #[test]
     fn items_beyond_the_charge_stop_the_member() {
         let many = format!("[{}{{}}]", "{},".repeat(5000));
-        let e = parse_as::<Pod>(many.as_bytes(), charge(many.as_bytes())).unwrap_err();
+        let e = parse_as::<Pod>(many.as_bytes(), charge(many.as_bytes()), &Held::default()).unwrap_err();
         assert!(e.contains("bound on parsed objects"), "{e}");
         // exactly at the charge is fine
         let ok = format!("[{}{{}}]", "{},".repeat(999));

@@ -159,11 +159,69 @@ pub struct Condition {
     pub last_transition_time: Option<Str>,
 }
 
+/// A resource quantity as written (`"512Mi"`, `2`): a string, number, boolean or `null`. A list
+/// or map in its place reads as `null`, read past rather than kept, so a pod cannot hold millions
+/// of values in its 1,024 containers' 1,024 quantities.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Scalar(pub Value);
+
+impl Scalar {
+    pub fn value(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl std::ops::Deref for Scalar {
+    type Target = Value;
+    fn deref(&self) -> &Value {
+        &self.0
+    }
+}
+
+impl<'de> Deserialize<'de> for Scalar {
+    fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct Vis;
+        impl<'de> Visitor<'de> for Vis {
+            type Value = Scalar;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a quantity")
+            }
+            fn visit_bool<E: de::Error>(self, v: bool) -> Result<Scalar, E> {
+                Ok(Scalar(Value::Bool(v)))
+            }
+            fn visit_i64<E: de::Error>(self, v: i64) -> Result<Scalar, E> {
+                Ok(Scalar(v.into()))
+            }
+            fn visit_u64<E: de::Error>(self, v: u64) -> Result<Scalar, E> {
+                Ok(Scalar(v.into()))
+            }
+            fn visit_f64<E: de::Error>(self, v: f64) -> Result<Scalar, E> {
+                Ok(Scalar(v.into()))
+            }
+            fn visit_str<E: de::Error>(self, v: &str) -> Result<Scalar, E> {
+                Ok(Scalar(v.into()))
+            }
+            fn visit_unit<E: de::Error>(self) -> Result<Scalar, E> {
+                Ok(Scalar(Value::Null))
+            }
+            fn visit_seq<A: de::SeqAccess<'de>>(self, mut a: A) -> Result<Scalar, A::Error> {
+                while a.next_element::<de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar(Value::Null))
+            }
+            fn visit_map<A: MapAccess<'de>>(self, mut m: A) -> Result<Scalar, A::Error> {
+                while m.next_entry::<de::IgnoredAny, de::IgnoredAny>()?.is_some() {}
+                Ok(Scalar(Value::Null))
+            }
+        }
+        d.deserialize_any(Vis)
+    }
+}
+
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default, rename_all = "camelCase")]
 pub struct ResourceRequirements {
-    pub limits: SmallMap<Value>,
-    pub requests: SmallMap<Value>,
+    pub limits: SmallMap<Scalar>,
+    pub requests: SmallMap<Scalar>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -172,7 +230,6 @@ pub struct Container {
     pub name: Str,
     pub image: Str,
     pub resources: ResourceRequirements,
-    pub security_context: Option<Value>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]
@@ -401,8 +458,8 @@ pub struct NodeStatus {
     #[serde(deserialize_with = "tight")]
     pub conditions: Vec<Condition>,
     pub node_info: NodeInfo,
-    pub allocatable: SmallMap<Value>,
-    pub capacity: SmallMap<Value>,
+    pub allocatable: SmallMap<Scalar>,
+    pub capacity: SmallMap<Scalar>,
 }
 
 #[derive(Debug, Clone, Default, Deserialize)]

@@ -420,38 +420,25 @@ fn a_cluster_info_log_read_in_regions_is_split_as_when_read_whole() {
 }
 
 #[test]
-fn the_bound_on_kept_log_text_applies_in_archive_order() {
+fn past_twice_the_bound_on_kept_log_text_a_scan_on_the_pool_keeps_only_its_counts() {
+    // (The bound in archive order is `read::kept`'s, tested there.)
     let set = matcher();
     let log = "it exploded\n".repeat(10);
-    let mut scans: Vec<LogScan> = (0..5)
-        .map(|_| scan_buffer(log.as_bytes(), 1, &set.log, &Keep::default()))
-        .collect();
-    let one = scans[0].kept_bytes();
+    let one = scan_buffer(log.as_bytes(), 1, &set.log, &Keep::default()).kept_bytes();
     assert!(one > 10 * HIT_COST, "{one}");
-    // A short one last: once the bound is reached, the logs after it keep nothing either.
-    scans.push(scan_buffer(b"ok\n", 1, &set.log, &Keep::default()));
-    Keep::trim(2 * one + one / 2, scans.iter_mut());
-    let kept: Vec<(usize, u64, bool, bool)> = scans
-        .iter()
-        .map(|s| (s.hits.len(), s.hits_dropped, s.tail.is_empty(), s.unkept))
-        .collect();
-    assert_eq!(
-        kept,
-        vec![
-            (10, 0, false, false),
-            (10, 0, false, false),
-            (0, 10, true, true),
-            (0, 10, true, true),
-            (0, 10, true, true),
-            (0, 0, true, true),
-        ]
-    );
-    // On the pool, past twice the bound a scan keeps only its counts.
     let keep = Keep::new(one);
     let got: Vec<bool> = (0..3)
         .map(|_| scan_buffer(log.as_bytes(), 1, &set.log, &keep).unkept)
         .collect();
     assert_eq!(got, vec![false, false, true]);
+    // And past the bundle's bound in all, shared with its other members.
+    let total = std::sync::Arc::new(crate::bundle::budget::Total::new(one + one / 2));
+    let keep = Keep::sharing(10 * one, total.clone());
+    let got: Vec<bool> = (0..3)
+        .map(|_| scan_buffer(log.as_bytes(), 1, &set.log, &keep).unkept)
+        .collect();
+    assert_eq!(got, vec![false, true, true]);
+    assert_eq!(total.charged(), one);
 }
 
 #[test]

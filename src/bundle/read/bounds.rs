@@ -349,7 +349,13 @@ impl Used {
 /// Charge a JSON/YAML member against the values bound ([`Used::new`]), or a typed one against
 /// [`MAX_TYPED_OBJECTS`], in archive order; `Ok(items a typed member may hold)` or the refused
 /// member when it does not fit.
-pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Used) -> Result<u64, Member> {
+pub(super) fn charge_member(
+    name: &str,
+    data: &[u8],
+    class: Class,
+    used: &mut Used,
+    kept: &super::kept::Kept,
+) -> Result<u64, Box<Member>> {
     let (why, content): (String, fn(String) -> Content) = match class {
         Class::Typed(_) => {
             let est = typed::charge(data);
@@ -367,15 +373,19 @@ pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Us
         }
         Class::Json | Class::Yaml | Class::Manifest => {
             let est = estimate_values(data, class);
-            if used.values.saturating_add(est) <= used.max_values {
-                used.values += est;
-                return Ok(0);
-            }
-            (
+            let why = if used.values.saturating_add(est) > used.max_values {
                 format!(
                     "holds about {est} values; with the {} already read that passes the bound of {} parsed values per bundle (memory); not parsed",
                     used.values, used.max_values
-                ),
+                )
+            } else if !kept.values_may_fit(est) {
+                super::kept::values_not_kept()
+            } else {
+                used.values += est;
+                return Ok(0);
+            };
+            (
+                why,
                 match class {
                     Class::Json => |w| Content::Json(Err(w)),
                     Class::Manifest => |w| Content::Manifest(Err(w)),
@@ -385,9 +395,9 @@ pub(super) fn charge_member(name: &str, data: &[u8], class: Class, used: &mut Us
         }
         _ => return Ok(0),
     };
-    Err(Member {
+    Err(Box::new(Member {
         path: name.to_string(),
         size: data.len() as u64,
         content: content(why),
-    })
+    }))
 }

@@ -5,11 +5,11 @@
 //! name's [`Class`].
 
 use super::bounds::{charge_link, charge_member, Admit, Cost, MemberBounds, Source, Used};
-use super::feed::{gather, reads_in_regions, trim_logs, Feeder, Parts, Shared};
+use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
+use super::kept::{self, Kept};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
-use crate::bundle::logscan::Keep;
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
@@ -93,8 +93,8 @@ pub(super) fn read_dir(
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
     let parts: Parts = Mutex::new(Vec::new());
-    let keep = Keep::default();
-    let mut feeder = Feeder::new(matcher, &keep, &shared, &parts, &budget, &pool);
+    let kept = Kept::new(typed);
+    let mut feeder = Feeder::new(matcher, &kept, &shared, &parts, &budget, &pool);
     let mut used = Used::new(typed);
     let mut digests = std::collections::BTreeMap::new();
     // What each file read cost, for the links to it.
@@ -170,12 +170,12 @@ pub(super) fn read_dir(
             }
             let mark = used.mark();
             if let Some(data) = feeder.last_data(idx) {
-                match charge_member(&rel, data, class, &mut used) {
+                match charge_member(&rel, data, class, &mut used, &kept) {
                     Ok(limit) => feeder.set_limit(idx, limit),
                     Err(refused) => {
                         digests.insert(rel.clone(), sha256_hex(data));
                         feeder.discard(idx);
-                        shared.push(idx, refused);
+                        shared.push(idx, *refused);
                     }
                 }
             }
@@ -195,7 +195,16 @@ pub(super) fn read_dir(
         &mut stopped_early,
     );
     let mut results = gather(shared, chunked, parts, matcher);
-    errors.extend(trim_logs(&mut results));
+    let (trimmed, refused) = kept::trim(&kept, &mut results, &charged_links);
+    errors.extend(trimmed);
+    if !refused.is_empty() {
+        members.retain(|m| !(matches!(m.content, Content::Symlink(_)) && refused.contains(&m.path)));
+    }
+    let charged_links = charged_links
+        .into_iter()
+        .map(|(link, _)| link)
+        .filter(|link| !refused.contains(link))
+        .collect();
     members.extend(results.into_iter().map(|(_, m)| m));
     members.sort_by(|a, b| a.path.cmp(&b.path));
     Ok(RawBundle {
@@ -212,7 +221,7 @@ pub(super) fn read_dir(
 /// links are: a thousand links to one big log cost a thousand logs against the bounds. A link
 /// refused by a bound is named and dropped; once the total bound is passed, the links after it
 /// are dropped too. Links to folders, out of the bundle, dangling or looping are left to the
-/// layout, which names them.
+/// layout, which names them. The links charged, with the file each reads, in the order charged.
 fn charge_links(
     members: &mut Vec<Member>,
     costs: &std::collections::HashMap<String, Cost>,
@@ -220,7 +229,7 @@ fn charge_links(
     used: &mut Used,
     errors: &mut Vec<BundleError>,
     stopped_early: &mut bool,
-) -> std::collections::HashSet<String> {
+) -> Vec<(String, String)> {
     let links: std::collections::HashMap<&str, &str> = members
         .iter()
         .filter_map(|m| match &m.content {
@@ -228,7 +237,7 @@ fn charge_links(
             _ => None,
         })
         .collect();
-    let mut charged = std::collections::HashSet::new();
+    let mut charged = Vec::new();
     let mut dropped = std::collections::HashSet::new();
     let mut names: Vec<&str> = links.keys().copied().collect();
     names.sort_unstable();
@@ -252,9 +261,7 @@ fn charge_links(
         }
         let Some(target) = target else { continue };
         match charge_link(name, &target, costs[&target], bounds, used) {
-            Ok(()) => {
-                charged.insert(name.to_string());
-            }
+            Ok(()) => charged.push((name.to_string(), target.clone())),
             Err((es, stop)) => {
                 errors.extend(es);
                 dropped.insert(name.to_string());

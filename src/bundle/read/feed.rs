@@ -7,12 +7,12 @@
 //! Member bytes come in through [`super::read_more`]; what each becomes is [`super::process`].
 //! Knows nothing of tar headers or bounds.
 
+use super::kept::{self, Kept};
 use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK, POOL_KEEP};
 use super::Content;
 use super::{process, read_more, Class, Member};
 use crate::bundle::digest::sha256_hex;
-use crate::bundle::logscan::{scan_cuts, Belongs, Keep, LogScan, Segmenter, CONTEXT, KEPT_LOG_TEXT, MAX_SEGMENTS};
-use crate::bundle::BundleError;
+use crate::bundle::logscan::{scan_cuts, Belongs, LogScan, Segmenter, CONTEXT};
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
 use std::io::Read;
@@ -94,8 +94,8 @@ struct Piece {
 /// and scanned in parallel, everything else whole.
 pub(super) struct Feeder<'a> {
     matcher: &'a LogMatcher,
-    /// What the scans keep of the logs, in all.
-    keep: &'a Keep,
+    /// What the members keep, in all.
+    kept: &'a Kept,
     shared: &'a Shared,
     /// Scans of regions of long logs.
     parts: &'a Parts,
@@ -110,7 +110,7 @@ pub(super) struct Feeder<'a> {
 impl<'a> Feeder<'a> {
     pub(super) fn new(
         matcher: &'a LogMatcher,
-        keep: &'a Keep,
+        kept: &'a Kept,
         shared: &'a Shared,
         parts: &'a Parts,
         budget: &'a Budget,
@@ -118,7 +118,7 @@ impl<'a> Feeder<'a> {
     ) -> Feeder<'a> {
         Feeder {
             matcher,
-            keep,
+            kept,
             shared,
             parts,
             budget,
@@ -333,10 +333,10 @@ impl<'a> Feeder<'a> {
     ) where
         'a: 's,
     {
-        let cuts = segments.cut(&buf, at, start, end, self.keep);
+        let cuts = segments.cut(&buf, at, start, end, &self.kept.logs);
         let len = buf.len() as u64;
         self.budget.acquire(len);
-        let (matcher, keep, parts, budget, pool) = (self.matcher, self.keep, self.parts, self.budget, self.pool);
+        let (matcher, keep, parts, budget, pool) = (self.matcher, &self.kept.logs, self.parts, self.budget, self.pool);
         scope.spawn(move |_| {
             let scan = scan_cuts(&buf, &cuts, matcher, keep);
             match parts.lock() {
@@ -367,12 +367,20 @@ impl<'a> Feeder<'a> {
     {
         let len = buf.len() as u64;
         self.budget.acquire(len);
-        let (matcher, keep, shared, budget, pool) = (self.matcher, self.keep, self.shared, self.budget, self.pool);
+        let (matcher, kept, shared, budget, pool) = (self.matcher, self.kept, self.shared, self.budget, self.pool);
         scope.spawn(move |_| {
             for p in pieces {
                 // Hashed here, on the pool, rather than in the one thread that reads the stream.
                 shared.push_digest(p.path.clone(), sha256_hex(&buf[p.start..p.end]));
-                let m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher, keep);
+                let start = crate::memory::held();
+                let mut m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher, kept);
+                if kept::is_values(p.class) {
+                    // What the parse kept: measured, charged, dropped if it does not fit.
+                    let bytes = u64::try_from(crate::memory::held().wrapping_sub(start)).unwrap_or(0);
+                    if !kept.values(p.idx, bytes) {
+                        m.content = kept::not_kept(m.content);
+                    }
+                }
                 shared.push(p.idx, m);
             }
             pool.put(buf);
@@ -426,40 +434,4 @@ pub(super) fn gather(
     }
     results.sort_by_key(|(i, _)| *i);
     results
-}
-
-/// Apply the bound on kept log text in archive order (`logscan::Keep`), and name the first log
-/// that lost lines to it and the first whose container markers were not followed for the bound
-/// on segments, with why.
-pub(super) fn trim_logs(results: &mut [(usize, Member)]) -> Vec<BundleError> {
-    let scans = results.iter_mut().flat_map(|(_, m)| match &mut m.content {
-        Content::Log(scans) => scans.iter_mut(),
-        _ => [].iter_mut(),
-    });
-    Keep::trim(KEPT_LOG_TEXT, scans);
-    let first = |lost: fn(&LogScan) -> bool| {
-        results
-            .iter()
-            .find(|(_, m)| matches!(&m.content, Content::Log(s) if s.iter().any(lost)))
-            .map(|(_, m)| m.path.clone())
-    };
-    let mut out = Vec::new();
-    if let Some(path) = first(|s| s.unkept) {
-        out.push(BundleError::new(
-            path,
-            format!(
-                "the bundle's logs passed the bound of {} MiB of kept log text (memory): from this log on, matching lines and last lines are counted, not kept",
-                KEPT_LOG_TEXT >> 20
-            ),
-        ));
-    }
-    if let Some(path) = first(|s| s.unsplit) {
-        out.push(BundleError::new(
-            path,
-            format!(
-                "the bundle's logs.txt files passed the bound of {MAX_SEGMENTS} container segments (memory): from here on, this file's container markers are read as lines of the container open before them"
-            ),
-        ));
-    }
-    out
 }

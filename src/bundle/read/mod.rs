@@ -19,6 +19,7 @@
 mod bounds;
 mod dir;
 mod feed;
+mod kept;
 mod parse;
 mod pool;
 mod raw;
@@ -30,10 +31,11 @@ pub use parse::{parse_json, parse_yaml};
 pub use raw::{each_archive_member, RawError, RawItem};
 pub use tar::{clean_member_name, join_link};
 
-use super::logscan::{scan_log, Keep, LogScan};
+use super::logscan::{scan_log, LogScan};
 use super::typed::{self, TypedDoc, TypedKind};
 use super::{BundleError, Limits};
 use crate::signatures::LogMatcher;
+use kept::Kept;
 use pool::{Buf, ReadFail};
 use serde_json::Value;
 use std::io::{self, Read};
@@ -163,14 +165,14 @@ fn process(
     class: Class,
     limit: u64,
     matcher: &LogMatcher,
-    keep: &Keep,
+    kept: &Kept,
 ) -> Member {
     let content = match class {
         Class::Json => Content::Json(parse_json(data)),
-        Class::Typed(kind) => Content::Typed(typed::parse(kind, data, limit)),
+        Class::Typed(kind) => Content::Typed(typed::parse(kind, data, limit, &kept.typed)),
         Class::Manifest => Content::Manifest(super::manifest::parse(data).map(Box::new)),
         Class::Yaml => Content::Yaml(parse_yaml(data)),
-        Class::Log => Content::Log(scan_log(&path, data, matcher, keep)),
+        Class::Log => Content::Log(scan_log(&path, data, matcher, &kept.logs)),
         Class::Text => Content::Text(String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]).into_owned()),
         Class::Other => Content::Other,
     };

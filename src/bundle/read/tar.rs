@@ -6,11 +6,11 @@
 use super::bounds::{
     charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
 };
-use super::feed::{gather, reads_in_regions, trim_logs, Feeder, Parts, Shared};
+use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
+use super::kept::{self, Kept};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
 use crate::bundle::digest::{sha256_hex, Hashing};
-use crate::bundle::logscan::Keep;
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::collections::BTreeMap;
@@ -472,7 +472,7 @@ fn charge_pending(
     bounds: &mut MemberBounds,
     used: &mut Used,
     errors: &mut Vec<BundleError>,
-    charged: &mut std::collections::HashSet<String>,
+    charged: &mut Vec<(String, String)>,
     refused: &mut std::collections::HashSet<String>,
 ) -> Result<(), bool> {
     let Some(links) = pending.remove(name) else {
@@ -481,9 +481,7 @@ fn charge_pending(
     let Some(&cost) = costs.get(name) else { return Ok(()) };
     for link in links {
         match charge_link(&link, name, cost, bounds, used) {
-            Ok(()) => {
-                charged.insert(link);
-            }
+            Ok(()) => charged.push((link, name.to_string())),
             Err((es, stop)) => {
                 errors.extend(es);
                 refused.insert(link);
@@ -552,8 +550,8 @@ fn read_tar(
     let budget = Budget::new(IN_FLIGHT_BYTES);
     let pool = Pool::new();
     let parts: Parts = Mutex::new(Vec::new());
-    let keep = Keep::default();
-    let mut feeder = Feeder::new(matcher, &keep, &shared, &parts, &budget, &pool);
+    let kept = Kept::new(typed);
+    let mut feeder = Feeder::new(matcher, &kept, &shared, &parts, &budget, &pool);
     let mut errors: Vec<BundleError> = Vec::new();
     let mut stopped_early = false;
     let mut bounds = MemberBounds::new(limits, Source::Archive);
@@ -566,7 +564,8 @@ fn read_tar(
     let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
     // Links to a member not read yet, by the name of their target: charged when it comes.
     let mut pending: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
-    let mut charged_links: std::collections::HashSet<String> = std::collections::HashSet::new();
+    // Links charged as copies of their target (link, target), in the order they were charged.
+    let mut charged_links: Vec<(String, String)> = Vec::new();
     let mut refused_links: std::collections::HashSet<String> = std::collections::HashSet::new();
     // The cause of a stream error: a bound the guard tripped, else what the decoder said.
     let cause = |e: &io::Error| {
@@ -703,7 +702,7 @@ fn read_tar(
                         match charge_link(&name, t, cost, &mut bounds, &mut used) {
                             Ok(()) => {
                                 costs.insert(name.clone(), cost);
-                                charged_links.insert(name.clone());
+                                charged_links.push((name.clone(), t.to_string()));
                             }
                             Err((es, stop)) => {
                                 errors.extend(es);
@@ -838,12 +837,12 @@ fn read_tar(
                 }
                 let mark = used.mark();
                 if let Some(data) = feeder.last_data(idx) {
-                    match charge_member(&name, data, class, &mut used) {
+                    match charge_member(&name, data, class, &mut used, &kept) {
                         Ok(limit) => feeder.set_limit(idx, limit),
                         Err(refused) => {
                             digests.insert(name.clone(), sha256_hex(data));
                             feeder.discard(idx);
-                            shared.push(idx, refused);
+                            shared.push(idx, *refused);
                         }
                     }
                 }
@@ -890,8 +889,15 @@ fn read_tar(
     drop(feeder);
     let mut results = gather(shared, chunked, parts, matcher);
     results.sort_by_key(|(i, _)| *i);
-    errors.extend(trim_logs(&mut results));
-    // Links to a later member that its bounds refused.
+    let (trimmed, refused) = kept::trim(&kept, &mut results, &charged_links);
+    errors.extend(trimmed);
+    refused_links.extend(refused);
+    let charged_links = charged_links
+        .into_iter()
+        .map(|(link, _)| link)
+        .filter(|link| !refused_links.contains(link))
+        .collect();
+    // Links to a later member that its bounds refused, or that the typed objects' bound did.
     if !refused_links.is_empty() {
         results.retain(|(_, m)| {
             !(matches!(m.content, Content::Symlink(_) | Content::HardLink(_)) && refused_links.contains(&m.path))

@@ -41,6 +41,7 @@ fn request_of(c: &crate::k8s::Container, key: &str) -> Quantity {
         .requests
         .get(key)
         .or_else(|| c.resources.limits.get(key))
+        .map(crate::k8s::Scalar::value)
         .and_then(Quantity::from_value)
         .unwrap_or(Quantity(0))
 }
@@ -91,8 +92,16 @@ fn rooms(cx: &Context) -> Vec<NodeRoom> {
             continue;
         }
         let (Some(cpu), Some(mem)) = (
-            n.status.allocatable.get("cpu").and_then(Quantity::from_value),
-            n.status.allocatable.get("memory").and_then(Quantity::from_value),
+            n.status
+                .allocatable
+                .get("cpu")
+                .map(crate::k8s::Scalar::value)
+                .and_then(Quantity::from_value),
+            n.status
+                .allocatable
+                .get("memory")
+                .map(crate::k8s::Scalar::value)
+                .and_then(Quantity::from_value),
         ) else {
             continue;
         };
