@@ -18,6 +18,11 @@ use libfuzzer_sys::fuzz_target;
 use std::io::Write;
 use std::sync::OnceLock;
 
+/// Allocations counted as the binary counts them, so the bounds charged by what a parse keeps
+/// (typed objects, parsed values: `arcdiag::memory::held`) are fuzzed as they run.
+#[global_allocator]
+static ALLOC: arcdiag::memory::Counting<std::alloc::System> = arcdiag::memory::Counting(std::alloc::System);
+
 fn sigs() -> &'static SignatureSet {
     static S: OnceLock<SignatureSet> = OnceLock::new();
     S.get_or_init(|| arcdiag::analyze::load_signatures(&[]).expect("built-in signatures"))

@@ -8,8 +8,10 @@
 //! signature matcher and dropped, links are recorded, the rest is counted. Nothing is ever written
 //! to disk. The bounds (`bounds`: member size, total size, member count, compression ratio, parsed
 //! values) stop the read with an error naming the member and the bound; what was read before the
-//! fault is kept. `pool` holds the reusable buffers and the in-flight bound; `feed` hands an
-//! archive's members to the rayon pool.
+//! fault is kept. What processed members keep (log text, typed objects, parsed values: each
+//! bounded, and all under one bound) is charged on the pool and trimmed in archive order by
+//! `kept`. `pool` holds the reusable buffers and the in-flight bound; `feed` hands an archive's
+//! members to the rayon pool.
 //!
 //! Where member bytes flow: every byte of every member, from an archive (whole members and the
 //! regions of long logs) or a directory, is read by [`read_more`], in order, from the member's
