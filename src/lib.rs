@@ -5,8 +5,9 @@
 //!
 //! 1. the leaves, which import nothing of the crate: `k8s` (the object types, their provenance
 //!    `Src`/`Obj`, and Kubernetes' times, `k8s::time`), `text` (excerpts, the cited log length),
-//!    `finding` (findings, evidence, severities), `redact` (the redactor) and `memory` (when the
-//!    global allocator gives freed memory back);
+//!    `finding` (findings, evidence, severities), `redact` (the redactor) and `memory` (the global
+//!    allocator: when it gives freed memory back, and the bytes each thread holds, by which the
+//!    reader charges what a parse keeps);
 //! 2. `signatures`, the signature set (it imports `finding`, for `Severity`);
 //! 3. `bundle`: reading, log scanning and the layout mapping, the only code that knows paths;
 //! 4. the analysis: `model` (typed views) → `facts` → `rules` → `engine` (runs the rules in
