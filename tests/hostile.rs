@@ -2463,5 +2463,32 @@ fn every_memory_bound_filled_at_once_stays_under_the_memory_bar() {
     drop(dense);
     let r = Input::file("all.tgz", &gz(&t.finish())).analyze("every memory bound at once", &["--format", "json"]);
     assert_analyzed(&r);
+    // In archive order: the logs keep 128 MiB of lines, the 4.9 million values (~280 MB parsed)
+    // do not fit in what is left of the 320 MiB in all, and the pods keep the items that do.
+    let named = |member: &str, needle: &str| r.has_error(&p(member), needle);
+    assert!(
+        r.errors()
+            .iter()
+            .any(|e| e.contains("logs/team/pod-") && e.contains("passed the bound of 128 MiB of kept log text")),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        named("kubectl/namespaces/x/configmaps.json", "320 MiB kept in all")
+            && named(
+                "kubectl/namespaces/x/configmaps.json",
+                "this member's values were not kept"
+            ),
+        "{:?}",
+        r.errors()
+    );
+    assert!(
+        named(
+            "kubectl/namespaces/x/pods.json",
+            "the bundle's pods passed the bound of"
+        ) && named("kubectl/namespaces/x/pods.json", "9000 items were kept"),
+        "{:?}",
+        r.errors()
+    );
     r.assert_cost(ROUND2_SECS, ROUND2_RSS_MIB);
 }

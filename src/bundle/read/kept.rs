@@ -17,8 +17,7 @@ use std::sync::{Arc, Mutex};
 /// is refused before it is parsed: one that would then be dropped could not be kept anyway.
 const VALUE_BYTES_AT_LEAST: u64 = 32;
 
-/// Members cut or dropped by a bound that are named one by one; the rest are counted in one more
-/// error.
+/// Lists cut by a bound that are named one by one; the rest are counted in one more error.
 const MAX_NAMED: usize = 20;
 
 /// The bounds of one bundle's reading on what its processed members keep.
@@ -136,8 +135,9 @@ const IN_ALL: &str = "kept in all (memory: log text, pods, events and nodes, par
 
 /// Apply every bound on what members keep, strictly in archive order (`results` sorted by
 /// index): logs keep their lines until the log text's bound or the bundle's is reached (then
-/// they keep counts only), typed members keep their first items that fit, and members of parsed
-/// values that do not fit are dropped. Then each link read as a copy of a member (`links`: link,
+/// they keep counts only), typed members keep their first items that fit (each one cut is named),
+/// and members of parsed values that do not fit are dropped (their parse becomes the error,
+/// which the layout names, as any member's). Then each link read as a copy of a member (`links`: link,
 /// target, in the order they were charged) is charged what its target keeps again; the links
 /// that do not fit are returned, to be dropped. Every member cut or dropped is named.
 pub(super) fn trim(
@@ -231,20 +231,13 @@ fn trim_with(
             Content::Json(Ok(_)) | Content::Yaml(Ok(_)) | Content::Manifest(Ok(_)) => {
                 let v = values.get(idx).copied().unwrap_or(0);
                 if used.all.saturating_add(v) > b.all {
+                    // Named by the layout, as every member whose parse is an error.
                     m.content = not_kept(std::mem::replace(&mut m.content, Content::Other));
-                    note(&mut errors, BundleError::new(m.path.clone(), values_not_kept()));
                     0
                 } else {
                     used.all += v;
                     v
                 }
-            }
-            Content::Json(Err(why)) | Content::Yaml(Err(why)) | Content::Manifest(Err(why))
-                if *why == values_not_kept() =>
-            {
-                // Dropped on the pool: named here, in archive order.
-                note(&mut errors, BundleError::new(m.path.clone(), why.clone()));
-                0
             }
             _ => 0,
         };
@@ -256,7 +249,7 @@ fn trim_with(
         errors.push(BundleError::new(
             "archive".into(),
             format!(
-                "{} more members were cut or not kept for the bounds on the memory a bundle keeps",
+                "{} more lists of pods, events or nodes were cut by the bounds on the memory a bundle keeps",
                 named - MAX_NAMED
             ),
         ));
@@ -420,7 +413,6 @@ mod tests {
             "{said:?}"
         );
         assert!(has("p2/pods.json", "kept in all (memory"), "{said:?}");
-        assert!(has("cm.json", "this member's values were not kept"), "{said:?}");
         assert!(has("p3/pods.json", "link to 'p1/pods.json'"), "{said:?}");
         assert!(
             !said.iter().any(|e| e.starts_with("a.log") || e.starts_with("p1/")),
