@@ -37,10 +37,6 @@ impl Total {
         Total::new(u64::MAX)
     }
 
-    pub fn bound(&self) -> u64 {
-        self.bound
-    }
-
     /// Charge `n` bytes if they fit under the bound; whether they were charged.
     pub fn charge(&self, n: u64) -> bool {
         let before = self.on_pool.fetch_add(n, Ordering::Relaxed);

@@ -162,6 +162,8 @@ pub struct Parsed<T> {
     measured: u64,
     /// Items read past, not kept: the member passed the bound on kept bytes ([`Held`]).
     pub cut: usize,
+    /// Whether the member alone passed the bound (rather than the pool's count of all).
+    alone: bool,
 }
 
 impl<T> Parsed<T> {
@@ -174,6 +176,7 @@ impl<T> Parsed<T> {
             bytes: 0,
             measured: 0,
             cut: 0,
+            alone: false,
         }
     }
 
@@ -258,6 +261,16 @@ impl TypedDoc {
         }
     }
 
+    /// Whether the items read past were cut on the pool because the member alone passed the
+    /// bound (the same whatever the order), rather than for what all members held then.
+    pub fn cut_alone(&self) -> bool {
+        match self {
+            TypedDoc::Pods(p) => p.alone,
+            TypedDoc::Events(p) => p.alone,
+            TypedDoc::Nodes(p) => p.alone,
+        }
+    }
+
     /// Items read past, not kept, for the bound on kept bytes.
     pub fn cut(&self) -> usize {
         match self {
@@ -324,6 +337,8 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64, held: &Held) -> Result
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the file is empty".into());
     }
+    // Made before any item is measured, so that no item is charged it.
+    std::sync::LazyLock::force(&NO_PATH);
     // Fast path: every item straight into T.
     let meter = Meter::new(held);
     let fast = {
@@ -421,7 +436,8 @@ impl<'h> Meter<'h> {
             .fetch_add(size, Ordering::Relaxed)
             .saturating_add(size);
         let in_total = self.held.total.add(size);
-        before + size <= self.held.bound && all <= self.held.soft && in_total
+        out.alone = before + size > self.held.bound;
+        !out.alone && all <= self.held.soft && in_total
     }
 
     /// Take back the last item [`took`](Self::took) charged, and drop it.
@@ -443,9 +459,10 @@ impl<'h> Meter<'h> {
     }
 }
 
+/// The path of an object until the layout fills it in (one shared copy per file); one empty one.
+static NO_PATH: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "".into());
+
 fn obj<T>(index: Option<usize>, item: T) -> Obj<T> {
-    // The path is filled in by the layout, one shared copy per file; until then, one empty one.
-    static NO_PATH: std::sync::LazyLock<std::sync::Arc<str>> = std::sync::LazyLock::new(|| "".into());
     Obj {
         item,
         src: Src {

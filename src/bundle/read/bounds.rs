@@ -378,7 +378,7 @@ pub(super) fn charge_member(
                     "holds about {est} values; with the {} already read that passes the bound of {} parsed values per bundle (memory); not parsed",
                     used.values, used.max_values
                 )
-            } else if !kept.values_may_fit(est) {
+            } else if class != Class::Yaml && !kept.values_may_fit(est) {
                 super::kept::values_not_kept()
             } else {
                 used.values += est;

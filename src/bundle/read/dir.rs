@@ -194,7 +194,7 @@ pub(super) fn read_dir(
         &mut errors,
         &mut stopped_early,
     );
-    let mut results = gather(shared, chunked, parts, matcher);
+    let mut results = gather(shared, chunked, parts, matcher, &kept);
     let (trimmed, refused) = kept::trim(&kept, &mut results, &charged_links);
     errors.extend(trimmed);
     if !refused.is_empty() {

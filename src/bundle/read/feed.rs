@@ -374,7 +374,7 @@ impl<'a> Feeder<'a> {
                 shared.push_digest(p.path.clone(), sha256_hex(&buf[p.start..p.end]));
                 let start = crate::memory::held();
                 let mut m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher, kept);
-                if kept::is_values(p.class) {
+                if kept::is_measured(p.class) {
                     // What the parse kept: measured, charged, dropped if it does not fit.
                     let bytes = u64::try_from(crate::memory::held().wrapping_sub(start)).unwrap_or(0);
                     if !kept.values(p.idx, bytes) {
@@ -407,6 +407,7 @@ pub(super) fn gather(
     chunked: Vec<Chunked>,
     parts: Parts,
     matcher: &LogMatcher,
+    kept: &Kept,
 ) -> Vec<(usize, Member)> {
     let mut results = shared.into_results();
     let mut parts = match parts.into_inner() {
@@ -423,6 +424,8 @@ pub(super) fn gather(
         while let Some((_, _, scans)) = parts.next_if(|(i, _, _)| *i == c.idx) {
             pieces.extend(scans);
         }
+        // Until now every region's scan was held (each keeps up to its own matching lines).
+        kept.log_parts(c.idx, pieces.iter().map(|(_, s)| s.kept_bytes()).sum());
         results.push((
             c.idx,
             Member {

@@ -6,7 +6,7 @@
 
 use super::{Class, Content, Member};
 use crate::bundle::budget::{Total, MAX_KEPT};
-use crate::bundle::logscan::{Keep, KEPT_LOG_TEXT, MAX_SEGMENTS};
+use crate::bundle::logscan::{Keep, LogScan, KEPT_LOG_TEXT, MAX_SEGMENTS};
 use crate::bundle::typed::{self, MAX_TYPED_BYTES};
 use crate::bundle::BundleError;
 use std::collections::{HashMap, HashSet};
@@ -26,8 +26,11 @@ pub(super) struct Kept {
     pub(super) typed: typed::Held,
     pub(super) total: Arc<Total>,
     bounds: Bounds,
-    /// The bytes each member of parsed values keeps, as measured (member index, bytes).
+    /// The bytes each member of parsed values or error text keeps, as measured (member index,
+    /// bytes).
     values: Mutex<Vec<(usize, u64)>>,
+    /// The bytes the region scans of each long log kept until they were put together.
+    parts: Mutex<Vec<(usize, u64)>>,
 }
 
 impl Kept {
@@ -46,6 +49,7 @@ impl Kept {
             total,
             bounds,
             values: Mutex::new(Vec::new()),
+            parts: Mutex::new(Vec::new()),
         }
     }
 }
@@ -58,13 +62,29 @@ pub(super) fn values_not_kept() -> String {
     )
 }
 
-/// `content`, a member's parsed values, replaced by the error that says they were not kept.
+/// `content`, a member's parsed values (or error text), replaced by the error that says they were
+/// not kept.
 pub(super) fn not_kept(content: Content) -> Content {
     let why = values_not_kept();
     match content {
         Content::Yaml(_) => Content::Yaml(Err(why)),
         Content::Manifest(_) => Content::Manifest(Err(why)),
+        Content::Text(_) => Content::Text(why),
         _ => Content::Json(Err(why)),
+    }
+}
+
+fn push(v: &Mutex<Vec<(usize, u64)>>, idx: usize, bytes: u64) {
+    match v.lock() {
+        Ok(mut g) => g.push((idx, bytes)),
+        Err(p) => p.into_inner().push((idx, bytes)),
+    }
+}
+
+fn take(v: &Mutex<Vec<(usize, u64)>>) -> HashMap<usize, u64> {
+    match v.lock() {
+        Ok(mut g) => std::mem::take(&mut *g).into_iter().collect(),
+        Err(p) => std::mem::take(&mut *p.into_inner()).into_iter().collect(),
     }
 }
 
@@ -75,30 +95,28 @@ impl Kept {
         self.total.has_room(estimate.saturating_mul(VALUE_BYTES_AT_LEAST))
     }
 
-    /// Charge member `idx`'s parsed values their measured `bytes`; `false` when they do not fit
-    /// (the caller drops them).
+    /// Charge member `idx`'s parsed values (or error text) their measured `bytes`; `false` when
+    /// they do not fit (the caller drops them).
     pub(super) fn values(&self, idx: usize, bytes: u64) -> bool {
         if !self.total.charge(bytes) {
             return false;
         }
-        match self.values.lock() {
-            Ok(mut g) => g.push((idx, bytes)),
-            Err(p) => p.into_inner().push((idx, bytes)),
-        }
+        push(&self.values, idx, bytes);
         true
     }
 
-    fn take_values(&self) -> HashMap<usize, u64> {
-        match self.values.lock() {
-            Ok(mut g) => std::mem::take(&mut *g).into_iter().collect(),
-            Err(p) => std::mem::take(&mut *p.into_inner()).into_iter().collect(),
-        }
+    /// Record what the region scans of long log `idx` kept until they were put together: held
+    /// at once with everything else, it is charged in all as the log's cost when it is more than
+    /// the log keeps once put together.
+    pub(super) fn log_parts(&self, idx: usize, bytes: u64) {
+        push(&self.parts, idx, bytes);
     }
 }
 
-/// Whether a member's class is one whose parse is charged as values.
-pub(super) fn is_values(class: Class) -> bool {
-    matches!(class, Class::Json | Class::Yaml | Class::Manifest)
+/// Whether a member's class is one whose processing is measured and charged as values: parsed
+/// JSON and YAML, and error texts.
+pub(super) fn is_measured(class: Class) -> bool {
+    matches!(class, Class::Json | Class::Yaml | Class::Manifest | Class::Text)
 }
 
 /// The bounds the strict pass applies ([`trim`]; smaller in tests).
@@ -145,12 +163,13 @@ pub(super) fn trim(
     results: &mut [(usize, Member)],
     links: &[(String, String)],
 ) -> (Vec<BundleError>, HashSet<String>) {
-    trim_with(kept.bounds, &kept.take_values(), results, links)
+    trim_with(kept.bounds, &take(&kept.values), &take(&kept.parts), results, links)
 }
 
 fn trim_with(
     b: Bounds,
     values: &HashMap<usize, u64>,
+    parts: &HashMap<usize, u64>,
     results: &mut [(usize, Member)],
     links: &[(String, String)],
 ) -> (Vec<BundleError>, HashSet<String>) {
@@ -169,6 +188,13 @@ fn trim_with(
     for (idx, m) in results.iter_mut() {
         let cost = match &mut m.content {
             Content::Log(scans) => {
+                // A long log's region scans were all held until they were put together, and the
+                // pool charged them so: charged the same here, so that what is kept under the
+                // bounds does not depend on the pool's order.
+                let merged: u64 = scans.iter().map(LogScan::kept_bytes).sum();
+                if let Some(&held) = parts.get(idx) {
+                    used.all = used.all.saturating_add(held.saturating_sub(merged));
+                }
                 let mut cost = 0;
                 for s in scans.iter_mut() {
                     let c = s.kept_bytes();
@@ -196,30 +222,39 @@ fn trim_with(
                 cost
             }
             Content::Typed(Ok(doc)) => {
-                let room_typed = b.typed - used.typed;
-                let room_all = b.all - used.all;
+                let room_typed = b.typed.saturating_sub(used.typed);
+                let room_all = b.all.saturating_sub(used.all);
+                let had = doc.len();
                 let k = doc.keep_within(room_typed.min(room_all));
                 used.typed += k;
                 used.all += k;
                 if doc.cut() > 0 {
                     let (n, all) = (doc.len(), doc.len() + doc.cut());
-                    let what = match n {
-                        0 => format!("none of its {all} items were kept"),
+                    let what = match (n, all) {
+                        (0, 1) => "it was not kept".to_string(),
+                        (0, _) => format!("none of its {all} items were kept"),
                         _ => format!("its first {n} of {all} items were kept, the rest read past"),
                     };
-                    let bound = if room_typed <= room_all {
-                        format!("{} MiB kept for pods, events and nodes (memory)", b.typed >> 20)
+                    let bound = if doc.len() == had && !doc.cut_alone() {
+                        // Cut on the pool, while members were parsed side by side.
+                        format!(
+                            "a bound on the memory kept while it was parsed ({} MiB for pods, events and nodes; {} MiB in all)",
+                            b.typed >> 20,
+                            b.all >> 20
+                        )
+                    } else if room_typed <= room_all || doc.len() == had {
+                        format!(
+                            "the bound of {} MiB kept for pods, events and nodes (memory)",
+                            b.typed >> 20
+                        )
                     } else {
-                        format!("{} MiB {IN_ALL}", b.all >> 20)
+                        format!("the bound of {} MiB {IN_ALL}", b.all >> 20)
                     };
                     note(
                         &mut errors,
                         BundleError::new(
                             m.path.clone(),
-                            format!(
-                                "the bundle's {} passed the bound of {bound}: {what}",
-                                doc.kind().resource()
-                            ),
+                            format!("the bundle's {} passed {bound}: {what}", doc.kind().resource()),
                         ),
                     );
                 }
@@ -228,10 +263,11 @@ fn trim_with(
                 }
                 0
             }
-            Content::Json(Ok(_)) | Content::Yaml(Ok(_)) | Content::Manifest(Ok(_)) => {
+            Content::Json(Ok(_)) | Content::Yaml(Ok(_)) | Content::Manifest(Ok(_)) | Content::Text(_) => {
                 let v = values.get(idx).copied().unwrap_or(0);
                 if used.all.saturating_add(v) > b.all {
-                    // Named by the layout, as every member whose parse is an error.
+                    // The member's parse becomes the error (an error text, the error as its
+                    // text): the layout names it, as any member's that cannot be read.
                     m.content = not_kept(std::mem::replace(&mut m.content, Content::Other));
                     0
                 } else {
@@ -245,26 +281,21 @@ fn trim_with(
             bytes.insert(m.path.clone(), (cost, false));
         }
     }
-    if named > MAX_NAMED {
-        errors.push(BundleError::new(
-            "archive".into(),
-            format!(
-                "{} more lists of pods, events or nodes were cut by the bounds on the memory a bundle keeps",
-                named - MAX_NAMED
-            ),
-        ));
-    }
     if let Some(path) = first_unkept {
-        // A log stripped on the pool, before the strict pass found the logs full, was stripped
-        // for the log text's soft bound.
-        let bound = match used.logs_full.unwrap_or(LogsFull::Text) {
-            LogsFull::Text => format!("{} MiB of kept log text (memory)", b.logs >> 20),
-            LogsFull::All => format!("{} MiB {IN_ALL}", b.all >> 20),
+        let bound = match used.logs_full {
+            Some(LogsFull::Text) => format!("the bound of {} MiB of kept log text (memory)", b.logs >> 20),
+            Some(LogsFull::All) => format!("the bound of {} MiB {IN_ALL}", b.all >> 20),
+            // Stripped on the pool only, while logs were scanned side by side.
+            None => format!(
+                "a bound on the memory kept while they were scanned ({} MiB of log text, twice that on the pool; {} MiB in all)",
+                b.logs >> 20,
+                b.all >> 20
+            ),
         };
         errors.push(BundleError::new(
             path,
             format!(
-                "the bundle's logs passed the bound of {bound}: from this log on, matching lines and last lines are counted, not kept"
+                "the bundle's logs passed {bound}: from this log on, matching lines and last lines are counted, not kept"
             ),
         ));
     }
@@ -278,6 +309,18 @@ fn trim_with(
     }
     let mut refused = HashSet::new();
     for (link, target) in links {
+        if refused.contains(target) {
+            // A link to a link that is not read would dangle.
+            note(
+                &mut errors,
+                BundleError::new(
+                    link.clone(),
+                    format!("link to '{target}', a link not read for the memory it would keep; not read"),
+                ),
+            );
+            refused.insert(link.clone());
+            continue;
+        }
         let Some(&(n, is_typed)) = bytes.get(target) else {
             continue;
         };
@@ -288,13 +331,16 @@ fn trim_with(
             } else {
                 format!("{} MiB {IN_ALL}", b.all >> 20)
             };
-            errors.push(BundleError::new(
-                link.clone(),
-                format!(
-                    "link to '{target}': read again it would keep {} MiB more, passing the bound of {bound}; not read",
-                    n.div_ceil(1 << 20)
+            note(
+                &mut errors,
+                BundleError::new(
+                    link.clone(),
+                    format!(
+                        "link to '{target}': read again it would keep {} MiB more, passing the bound of {bound}; not read",
+                        n.div_ceil(1 << 20)
+                    ),
                 ),
-            ));
+            );
             refused.insert(link.clone());
             continue;
         }
@@ -304,13 +350,22 @@ fn trim_with(
         used.all += n;
         bytes.insert(link.clone(), (n, is_typed));
     }
+    if named > MAX_NAMED {
+        errors.push(BundleError::new(
+            "archive".into(),
+            format!(
+                "{} more members were cut or not read for the bounds on the memory a bundle keeps",
+                named - MAX_NAMED
+            ),
+        ));
+    }
     (errors, refused)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::bundle::logscan::{scan_buffer, LogScan};
+    use crate::bundle::logscan::scan_buffer;
     use crate::bundle::typed::{charge, parse, TypedDoc, TypedKind};
     use crate::signatures::{parse_rules_file, SignatureSet};
 
@@ -384,7 +439,7 @@ mod tests {
         ];
         let values: HashMap<usize, u64> = [(6, 1000)].into_iter().collect();
         let links = vec![("p3/pods.json".to_string(), "p1/pods.json".to_string())];
-        let (errors, refused) = trim_with(b, &values, &mut results, &links);
+        let (errors, refused) = trim_with(b, &values, &HashMap::new(), &mut results, &links);
         let scans = |i: usize| match &results[i].1.content {
             Content::Log(s) => (s[0].hits.len(), s[0].unkept),
             _ => (0, false),
@@ -418,5 +473,27 @@ mod tests {
             !said.iter().any(|e| e.starts_with("a.log") || e.starts_with("p1/")),
             "{said:?}"
         );
+    }
+
+    #[test]
+    fn a_long_logs_region_scans_are_charged_what_they_held_until_put_together() {
+        let one_list = pods(10).held();
+        let b = Bounds {
+            logs: u64::MAX,
+            typed: u64::MAX,
+            all: 2 * one_list,
+        };
+        let mut results: Vec<(usize, Member)> = vec![
+            (0, member("big.log", Content::Log(vec![log("ok\n")]))),
+            (1, member("p1/pods.json", Content::Typed(Ok(pods(10))))),
+        ];
+        // Its regions held a list and a half until they were put together: half a list is left.
+        let parts: HashMap<usize, u64> = [(0, one_list + one_list / 2)].into_iter().collect();
+        let (errors, _) = trim_with(b, &HashMap::new(), &parts, &mut results, &[]);
+        match &results[1].1.content {
+            Content::Typed(Ok(d)) => assert!(d.len() < 10 && d.len() + d.cut() == 10, "{}", d.len()),
+            _ => panic!("pods"),
+        }
+        assert!(errors.iter().any(|e| e.member == "p1/pods.json"), "{errors:?}");
     }
 }

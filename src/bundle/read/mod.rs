@@ -159,6 +159,24 @@ fn read_more(r: &mut dyn Read, buf: &mut Buf, n: u64) -> Result<u64, ReadFail> {
     Ok(got as u64)
 }
 
+/// Bytes of an error text kept, at most.
+const ERROR_TEXT: usize = 64 * 1024;
+
+/// An error text member as kept: its first [`ERROR_TEXT`] bytes of text (an invalid byte read as
+/// U+FFFD is three, so the text is cut after decoding, at a character).
+fn error_text(data: &[u8]) -> String {
+    let mut s = String::from_utf8_lossy(&data[..data.len().min(ERROR_TEXT)]).into_owned();
+    if s.len() > ERROR_TEXT {
+        let mut at = ERROR_TEXT;
+        while !s.is_char_boundary(at) {
+            at -= 1;
+        }
+        s.truncate(at);
+        s.shrink_to_fit();
+    }
+    s
+}
+
 /// What a member's bytes become (parsed, scanned or kept), on the rayon pool.
 fn process(
     path: String,
@@ -175,7 +193,7 @@ fn process(
         Class::Manifest => Content::Manifest(super::manifest::parse(data).map(Box::new)),
         Class::Yaml => Content::Yaml(parse_yaml(data)),
         Class::Log => Content::Log(scan_log(&path, data, matcher, &kept.logs)),
-        Class::Text => Content::Text(String::from_utf8_lossy(&data[..data.len().min(64 * 1024)]).into_owned()),
+        Class::Text => Content::Text(error_text(data)),
         Class::Other => Content::Other,
     };
     Member { path, size, content }

@@ -887,7 +887,7 @@ fn read_tar(
     digests.extend(shared.take_digests());
     let chunked = feeder.take_chunked();
     drop(feeder);
-    let mut results = gather(shared, chunked, parts, matcher);
+    let mut results = gather(shared, chunked, parts, matcher, &kept);
     results.sort_by_key(|(i, _)| *i);
     let (trimmed, refused) = kept::trim(&kept, &mut results, &charged_links);
     errors.extend(trimmed);
