@@ -2483,10 +2483,8 @@ fn every_memory_bound_filled_at_once_stays_under_the_memory_bar() {
         r.errors()
     );
     assert!(
-        named(
-            "kubectl/namespaces/x/pods.json",
-            "the bundle's pods passed"
-        ) && named("kubectl/namespaces/x/pods.json", "9000 items were kept"),
+        named("kubectl/namespaces/x/pods.json", "the bundle's pods passed")
+            && named("kubectl/namespaces/x/pods.json", "9000 items were kept"),
         "{:?}",
         r.errors()
     );
