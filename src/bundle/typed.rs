@@ -37,7 +37,6 @@ use serde::Deserialize;
 use serde_json::value::RawValue;
 use std::fmt;
 use std::marker::PhantomData;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 /// Typed objects a bundle may hold; charged per member before parsing.
 pub const MAX_TYPED_OBJECTS: u64 = 1_000_000;
@@ -57,17 +56,15 @@ pub const MAX_TYPED_BYTES: u64 = 256 << 20;
 /// What the typed objects of one bundle keep, in bytes, measured by the allocator
 /// (`memory::held`: what a parse allocated and did not free, item by item).
 ///
-/// Two bounds, as for kept log text (`logscan::Keep`): on the pool, a parse stops keeping items
-/// once its member alone would pass the bound, or once every member parsed so far would pass
-/// the bound and a quarter (memory, whatever the order the pool takes them in); then the reader
-/// applies the bound strictly in archive order ([`Parsed::keep_within`]). Under the bound
+/// On the pool, a parse stops keeping items once its member alone would pass the bound, or once
+/// what the bundle keeps in all would pass its bound (`budget::Total`, which every member
+/// charges: memory, whatever the order the pool takes them in); then the reader applies both
+/// strictly in archive order ([`Parsed::keep_within`], `read::kept`). Under the bounds
 /// nothing is cut anywhere, so what is kept does not depend on the pool's order; past it, the
 /// pool parses members about in archive order, and which items it cut can differ from the strict
 /// cut only by the members in flight. A member cut is named with how many of its items were kept.
 pub struct Held {
-    on_pool: AtomicU64,
     bound: u64,
-    soft: u64,
     /// What the bundle keeps in all, shared with its other members (`budget`).
     total: std::sync::Arc<crate::bundle::budget::Total>,
 }
@@ -85,12 +82,7 @@ impl Held {
 
     /// A `Held` of `bound` whose parses also charge `total`, the bundle's bound in all.
     pub fn sharing(bound: u64, total: std::sync::Arc<crate::bundle::budget::Total>) -> Held {
-        Held {
-            on_pool: AtomicU64::new(0),
-            bound,
-            soft: bound.saturating_add(bound / 4),
-            total,
-        }
+        Held { bound, total }
     }
     pub fn bound(&self) -> u64 {
         self.bound
@@ -430,14 +422,9 @@ impl<'h> Meter<'h> {
         let size = u64::from(size);
         out.bytes += size;
         self.charged.set(self.charged.get() + size);
-        let all = self
-            .held
-            .on_pool
-            .fetch_add(size, Ordering::Relaxed)
-            .saturating_add(size);
         let in_total = self.held.total.add(size);
         out.alone = before + size > self.held.bound;
-        !out.alone && all <= self.held.soft && in_total
+        !out.alone && in_total
     }
 
     /// Take back the last item [`took`](Self::took) charged, and drop it.
@@ -445,7 +432,6 @@ impl<'h> Meter<'h> {
         if let Some(s) = out.sizes.pop() {
             out.bytes -= u64::from(s);
             self.charged.set(self.charged.get() - u64::from(s));
-            self.held.on_pool.fetch_sub(u64::from(s), Ordering::Relaxed);
             self.held.total.refund(u64::from(s));
         }
         out.items.pop();
@@ -453,9 +439,7 @@ impl<'h> Meter<'h> {
 
     /// Take back all this pass charged (its items were dropped).
     fn give_back(&self) {
-        let n = self.charged.replace(0);
-        self.held.on_pool.fetch_sub(n, Ordering::Relaxed);
-        self.held.total.refund(n);
+        self.held.total.refund(self.charged.replace(0));
     }
 }
 
@@ -770,21 +754,28 @@ mod tests {
         let whole = parse_as::<Pod>(all.as_bytes(), charge(all.as_bytes()), &Held::default()).unwrap();
         assert_eq!((whole.items.len(), whole.cut), (100, 0));
         let per_item = whole.held() / 100;
-        assert!(per_item >= std::mem::size_of::<Obj<Pod>>() as u64, "{per_item}");
+        // More than its place in the list: its name, over 24 bytes, was allocated and counted.
+        assert!(per_item > std::mem::size_of::<Obj<Pod>>() as u64 + 24, "{per_item}");
         // A bound of about 40 items: the first items that fit are kept, the rest counted.
-        let held = Held::new(per_item * 40);
+        let total = std::sync::Arc::new(crate::bundle::budget::Total::unbounded());
+        let held = Held::sharing(per_item * 40, total.clone());
         let cut = parse_as::<Pod>(all.as_bytes(), charge(all.as_bytes()), &held).unwrap();
         assert!((35..=40).contains(&cut.items.len()), "{}", cut.items.len());
         assert_eq!(cut.items.len() + cut.cut, 100);
         assert_eq!(cut.items.last().map(|p| p.src.index), Some(Some(cut.items.len() - 1)));
         assert!(cut.held() <= held.bound());
         // The pool's count holds what was kept; a bad item's first pass is given back.
-        assert_eq!(held.on_pool.load(Ordering::Relaxed), cut.held());
+        assert_eq!(total.charged(), cut.held());
         let bad = r#"{"items":[{"metadata":{"name":"a"}},{"spec":{"containers":7}}]}"#;
-        let fresh = Held::default();
-        let one = parse_as::<Pod>(bad.as_bytes(), charge(bad.as_bytes()), &fresh).unwrap();
+        let fresh = std::sync::Arc::new(crate::bundle::budget::Total::unbounded());
+        let one = parse_as::<Pod>(
+            bad.as_bytes(),
+            charge(bad.as_bytes()),
+            &Held::sharing(MAX_TYPED_BYTES, fresh.clone()),
+        )
+        .unwrap();
         assert_eq!((one.items.len(), one.bad.len()), (1, 1));
-        assert_eq!(fresh.on_pool.load(Ordering::Relaxed), one.held());
+        assert_eq!(fresh.charged(), one.held());
         // In archive order: a member keeps what fits in the room left.
         let mut again = parse_as::<Pod>(all.as_bytes(), charge(all.as_bytes()), &Held::default()).unwrap();
         let kept = again.keep_within(per_item * 10);

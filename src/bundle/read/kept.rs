@@ -191,8 +191,8 @@ fn trim_with(
                 // A long log's region scans were all held until they were put together, and the
                 // pool charged them so: charged the same here, so that what is kept under the
                 // bounds does not depend on the pool's order.
-                let merged: u64 = scans.iter().map(LogScan::kept_bytes).sum();
                 if let Some(&held) = parts.get(idx) {
+                    let merged: u64 = scans.iter().map(LogScan::kept_bytes).sum();
                     used.all = used.all.saturating_add(held.saturating_sub(merged));
                 }
                 let mut cost = 0;
