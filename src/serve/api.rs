@@ -564,8 +564,12 @@ fn openapi_v2(ix: &Index) -> Value {
 
 /// `kubectl auth can-i`: reads (get, list, watch) are allowed, every write denied.
 fn access_review(body: &[u8]) -> Reply {
-    let Ok(mut v) = serde_json::from_slice::<Value>(body) else {
-        return bad_request("the body is not a SelfSubjectAccessReview in JSON");
+    // JSON, or protobuf (kubectl 1.37 and later post built-in types so, `serve::protobuf`).
+    let parsed = serde_json::from_slice::<Value>(body)
+        .ok()
+        .or_else(|| super::protobuf::access_review(body));
+    let Some(mut v) = parsed else {
+        return bad_request("the body is not a SelfSubjectAccessReview in JSON or protobuf");
     };
     let verb = v
         .pointer("/spec/resourceAttributes/verb")

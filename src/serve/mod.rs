@@ -13,6 +13,7 @@ pub mod http;
 pub mod index;
 pub mod jsonpath;
 pub mod logtime;
+pub mod protobuf;
 pub mod select;
 pub mod table;
 pub mod types;
