@@ -64,7 +64,7 @@ pub fn parse(data: &[u8]) -> Result<Manifest, String> {
     if data.iter().all(|b| b.is_ascii_whitespace()) {
         return Err("the file is empty".into());
     }
-    serde_json::from_slice(data).map_err(|e| format!("invalid JSON: {e}"))
+    super::jsonde::from_bytes(data).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 /// Read a manifest from a parsed `Value` (bundles opened for `serve` parse every JSON member).

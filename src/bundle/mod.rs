@@ -44,6 +44,7 @@ macro_rules! others_as {
 pub mod budget;
 pub mod digest;
 pub mod gzblocks;
+pub mod jsonde;
 pub mod jsonscan;
 pub mod layout;
 pub mod logscan;

@@ -333,31 +333,29 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64, held: &Held) -> Result
     std::sync::LazyLock::force(&NO_PATH);
     // Fast path: every item straight into T.
     let meter = Meter::new(held);
-    let fast = {
-        let mut de = serde_json::Deserializer::from_slice(data);
+    let fast = super::jsonde::seed(
+        data,
         DocSeed::<T> {
             limit,
             per_item: false,
             meter: &meter,
             _t: PhantomData,
-        }
-        .deserialize(&mut de)
-        .and_then(|top| de.end().map(|_| top))
-    };
+        },
+    );
     let top = match fast {
         Ok(t) => t,
         Err(_) => {
             // Item by item, so one bad object does not cost the others.
             meter.give_back();
-            let mut de = serde_json::Deserializer::from_slice(data);
-            DocSeed::<T> {
-                limit,
-                per_item: true,
-                meter: &meter,
-                _t: PhantomData,
-            }
-            .deserialize(&mut de)
-            .and_then(|top| de.end().map(|_| top))
+            super::jsonde::seed(
+                data,
+                DocSeed::<T> {
+                    limit,
+                    per_item: true,
+                    meter: &meter,
+                    _t: PhantomData,
+                },
+            )
             .map_err(|e| {
                 meter.give_back();
                 bound_or_invalid(&e.to_string())
@@ -369,7 +367,7 @@ fn parse_as<T: DeserializeOwned>(data: &[u8], limit: u64, held: &Held) -> Result
         Top::Single => {
             let start = crate::memory::held();
             let mut out = Parsed::new(1);
-            match serde_json::from_slice::<T>(data) {
+            match super::jsonde::from_bytes::<T>(data) {
                 Ok(item) => {
                     out.items.push(obj(None, item));
                     // One object is bounded by its fields' entries (`k8s::MAX_ENTRIES`) and the

@@ -14,7 +14,7 @@ pub fn parse_json(data: &[u8]) -> Result<Value, String> {
     if trimmed.is_none() {
         return Err("the file is empty".into());
     }
-    serde_json::from_slice(data).map_err(|e| format!("invalid JSON: {e}"))
+    crate::bundle::jsonde::from_bytes(data).map_err(|e| format!("invalid JSON: {e}"))
 }
 
 pub fn parse_yaml(data: &[u8]) -> Result<Value, String> {
