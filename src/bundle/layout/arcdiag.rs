@@ -6,7 +6,6 @@ use super::links::Members;
 use super::{files_under, take, Mapper};
 use crate::bundle::read::Content;
 use crate::bundle::{manifest, BundleError, ClusterMeta, InputState, Src};
-use std::collections::HashMap;
 
 pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Option<String>, ClusterMeta, bool) {
     let manifest_path = if root.is_empty() {
@@ -37,7 +36,7 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
     let mut collected_at = None;
     let mut cluster = ClusterMeta::default();
     let mut complete = true;
-    let mut step_outputs: HashMap<String, String> = HashMap::new();
+    let mut step_outputs: crate::bundle::FastMap<String, String> = Default::default();
     if let Some(m) = manifest {
         collected_at = m.collected_at.0;
         complete = m.complete.0.unwrap_or(true);

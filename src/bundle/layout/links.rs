@@ -4,11 +4,11 @@
 
 use crate::bundle::read::{join_link, Content, Member};
 use crate::bundle::BundleError;
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 
 pub(super) struct Members {
     pub(super) list: Vec<Member>,
-    pub(super) by_path: HashMap<String, usize>,
+    pub(super) by_path: crate::bundle::FastMap<String, usize>,
     /// How many paths the layout reads each member as (itself, and links to it).
     pub(super) refs: Vec<u32>,
     /// The links charged as copies of their target (see `RawBundle::charged_links`).
@@ -21,7 +21,7 @@ impl Members {
         charged: std::collections::HashSet<String>,
         errors: &mut Vec<BundleError>,
     ) -> Members {
-        let mut by_path = HashMap::new();
+        let mut by_path = crate::bundle::FastMap::default();
         by_path.reserve(list.len());
         // Names given to more than one member: (files, directories, links) among them.
         let mut dups: BTreeMap<&str, [usize; 3]> = BTreeMap::new();

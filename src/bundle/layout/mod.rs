@@ -96,7 +96,7 @@ pub(super) struct Mapper {
     /// Inputs in the order first set; sorted into the bundle's `BTreeMap` once, at the end (a
     /// bundle of 60,000 logs sets 60,000 of them: a hash lookup each instead of a walk down a
     /// tree of long keys that share their first 30 bytes).
-    pub(super) inputs: IndexMap<String, Input>,
+    pub(super) inputs: IndexMap<String, Input, foldhash::fast::RandomState>,
     pub(super) objects: Vec<RawObject>,
     pub(super) typed: TypedObjects,
     pub(super) typed_count: usize,
@@ -314,7 +314,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     let mut ms = Members::new(members, charged_links, &mut errors);
     let (layout, root) = detect::detect(&ms);
     let mut mapper = Mapper {
-        inputs: IndexMap::new(),
+        inputs: IndexMap::default(),
         objects: Vec::new(),
         typed: TypedObjects::default(),
         typed_count: 0,
@@ -384,9 +384,11 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     }
     mapper.errors.sort();
     mapper.errors.dedup();
-    // Usually in order already (archive order): the stable sort and the bulk build are linear then.
-    mapper.inputs.sort_keys();
+    // One sort and a bulk build (sorting the IndexMap first rebuilt its hash table too).
     let inputs: BTreeMap<String, Input> = mapper.inputs.into_iter().collect();
+    // The members' names and the digests (two strings a member) are not needed past here: freed
+    // beside the analysis rather than before it.
+    std::thread::spawn(move || drop((ms, digests)));
     Bundle {
         source,
         container,

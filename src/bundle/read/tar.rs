@@ -468,7 +468,7 @@ fn header_checksum_ok(h: &[u8]) -> bool {
 fn charge_pending(
     name: &str,
     pending: &mut std::collections::HashMap<String, Vec<String>>,
-    costs: &std::collections::HashMap<String, Cost>,
+    costs: &crate::bundle::FastMap<String, Cost>,
     bounds: &mut MemberBounds,
     used: &mut Used,
     errors: &mut Vec<BundleError>,
@@ -561,7 +561,7 @@ fn read_tar(
     let mut last_member = String::new();
     let mut digests = BTreeMap::new();
     // What each member read so far (and each link to one) cost, by name, for links to it.
-    let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
+    let mut costs: crate::bundle::FastMap<String, Cost> = Default::default();
     // Links to a member not read yet, by the name of their target: charged when it comes.
     let mut pending: std::collections::HashMap<String, Vec<String>> = std::collections::HashMap::new();
     // Links charged as copies of their target (link, target), in the order they were charged.
@@ -884,7 +884,9 @@ fn read_tar(
             "the archive holds no members".into(),
         ));
     }
-    digests.extend(shared.take_digests());
+    // One bulk build (a sort, then a linear build) rather than 60,000 inserts in pool order; the
+    // later of two digests of one name wins, as with inserts.
+    let digests: BTreeMap<String, String> = digests.into_iter().chain(shared.take_digests()).collect();
     let chunked = feeder.take_chunked();
     drop(feeder);
     let mut results = gather(shared, chunked, parts, matcher, &kept);
