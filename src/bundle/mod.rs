@@ -262,6 +262,31 @@ pub struct Bundle {
     pub read_stopped_early: bool,
     /// Whether the members are the ones the bundle recorded (see `digest`).
     pub integrity: digest::Integrity,
+    /// What the layout read and no longer needs (members by name, the digests, members it did
+    /// not map): freed with the bundle, by whoever frees the bundle (`analyze` on a thread beside
+    /// the report, a fleet worker before its next bundle).
+    pub spent: Spent,
+}
+
+/// See [`Bundle::spent`].
+#[derive(Clone, Default)]
+pub struct Spent {
+    /// Held only to be dropped.
+    _held: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Spent {
+    pub(crate) fn new<T: std::any::Any + Send + Sync>(t: T) -> Spent {
+        Spent {
+            _held: Some(std::sync::Arc::new(t)),
+        }
+    }
+}
+
+impl std::fmt::Debug for Spent {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Spent")
+    }
 }
 
 impl Bundle {

@@ -6,8 +6,10 @@
 //! subresource, name as fields 1-7) or `nonResourceAttributes` (2: path 1, verb 2), the field
 //! numbers of `k8s.io/api/authorization/v1/generated.proto`. It becomes the JSON kubectl would have
 //! sent (empty strings left out), which the review is answered from; the answer is JSON, which
-//! kubectl's `Accept` lists too. Anything malformed is `None`: no panic, no allocation beyond the
-//! strings read.
+//! kubectl's `Accept` lists too. Anything malformed is `None`, never a panic; what is allocated is
+//! bounded by the body (serve reads at most 64 KiB of one): the strings read and a few dozen bytes a
+//! field. A repeated string field is its last value, as protobuf reads it; a repeated message is its
+//! last copy (protobuf would merge the copies; kubectl sends one).
 //!
 //! Knows nothing of bundles or of HTTP.
 
@@ -72,14 +74,15 @@ fn bytes_of<'a>(fs: &[(u64, Val<'a>)], n: u64) -> Option<&'a [u8]> {
 fn strings(data: &[u8], names: &[&str]) -> Option<Map<String, Value>> {
     let mut m = Map::new();
     for (k, v) in fields(data)? {
-        let (Val::Bytes(b), Some(name)) = (v, k.checked_sub(1).and_then(|i| names.get(i as usize))) else {
+        let at = k.checked_sub(1).and_then(|i| usize::try_from(i).ok());
+        let (Val::Bytes(b), Some(name)) = (v, at.and_then(|i| names.get(i))) else {
             continue;
         };
         let s = std::str::from_utf8(b).ok()?;
-        if !s.is_empty() {
-            m.insert((*name).to_string(), Value::String(s.to_string()));
-        }
+        // The last value wins, an empty one too (left out below, as kubectl's JSON leaves it out).
+        m.insert((*name).to_string(), Value::String(s.to_string()));
     }
+    m.retain(|_, v| v.as_str().is_some_and(|s| !s.is_empty()));
     Some(m)
 }
 
@@ -137,6 +140,13 @@ mod tests {
             access_review(HEALTHZ),
             Some(serde_json::json!({"spec": {"nonResourceAttributes": {"path": "/healthz", "verb": "get"}}}))
         );
+    }
+
+    #[test]
+    fn a_repeated_field_is_its_last_value_even_when_empty() {
+        // resourceAttributes { verb: "list", verb: "" }: protobuf reads verb "", not "list".
+        let attrs = b"\x12\x04list\x12\x00";
+        assert_eq!(strings(attrs, &["namespace", "verb"]), Some(Map::new()));
     }
 
     #[test]

@@ -386,9 +386,9 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
     mapper.errors.dedup();
     // One sort and a bulk build (sorting the IndexMap first rebuilt its hash table too).
     let inputs: BTreeMap<String, Input> = mapper.inputs.into_iter().collect();
-    // The members' names and the digests (two strings a member) are not needed past here: freed
-    // beside the analysis rather than before it.
-    std::thread::spawn(move || drop((ms, digests)));
+    // The members (by name, and what was not mapped) and the digests are not needed past here:
+    // freed with the bundle rather than before the analysis.
+    let spent = crate::bundle::Spent::new((ms, digests));
     Bundle {
         source,
         container,
@@ -404,6 +404,7 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
         logs: mapper.logs,
         read_stopped_early: stopped_early,
         integrity,
+        spent,
     }
 }
 
