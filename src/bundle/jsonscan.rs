@@ -3,8 +3,8 @@
 //! bytes of a small set that lie outside JSON strings, in order. Knows nothing of what the counts
 //! are for (`typed::charge`, `read::estimate_values`).
 //!
-//! How: 64 bytes at a time, masks of the quotes, the backslashes and the bytes of the set (SSE2
-//! on x86_64, which every x86_64 CPU has, a plain loop elsewhere). In a chunk with no backslash
+//! How: 64 bytes at a time, masks of the quotes, the backslashes and the bytes of the set (AVX2
+//! on x86_64 CPUs that have it, else SSE2, which every x86_64 CPU has; a plain loop elsewhere). In a chunk with no backslash
 //! (nearly all of kubectl's JSON) no byte is escaped, so the bytes inside strings are a prefix XOR
 //! of the quotes (as in simdjson), and only the set's bytes outside them are visited, without a
 //! branch a quote. A chunk with a backslash (or whose first byte one escapes) visits its quotes
@@ -90,6 +90,12 @@ pub fn outside_strings(data: &[u8], set: [u8; 4], f: impl FnMut(u8)) {
         unsafe { x86::scan_sse2(data, set, f) }
     }
     #[cfg(not(target_arch = "x86_64"))]
+    scan_scalar(data, set, f)
+}
+
+/// The scan with the plain loop's masks (what other architectures run; the tests run it too).
+#[cfg_attr(target_arch = "x86_64", allow(dead_code))]
+fn scan_scalar(data: &[u8], set: [u8; 4], f: impl FnMut(u8)) {
     scan!(data, set, f, |chunk: &[u8]| masks_scalar(chunk, set))
 }
 
@@ -107,6 +113,7 @@ fn prefix_xor(mut x: u64) -> u64 {
 
 /// Of a chunk of at most 64 bytes: bit `i` set when `chunk[i]` is `"`, `\`, or in the set (the
 /// set's own quotes and backslashes count as the strings').
+#[derive(Default)]
 struct Masks {
     quote: u64,
     backslash: u64,
@@ -115,11 +122,7 @@ struct Masks {
 
 #[inline(always)]
 fn masks_scalar(chunk: &[u8], set: [u8; 4]) -> Masks {
-    let mut out = Masks {
-        quote: 0,
-        backslash: 0,
-        set: 0,
-    };
+    let mut out = Masks::default();
     for (i, &b) in chunk.iter().enumerate() {
         if b == b'"' {
             out.quote |= 1 << i;
@@ -142,11 +145,7 @@ mod x86 {
     pub(super) fn scan_sse2(data: &[u8], set: [u8; 4], f: impl FnMut(u8)) {
         let [q, bs, s0, s1, s2, s3] = [b'"', b'\\', set[0], set[1], set[2], set[3]].map(|b| _mm_set1_epi8(b as i8));
         scan!(data, set, f, |chunk: &[u8]| {
-            let mut out = Masks {
-                quote: 0,
-                backslash: 0,
-                set: 0,
-            };
+            let mut out = Masks::default();
             for (i, part) in chunk.chunks_exact(16).enumerate() {
                 // SAFETY: `part` is 16 readable bytes, what an unaligned 128-bit load reads.
                 let v = unsafe { _mm_loadu_si128(part.as_ptr().cast::<__m128i>()) };
@@ -168,11 +167,7 @@ mod x86 {
     pub(super) fn scan_avx2(data: &[u8], set: [u8; 4], f: impl FnMut(u8)) {
         let [q, bs, s0, s1, s2, s3] = [b'"', b'\\', set[0], set[1], set[2], set[3]].map(|b| _mm256_set1_epi8(b as i8));
         scan!(data, set, f, |chunk: &[u8]| {
-            let mut out = Masks {
-                quote: 0,
-                backslash: 0,
-                set: 0,
-            };
+            let mut out = Masks::default();
             for (i, part) in chunk.chunks_exact(32).enumerate() {
                 // SAFETY: `part` is 32 readable bytes, what an unaligned 256-bit load reads.
                 let v = unsafe { _mm256_loadu_si256(part.as_ptr().cast::<__m256i>()) };
@@ -215,10 +210,28 @@ mod tests {
         out
     }
 
+    /// What each way of building the masks this machine can run gives, which must agree.
     fn fast(data: &[u8], set: [u8; 4]) -> Vec<u8> {
-        let mut out = Vec::new();
-        outside_strings(data, set, |b| out.push(b));
-        out
+        let mut ways: Vec<Vec<u8>> = vec![Vec::new(), Vec::new()];
+        outside_strings(data, set, |b| ways[0].push(b));
+        scan_scalar(data, set, |b| ways[1].push(b));
+        #[cfg(target_arch = "x86_64")]
+        {
+            let mut sse2 = Vec::new();
+            // SAFETY: SSE2 is part of the x86_64 baseline.
+            unsafe { x86::scan_sse2(data, set, |b| sse2.push(b)) };
+            ways.push(sse2);
+            if std::arch::is_x86_feature_detected!("avx2") {
+                let mut avx2 = Vec::new();
+                // SAFETY: this CPU has AVX2, checked just above.
+                unsafe { x86::scan_avx2(data, set, |b| avx2.push(b)) };
+                ways.push(avx2);
+            }
+        }
+        for w in &ways[1..] {
+            assert_eq!(w, &ways[0], "the ways of building the masks disagree");
+        }
+        ways.swap_remove(0)
     }
 
     #[test]

@@ -45,8 +45,6 @@ macro_rules! others_as {
 /// process (minimally DoS-resistant: a bundle is one input read once, nobody watches the process to
 /// learn its seed), several times faster than SipHash on the short keys of a bundle.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// The set of [`FastMap`].
-pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 pub mod budget;
 pub mod digest;
@@ -269,7 +267,7 @@ pub struct Bundle {
 }
 
 /// See [`Bundle::spent`].
-#[derive(Clone, Default)]
+#[derive(Clone)]
 pub struct Spent {
     /// Held only to be dropped.
     _held: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,

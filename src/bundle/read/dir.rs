@@ -98,7 +98,7 @@ pub(super) fn read_dir(
     let mut used = Used::new(typed);
     let mut digests = std::collections::BTreeMap::new();
     // What each file read cost, for the links to it.
-    let mut costs: std::collections::HashMap<String, Cost> = std::collections::HashMap::new();
+    let mut costs: crate::bundle::FastMap<String, Cost> = Default::default();
     rayon::in_place_scope(|scope| {
         for (idx, (rel, p)) in files.into_iter().enumerate() {
             let size = std::fs::metadata(&p).map(|m| m.len()).unwrap_or(0);
@@ -183,10 +183,7 @@ pub(super) fn read_dir(
         }
         feeder.flush(scope);
     });
-    // One bulk build (a sort, then a linear build) rather than 60,000 inserts in pool order; the
-    // later of two digests of one name wins, as with inserts.
-    let digests: std::collections::BTreeMap<String, String> =
-        digests.into_iter().chain(shared.take_digests()).collect();
+    let digests = shared.digests_with(digests);
     let chunked = feeder.take_chunked();
     drop(feeder);
     let charged_links = charge_links(
@@ -227,7 +224,7 @@ pub(super) fn read_dir(
 /// layout, which names them. The links charged, with the file each reads, in the order charged.
 fn charge_links(
     members: &mut Vec<Member>,
-    costs: &std::collections::HashMap<String, Cost>,
+    costs: &crate::bundle::FastMap<String, Cost>,
     bounds: &mut MemberBounds,
     used: &mut Used,
     errors: &mut Vec<BundleError>,

@@ -884,9 +884,7 @@ fn read_tar(
             "the archive holds no members".into(),
         ));
     }
-    // One bulk build (a sort, then a linear build) rather than 60,000 inserts in pool order; the
-    // later of two digests of one name wins, as with inserts.
-    let digests: BTreeMap<String, String> = digests.into_iter().chain(shared.take_digests()).collect();
+    let digests = shared.digests_with(digests);
     let chunked = feeder.take_chunked();
     drop(feeder);
     let mut results = gather(shared, chunked, parts, matcher, &kept);
