@@ -6,9 +6,11 @@
 //!
 //! writes into `--out`:
 //! - `bundle.tar.gz`: block gzip as `arcdiag collect` writes it (`arcdiag::bundle::gzblocks`; one
-//!   ordinary gzip stream, as `tar czf` writes it, with `--single-stream`): `manifest.json`, `kubectl/` lists (nodes, namespaces, and per namespace pods,
-//!   events, services), and one log per container under `logs/`, klog and JSON lines, long and
-//!   short, filling the bundle up to `--size` uncompressed;
+//!   ordinary gzip stream, as `tar czf` writes it, with `--single-stream`): `manifest.json`,
+//!   `kubectl/` lists (nodes, namespaces, and per namespace pods, events, services), and one log
+//!   per container under `logs/`, klog and JSON lines, long and short, filling the bundle up to
+//!   `--size` uncompressed. With `--digests` the manifest records each member's sha256, as collect
+//!   does, and `analyze` verifies them; without, the bundle is unverifiable (the bytes are the same);
 //! - `expected.json`: the findings `arcdiag analyze` must report, exactly: code, subject, and the
 //!   evidence locations (`path:line` for log lines, `path (object field)` for objects);
 //! - `patterns.ere`: the built-in log signatures as `grep -E` patterns (for `bench/run.sh`).
@@ -45,6 +47,9 @@ pub struct Options {
     /// One ordinary gzip stream (what `tar czf` and other tools write) instead of block gzip
     /// (what `arcdiag collect` writes).
     pub single_stream: bool,
+    /// Record each member's sha256 in its manifest step, as `arcdiag collect` does, so that
+    /// `analyze` verifies the bundle (without, it is unverifiable; the bytes hashed are the same).
+    pub digests: bool,
 }
 
 /// What was generated.
@@ -170,6 +175,7 @@ struct Writer {
     bytes: u64,
     members: usize,
     steps: Vec<Value>,
+    digests: bool,
 }
 
 impl Writer {
@@ -182,11 +188,23 @@ impl Writer {
         self.tar.append_data(&mut h, format!("{TOP}/{rel}"), data)?;
         self.bytes += data.len() as u64 + 512;
         self.members += 1;
+        // With digests, every member but the manifest is a step's output (collect's are).
+        let step = match step {
+            None if self.digests && rel != "manifest.json" => {
+                let id = rel.strip_suffix(".json").unwrap_or(rel);
+                Some((id, vec!["kubectl".to_string(), id.replace('/', " ")]))
+            }
+            s => s,
+        };
         if let Some((id, argv)) = step {
-            self.steps.push(json!({
+            let mut s = json!({
                 "id": id, "argv": argv, "output": rel, "status": "ok", "exit_code": 0,
                 "duration_ms": 100 + data.len() / 100_000, "bytes": data.len(), "truncated": false, "stderr": ""
-            }));
+            });
+            if self.digests {
+                s["sha256"] = Value::String(arcdiag::bundle::digest::sha256_hex(data));
+            }
+            self.steps.push(s);
         }
         Ok(())
     }
@@ -518,6 +536,7 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
         tar: tarb,
         bytes: 0,
         members: 0,
+        digests: opts.digests,
         steps: Vec::new(),
     };
     let mut rng = Rng(opts.seed.wrapping_mul(0x2545_F491_4F6C_DD1D) ^ 0x1234_5678);
@@ -1054,10 +1073,11 @@ fn main() {
         long_logs: 0,
         long_log_size: 64 << 20,
         single_stream: false,
+        digests: false,
     };
     let mut out: Option<PathBuf> = None;
     let args: Vec<String> = std::env::args().skip(1).collect();
-    let usage = "usage: gen_bundle --out DIR [--size 1GiB] [--pods N] [--events N] [--seed N] [--level 0-9] [--long-logs N] [--long-log-size 64MiB] [--single-stream]";
+    let usage = "usage: gen_bundle --out DIR [--size 1GiB] [--pods N] [--events N] [--seed N] [--level 0-9] [--long-logs N] [--long-log-size 64MiB] [--single-stream] [--digests]";
     let mut i = 0;
     while i < args.len() {
         let val = args.get(i + 1).cloned().unwrap_or_default();
@@ -1088,6 +1108,11 @@ fn main() {
             "--out" => out = Some(PathBuf::from(&val)),
             "--single-stream" => {
                 opts.single_stream = true;
+                i += 1;
+                continue;
+            }
+            "--digests" => {
+                opts.digests = true;
                 i += 1;
                 continue;
             }

@@ -42,6 +42,8 @@ fn analyze_reports_exactly_the_planted_findings() {
         long_logs: 1,
         long_log_size: 5_800_000,
         single_stream: false,
+        // as collect's bundles: every member's digest recorded, and verified
+        digests: true,
     };
     let g = gen_bundle::generate(&opts, dir.path()).unwrap();
     assert!(g.uncompressed_bytes > 6 << 20, "{} bytes", g.uncompressed_bytes);
@@ -53,6 +55,11 @@ fn analyze_reports_exactly_the_planted_findings() {
     assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["bundle"]["partial"], Value::Bool(false), "{}", report["bundle"]);
+    assert_eq!(
+        report["bundle"]["integrity"]["state"], "verified",
+        "{}",
+        report["bundle"]["integrity"]
+    );
 
     let mut got: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
     for f in report["findings"].as_array().unwrap() {
@@ -139,6 +146,7 @@ fn the_generator_is_deterministic() {
         long_logs: 0,
         long_log_size: 0,
         single_stream: false,
+        digests: false,
     };
     let ga = gen_bundle::generate(&opts, a.path()).unwrap();
     let gb = gen_bundle::generate(&opts, b.path()).unwrap();

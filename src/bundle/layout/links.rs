@@ -11,6 +11,8 @@ pub(super) struct Members {
     pub(super) by_path: crate::bundle::FastMap<String, usize>,
     /// How many paths the layout reads each member as (itself, and links to it).
     pub(super) refs: Vec<u32>,
+    /// Whether each member is the copy of its name that is read (the last one).
+    current: Vec<bool>,
     /// The links charged as copies of their target (see `RawBundle::charged_links`).
     pub(super) charged: std::collections::HashSet<String>,
 }
@@ -30,9 +32,11 @@ impl Members {
             Content::Symlink(_) | Content::HardLink(_) => 2,
             _ => 0,
         };
+        let mut current = vec![true; list.len()];
         for (i, m) in list.iter().enumerate() {
             // Duplicate names: the last one wins, as when extracting; each shadowed one is named.
             if let Some(prev) = by_path.insert(m.path.clone(), i) {
+                current[prev] = false;
                 let e = dups.entry(m.path.as_str()).or_insert_with(|| {
                     let mut k = [0; 3];
                     k[kind(&list[prev])] += 1;
@@ -67,13 +71,14 @@ impl Members {
             list,
             by_path,
             refs,
+            current,
             charged,
         }
     }
 
     /// Whether `idx` is the copy of its name that is read (the last one).
     pub(super) fn is_current(&self, idx: usize) -> bool {
-        self.by_path.get(&self.list[idx].path) == Some(&idx)
+        self.current.get(idx).copied().unwrap_or(false)
     }
 
     /// Follow symlinks and hard links inside the archive (at most 8 hops); `None` for links that

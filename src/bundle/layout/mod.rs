@@ -370,16 +370,16 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
 
     // Logs (~300-byte structs, tens of thousands) are usually in order already; when not, sort
     // their positions and move each log once.
-    let log_key = |l: &Log| (l.path.clone(), l.scan.tail_first_line);
-    if !mapper
-        .logs
-        .is_sorted_by(|a, b| (&a.path, a.scan.tail_first_line) <= (&b.path, b.scan.tail_first_line))
-    {
-        let mut order: Vec<(usize, (String, u64))> = mapper.logs.iter().map(log_key).enumerate().collect();
-        order.sort_by(|a, b| a.1.cmp(&b.1));
+    fn log_key(l: &Log) -> (&str, u64) {
+        (l.path.as_str(), l.scan.tail_first_line)
+    }
+    if !mapper.logs.is_sorted_by(|a, b| log_key(a) <= log_key(b)) {
+        // Stable, as sorting the logs themselves would be.
+        let mut order: Vec<usize> = (0..mapper.logs.len()).collect();
+        order.sort_by(|&a, &b| log_key(&mapper.logs[a]).cmp(&log_key(&mapper.logs[b])));
         let mut slots: Vec<Option<Log>> = std::mem::take(&mut mapper.logs).into_iter().map(Some).collect();
         let mut sorted = Vec::with_capacity(slots.len());
-        sorted.extend(order.into_iter().filter_map(|(i, _)| slots[i].take()));
+        sorted.extend(order.into_iter().filter_map(|i| slots[i].take()));
         mapper.logs = sorted;
     }
     mapper.errors.sort();

@@ -182,7 +182,9 @@ fn trim_with(
             errors.push(e);
         }
     };
-    // What each member keeps, and whether it is typed, for the links to it.
+    // What each member keeps, and whether it is typed, for the links to it: only the members
+    // some link names are recorded (tens of thousands of members, most bundles no link at all).
+    let targets: HashSet<&str> = links.iter().map(|(_, t)| t.as_str()).collect();
     let mut bytes: HashMap<String, (u64, bool)> = HashMap::new();
     let (mut first_unkept, mut first_unsplit) = (None, None);
     for (idx, m) in results.iter_mut() {
@@ -258,7 +260,7 @@ fn trim_with(
                         ),
                     );
                 }
-                if k > 0 {
+                if k > 0 && targets.contains(m.path.as_str()) {
                     bytes.insert(m.path.clone(), (k, true));
                 }
                 0
@@ -277,7 +279,7 @@ fn trim_with(
             }
             _ => 0,
         };
-        if cost > 0 {
+        if cost > 0 && targets.contains(m.path.as_str()) {
             bytes.insert(m.path.clone(), (cost, false));
         }
     }
