@@ -366,26 +366,34 @@ pub fn map(raw: RawBundle, source: String) -> Bundle {
             v.sort_by(|a, b| src(a).cmp(src(b)));
         }
     }
-    by_src(&mut mapper.objects, |o| &o.src);
-
     // Logs (~300-byte structs, tens of thousands) are usually in order already; when not, sort
     // their positions and move each log once.
     fn log_key(l: &Log) -> (&str, u64) {
         (l.path.as_str(), l.scan.tail_first_line)
     }
-    if !mapper.logs.is_sorted_by(|a, b| log_key(a) <= log_key(b)) {
+    fn sort_logs(logs: &mut Vec<Log>) {
+        if logs.is_sorted_by(|a, b| log_key(a) <= log_key(b)) {
+            return;
+        }
         // Stable, as sorting the logs themselves would be.
-        let mut order: Vec<usize> = (0..mapper.logs.len()).collect();
-        order.sort_by(|&a, &b| log_key(&mapper.logs[a]).cmp(&log_key(&mapper.logs[b])));
-        let mut slots: Vec<Option<Log>> = std::mem::take(&mut mapper.logs).into_iter().map(Some).collect();
-        let mut sorted = Vec::with_capacity(slots.len());
-        sorted.extend(order.into_iter().filter_map(|i| slots[i].take()));
-        mapper.logs = sorted;
+        let mut order: Vec<usize> = (0..logs.len()).collect();
+        order.sort_by(|&a, &b| log_key(&logs[a]).cmp(&log_key(&logs[b])));
+        let mut slots: Vec<Option<Log>> = std::mem::take(logs).into_iter().map(Some).collect();
+        logs.reserve_exact(slots.len());
+        logs.extend(order.into_iter().filter_map(|i| slots[i].take()));
     }
-    mapper.errors.sort();
-    mapper.errors.dedup();
-    // One sort and a bulk build (sorting the IndexMap first rebuilt its hash table too).
-    let inputs: BTreeMap<String, Input> = mapper.inputs.into_iter().collect();
+    // The inputs (one sort and a bulk build; sorting the IndexMap first rebuilt its hash table
+    // too) beside the rest: these sorts are most of what is left of the layout, on one core.
+    let unsorted = std::mem::take(&mut mapper.inputs);
+    let (inputs, ()) = rayon::join(
+        || unsorted.into_iter().collect::<BTreeMap<String, Input>>(),
+        || {
+            by_src(&mut mapper.objects, |o| &o.src);
+            sort_logs(&mut mapper.logs);
+            mapper.errors.sort();
+            mapper.errors.dedup();
+        },
+    );
     // The members (by name, and what was not mapped) and the digests are not needed past here:
     // freed with the bundle rather than before the analysis.
     let spent = crate::bundle::Spent::new((ms, digests));
