@@ -32,18 +32,19 @@ fn main() {
     let rules = arcdiag::rules::registry(&sigs);
     let a = arcdiag::engine::run(&snap, &sigs, &rules, &Default::default());
     eprintln!(
-        "engine    {:?} ({} findings) process cpu {:.3}s",
+        "engine    {:?} ({} findings) process cpu {:.3}s {}",
         t.elapsed(),
         a.findings.len(),
-        cpu(libc::RUSAGE_SELF) - c
+        cpu(libc::RUSAGE_SELF) - c,
+        hwm()
     );
     let t = Instant::now();
     let mut report = arcdiag::report::Report::new(&snap.bundle, &snap.model_errors, a);
     report.timeline = arcdiag::timeline::build(&snap, &report.findings);
-    eprintln!("report    {:?} (timeline)", t.elapsed());
+    eprintln!("report    {:?} (timeline) {}", t.elapsed(), hwm());
     let t = Instant::now();
     let out = arcdiag::report::json::render_entries(std::slice::from_ref(&report), &[], false);
-    eprintln!("json      {:?} ({} bytes)", t.elapsed(), out.len());
+    eprintln!("json      {:?} ({} bytes) {}", t.elapsed(), out.len(), hwm());
     let t = Instant::now();
     drop(snap);
     eprintln!("drop      {:?}", t.elapsed());

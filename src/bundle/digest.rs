@@ -15,7 +15,47 @@ pub const SIDECAR: &str = "arcdiag-redaction.json";
 
 /// Lowercase hex sha256 of `data`.
 pub fn sha256_hex(data: &[u8]) -> String {
-    hex(&Sha256::digest(data))
+    Sum::of(data).hex()
+}
+
+/// A member's sha256 as its 32 bytes: what the reader keeps per member (60,000 of them in a large
+/// bundle; a hex `String` each was 64 bytes more on the heap, and a hex format per member).
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub struct Sum(pub [u8; 32]);
+
+impl Sum {
+    pub fn of(data: &[u8]) -> Sum {
+        Sum(Sha256::digest(data).into())
+    }
+
+    /// Lowercase hex.
+    pub fn hex(&self) -> String {
+        hex(&self.0)
+    }
+
+    /// Whether `hex` (either case, as a bundle may record it) spells this digest.
+    pub fn is(&self, hex: &str) -> bool {
+        fn nibble(c: u8) -> Option<u8> {
+            match c {
+                b'0'..=b'9' => Some(c - b'0'),
+                b'a'..=b'f' => Some(c - b'a' + 10),
+                b'A'..=b'F' => Some(c - b'A' + 10),
+                _ => None,
+            }
+        }
+        hex.len() == 64
+            && hex
+                .as_bytes()
+                .chunks_exact(2)
+                .zip(self.0)
+                .all(|(p, b)| matches!((nibble(p[0]), nibble(p[1])), (Some(h), Some(l)) if h << 4 | l == b))
+    }
+}
+
+impl std::fmt::Debug for Sum {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.hex())
+    }
 }
 
 fn hex(d: &[u8]) -> String {
@@ -43,9 +83,9 @@ impl<R: Read> Hashing<R> {
     }
 
     /// Read the rest through the hash; the digest of everything read.
-    pub fn finish(mut self) -> io::Result<String> {
+    pub fn finish(mut self) -> io::Result<Sum> {
         io::copy(&mut self, &mut io::sink())?;
-        Ok(hex(&self.h.finalize()))
+        Ok(Sum(self.h.finalize().into()))
     }
 }
 
@@ -82,7 +122,7 @@ impl Integrity {
     /// call a missing member a mismatch beyond what it read.
     pub fn judge(
         recorded: &BTreeMap<String, String>,
-        actual: &BTreeMap<String, String>,
+        actual: &BTreeMap<String, Sum>,
         root: &str,
         complete_read: bool,
     ) -> Integrity {
@@ -99,7 +139,7 @@ impl Integrity {
         let mut mismatched = Vec::new();
         for (rel, want) in recorded {
             match actual.get(&full(rel)) {
-                Some(got) if got.eq_ignore_ascii_case(want) => {}
+                Some(got) if got.is(want) => {}
                 Some(_) => mismatched.push(rel.clone()),
                 None if complete_read => mismatched.push(rel.clone()),
                 None => {}
@@ -146,7 +186,16 @@ mod tests {
         let mut r = Hashing::new(&b"abcdef"[..]);
         let mut first = [0u8; 3];
         assert!(r.read_exact(&mut first).is_ok());
-        assert_eq!(r.finish().ok(), Some(sha256_hex(b"abcdef")));
+        assert_eq!(r.finish().ok(), Some(Sum::of(b"abcdef")));
+        let abc = Sum::of(b"abc");
+        assert!(abc.is("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
+        assert!(abc.is(&abc.hex()));
+        // One nibble off, one short, one long, not hex: none of them is it.
+        assert!(!abc.is("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ae"));
+        assert!(!abc.is("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a"));
+        assert!(!abc.is("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
+        assert!(!abc.is("ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
+        assert!(!abc.is(""));
     }
 
     #[test]
@@ -159,17 +208,17 @@ mod tests {
         .into_iter()
         .map(|(k, v)| (k.to_string(), v))
         .collect();
-        let mut act: BTreeMap<String, String> = BTreeMap::new();
-        act.insert("top/a.json".into(), sha256_hex(b"a"));
-        act.insert("top/b.log".into(), sha256_hex(b"B"));
-        act.insert("top/manifest.json".into(), sha256_hex(b"m"));
-        act.insert("top/extra.txt".into(), sha256_hex(b"x"));
+        let mut act: BTreeMap<String, Sum> = BTreeMap::new();
+        act.insert("top/a.json".into(), Sum::of(b"a"));
+        act.insert("top/b.log".into(), Sum::of(b"B"));
+        act.insert("top/manifest.json".into(), Sum::of(b"m"));
+        act.insert("top/extra.txt".into(), Sum::of(b"x"));
         let i = Integrity::judge(&rec, &act, "top", true);
         assert_eq!(i.state, "mismatch");
         assert_eq!(i.mismatched, ["b.log", "c.json"]);
         assert_eq!(i.unlisted, ["extra.txt"]);
-        act.insert("top/b.log".into(), sha256_hex(b"b"));
-        act.insert("top/c.json".into(), sha256_hex(b"c"));
+        act.insert("top/b.log".into(), Sum::of(b"b"));
+        act.insert("top/c.json".into(), Sum::of(b"c"));
         act.remove("top/extra.txt");
         assert_eq!(Integrity::judge(&rec, &act, "top", true).state, "verified");
         assert_eq!(

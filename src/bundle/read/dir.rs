@@ -9,7 +9,7 @@ use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
 use super::kept::{self, Kept};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, Class, Content, Member, RawBundle};
-use crate::bundle::digest::{sha256_hex, Hashing};
+use crate::bundle::digest::{Hashing, Sum};
 use crate::bundle::{BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::fs::File;
@@ -173,7 +173,7 @@ pub(super) fn read_dir(
                 match charge_member(&rel, data, class, &mut used, &kept) {
                     Ok(limit) => feeder.set_limit(idx, limit),
                     Err(refused) => {
-                        digests.insert(rel.clone(), sha256_hex(data));
+                        digests.insert(rel.clone(), Sum::of(data));
                         feeder.discard(idx);
                         shared.push(idx, *refused);
                     }

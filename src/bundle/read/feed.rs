@@ -11,7 +11,7 @@ use super::kept::{self, Kept};
 use super::pool::{Budget, Buf, Pool, ReadFail, CHUNK, POOL_KEEP};
 use super::Content;
 use super::{process, read_more, Class, Member};
-use crate::bundle::digest::sha256_hex;
+use crate::bundle::digest::Sum;
 use crate::bundle::logscan::{scan_cuts, Belongs, LogScan, Segmenter, CONTEXT};
 use crate::signatures::LogMatcher;
 use memchr::memrchr;
@@ -30,7 +30,7 @@ const LONG_LINE: usize = 4 << 20;
 pub(super) struct Shared {
     results: Mutex<Vec<(usize, Member)>>,
     /// The sha256 of each member read whole, taken by the task that processed it.
-    digests: Mutex<Vec<(String, String)>>,
+    digests: Mutex<Vec<(String, Sum)>>,
 }
 
 /// Whether a member is read in regions (a long log) rather than whole.
@@ -50,17 +50,17 @@ pub(super) struct Chunked {
 }
 
 impl Shared {
-    pub(super) fn push_digest(&self, path: String, hex: String) {
+    pub(super) fn push_digest(&self, path: String, sum: Sum) {
         match self.digests.lock() {
-            Ok(mut g) => g.push((path, hex)),
-            Err(p) => p.into_inner().push((path, hex)),
+            Ok(mut g) => g.push((path, sum)),
+            Err(p) => p.into_inner().push((path, sum)),
         }
     }
 
     /// The digests the reading thread took (`read`) and those the pool's tasks took, in one map:
     /// one bulk build (a sort, then a linear build) rather than 60,000 inserts in pool order; the
     /// later of two digests of one name wins, as with inserts.
-    pub(super) fn digests_with(&self, read: BTreeMap<String, String>) -> BTreeMap<String, String> {
+    pub(super) fn digests_with(&self, read: BTreeMap<String, Sum>) -> BTreeMap<String, Sum> {
         let pool = match self.digests.lock() {
             Ok(mut g) => std::mem::take(&mut *g),
             Err(p) => std::mem::take(&mut *p.into_inner()),
@@ -376,7 +376,7 @@ impl<'a> Feeder<'a> {
         scope.spawn(move |_| {
             for p in pieces {
                 // Hashed here, on the pool, rather than in the one thread that reads the stream.
-                shared.push_digest(p.path.clone(), sha256_hex(&buf[p.start..p.end]));
+                shared.push_digest(p.path.clone(), Sum::of(&buf[p.start..p.end]));
                 let start = crate::memory::held();
                 let mut m = process(p.path, p.size, &buf[p.start..p.end], p.class, p.limit, matcher, kept);
                 if kept::is_measured(p.class) {

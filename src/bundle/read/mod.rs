@@ -78,8 +78,8 @@ pub struct RawBundle {
     /// True when reading stopped before the end (corruption, truncation, a bound).
     pub stopped_early: bool,
     pub container: &'static str,
-    /// The sha256 (lowercase hex) of every regular member read to its end, by path.
-    pub digests: std::collections::BTreeMap<String, String>,
+    /// The sha256 of every regular member read to its end, by path.
+    pub digests: std::collections::BTreeMap<String, crate::bundle::digest::Sum>,
     /// The links charged against the bounds as a copy of their target (archives), which the
     /// layout may read as one; any other link shares its target's one reading.
     pub charged_links: std::collections::HashSet<String>,

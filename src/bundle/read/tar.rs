@@ -10,7 +10,7 @@ use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
 use super::kept::{self, Kept};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
 use super::{classify_for, path_display, Class, Content, Member, RawBundle};
-use crate::bundle::digest::{sha256_hex, Hashing};
+use crate::bundle::digest::{Hashing, Sum};
 use crate::bundle::{gzblocks, BundleError, Limits};
 use crate::signatures::LogMatcher;
 use std::collections::BTreeMap;
@@ -532,7 +532,7 @@ pub(super) fn sparse<R: Read>(entry: &mut tar::Entry<'_, R>) -> Option<String> {
 }
 
 /// Read the rest of a member through its hash and record the digest under `name`.
-fn record_digest<R: Read>(h: Hashing<R>, name: &str, digests: &mut BTreeMap<String, String>) -> io::Result<()> {
+fn record_digest<R: Read>(h: Hashing<R>, name: &str, digests: &mut BTreeMap<String, Sum>) -> io::Result<()> {
     digests.insert(name.to_string(), h.finish()?);
     Ok(())
 }
@@ -840,7 +840,7 @@ fn read_tar(
                     match charge_member(&name, data, class, &mut used, &kept) {
                         Ok(limit) => feeder.set_limit(idx, limit),
                         Err(refused) => {
-                            digests.insert(name.clone(), sha256_hex(data));
+                            digests.insert(name.clone(), Sum::of(data));
                             feeder.discard(idx);
                             shared.push(idx, *refused);
                         }
