@@ -33,8 +33,9 @@ impl Sum {
         hex(&self.0)
     }
 
-    /// Whether `hex` (either case, as a bundle may record it) spells this digest.
-    pub fn is(&self, hex: &str) -> bool {
+    /// The digest `hex` spells (64 hex digits, either case, as a bundle may record it); `None`
+    /// for anything else, which then matches no member.
+    pub fn parse_hex(hex: &str) -> Option<Sum> {
         fn nibble(c: u8) -> Option<u8> {
             match c {
                 b'0'..=b'9' => Some(c - b'0'),
@@ -43,12 +44,14 @@ impl Sum {
                 _ => None,
             }
         }
-        hex.len() == 64
-            && hex
-                .as_bytes()
-                .chunks_exact(2)
-                .zip(self.0)
-                .all(|(p, b)| matches!((nibble(p[0]), nibble(p[1])), (Some(h), Some(l)) if h << 4 | l == b))
+        if hex.len() != 64 {
+            return None;
+        }
+        let mut out = [0u8; 32];
+        for (o, p) in out.iter_mut().zip(hex.as_bytes().chunks_exact(2)) {
+            *o = nibble(p[0])? << 4 | nibble(p[1])?;
+        }
+        Some(Sum(out))
     }
 }
 
@@ -117,11 +120,11 @@ impl Integrity {
         }
     }
 
-    /// Compare `recorded` (path relative to the root → hex digest) with `actual` (member path →
-    /// hex digest) under `root`. A bundle read only in part (`complete_read: false`) cannot
+    /// Compare `recorded` (path relative to the root → digest; `None` where what was recorded is
+    /// not a sha256) with `actual` (member path → digest) under `root`. A bundle read only in part (`complete_read: false`) cannot
     /// call a missing member a mismatch beyond what it read.
     pub fn judge(
-        recorded: &BTreeMap<String, String>,
+        recorded: &BTreeMap<String, Option<Sum>>,
         actual: &BTreeMap<String, Sum>,
         root: &str,
         complete_read: bool,
@@ -139,7 +142,7 @@ impl Integrity {
         let mut mismatched = Vec::new();
         for (rel, want) in recorded {
             match actual.get(&full(rel)) {
-                Some(got) if got.is(want) => {}
+                Some(got) if Some(*got) == *want => {}
                 Some(_) => mismatched.push(rel.clone()),
                 None if complete_read => mismatched.push(rel.clone()),
                 None => {}
@@ -187,26 +190,27 @@ mod tests {
         let mut first = [0u8; 3];
         assert!(r.read_exact(&mut first).is_ok());
         assert_eq!(r.finish().ok(), Some(Sum::of(b"abcdef")));
-        let abc = Sum::of(b"abc");
-        assert!(abc.is("BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD"));
-        assert!(abc.is(&abc.hex()));
+        let abc = Some(Sum::of(b"abc"));
+        let upper = "BA7816BF8F01CFEA414140DE5DAE2223B00361A396177A9CB410FF61F20015AD";
+        assert_eq!(Sum::parse_hex(upper), abc);
+        assert_eq!(Sum::parse_hex(&Sum::of(b"abc").hex()), abc);
         // One nibble off, one short, one long, not hex: none of them is it.
-        assert!(!abc.is("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ae"));
-        assert!(!abc.is("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015a"));
-        assert!(!abc.is("ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad0"));
-        assert!(!abc.is("ga7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"));
-        assert!(!abc.is(""));
+        let off = "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ae";
+        assert!(Sum::parse_hex(off).is_some() && Sum::parse_hex(off) != abc);
+        for bad in [&upper[1..], &format!("{upper}0"), &upper.replacen('B', "g", 1), "", "é"] {
+            assert_eq!(Sum::parse_hex(bad), None, "{bad}");
+        }
     }
 
     #[test]
     fn judge_names_changed_missing_and_unlisted_members() {
-        let rec: BTreeMap<String, String> = [
+        let rec: BTreeMap<String, Option<Sum>> = [
             ("a.json", sha256_hex(b"a")),
             ("b.log", sha256_hex(b"b")),
             ("c.json", sha256_hex(b"c")),
         ]
         .into_iter()
-        .map(|(k, v)| (k.to_string(), v))
+        .map(|(k, v)| (k.to_string(), Sum::parse_hex(&v)))
         .collect();
         let mut act: BTreeMap<String, Sum> = BTreeMap::new();
         act.insert("top/a.json".into(), Sum::of(b"a"));

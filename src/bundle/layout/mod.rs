@@ -104,7 +104,7 @@ pub(super) struct Mapper {
     pub(super) logs: Vec<Log>,
     pub(super) errors: Vec<BundleError>,
     /// Digests the bundle records, by path relative to its root.
-    pub(super) recorded: BTreeMap<String, String>,
+    pub(super) recorded: BTreeMap<String, Option<crate::bundle::digest::Sum>>,
 }
 
 impl Mapper {
@@ -428,7 +428,7 @@ fn sidecar_digests(ms: &Members, root: &str, mp: &mut Mapper) {
         if let Some(m) = v.get("sha256").and_then(Value::as_object) {
             for (k, d) in m {
                 if let Some(d) = d.as_str() {
-                    mp.recorded.insert(k.clone(), d.to_string());
+                    mp.recorded.insert(k.clone(), crate::bundle::digest::Sum::parse_hex(d));
                 }
             }
         }
