@@ -10,7 +10,8 @@
 //!   `kubectl/` lists (nodes, namespaces, and per namespace pods, events, services), and one log
 //!   per container under `logs/`, klog and JSON lines, long and short, filling the bundle up to
 //!   `--size` uncompressed. With `--digests` the manifest records each member's sha256, as collect
-//!   does, and `analyze` verifies them; without, the bundle is unverifiable (the bytes are the same);
+//!   does, and `analyze` verifies them; without, the bundle is unverifiable (the other members'
+//!   bytes are the same);
 //! - `expected.json`: the findings `arcdiag analyze` must report, exactly: code, subject, and the
 //!   evidence locations (`path:line` for log lines, `path (object field)` for objects);
 //! - `patterns.ere`: the built-in log signatures as `grep -E` patterns (for `bench/run.sh`).
@@ -188,14 +189,6 @@ impl Writer {
         self.tar.append_data(&mut h, format!("{TOP}/{rel}"), data)?;
         self.bytes += data.len() as u64 + 512;
         self.members += 1;
-        // With digests, every member but the manifest is a step's output (collect's are).
-        let step = match step {
-            None if self.digests && rel != "manifest.json" => {
-                let id = rel.strip_suffix(".json").unwrap_or(rel);
-                Some((id, vec!["kubectl".to_string(), id.replace('/', " ")]))
-            }
-            s => s,
-        };
         if let Some((id, argv)) = step {
             let mut s = json!({
                 "id": id, "argv": argv, "output": rel, "status": "ok", "exit_code": 0,
@@ -597,7 +590,13 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
         "serverVersion": {"major": "1", "minor": "29", "gitVersion": "v1.29.7", "platform": "linux/amd64"}
     }))
     .unwrap_or_default();
-    w.add("kubectl/version.json", &version, None)?;
+    // A step of its own only with digests (every member collect writes but the manifest is one).
+    let argv = || ["kubectl", "version", "-o", "json"].map(String::from).to_vec();
+    w.add(
+        "kubectl/version.json",
+        &version,
+        opts.digests.then(|| ("kubectl/version", argv())),
+    )?;
     let bad_node = nodes.len() / 2;
     let node_items: Vec<Value> = nodes
         .iter()

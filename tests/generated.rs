@@ -132,6 +132,25 @@ fn analyze_reports_exactly_the_planted_findings() {
     let (a, b) = (run("a"), run("b"));
     assert_eq!(a.status.code(), Some(1));
     assert_eq!(String::from_utf8_lossy(&a.stdout), String::from_utf8_lossy(&b.stdout));
+
+    // Without digests (the benchmarks' bundles): unverifiable, and the same findings.
+    let plain_dir = dir.path().join("plain");
+    let g3 = gen_bundle::generate(&gen_bundle::Options { digests: false, ..opts }, &plain_dir).unwrap();
+    assert_eq!(g3.expected, g.expected);
+    let plain = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["analyze", "--format", "json"])
+        .arg(&g3.bundle)
+        .output()
+        .unwrap();
+    assert_eq!(
+        plain.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&plain.stderr)
+    );
+    let plain: Value = serde_json::from_slice(&plain.stdout).unwrap();
+    assert_eq!(plain["bundle"]["integrity"]["state"], "unverifiable");
+    assert_eq!(plain["findings"], report["findings"], "findings differ without digests");
 }
 
 #[test]

@@ -121,8 +121,8 @@ impl Integrity {
     }
 
     /// Compare `recorded` (path relative to the root → digest; `None` where what was recorded is
-    /// not a sha256) with `actual` (member path → digest) under `root`. A bundle read only in part (`complete_read: false`) cannot
-    /// call a missing member a mismatch beyond what it read.
+    /// not a sha256) with `actual` (member path → digest) under `root`. A bundle read only in part
+    /// (`complete_read: false`) cannot call a missing member a mismatch beyond what it read.
     pub fn judge(
         recorded: &BTreeMap<String, Option<Sum>>,
         actual: &BTreeMap<String, Sum>,

@@ -45,6 +45,8 @@ macro_rules! others_as {
 /// process (minimally DoS-resistant: a bundle is one input read once, nobody watches the process to
 /// learn its seed), several times faster than SipHash on the short keys of a bundle.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
+/// A [`FastMap`]'s set.
+pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 pub mod budget;
 pub mod digest;

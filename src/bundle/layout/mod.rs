@@ -103,7 +103,8 @@ pub(super) struct Mapper {
     pub(super) az: BTreeMap<String, (Value, Src)>,
     pub(super) logs: Vec<Log>,
     pub(super) errors: Vec<BundleError>,
-    /// Digests the bundle records, by path relative to its root.
+    /// Digests the bundle records, by path relative to its root (`None`: what it records there is
+    /// not a sha256, which matches nothing).
     pub(super) recorded: BTreeMap<String, Option<crate::bundle::digest::Sum>>,
 }
 

@@ -184,7 +184,7 @@ fn trim_with(
     };
     // What each member keeps, and whether it is typed, for the links to it: only the members
     // some link names are recorded (tens of thousands of members, most bundles no link at all).
-    let targets: HashSet<&str> = links.iter().map(|(_, t)| t.as_str()).collect();
+    let targets: crate::bundle::FastSet<&str> = links.iter().map(|(_, t)| t.as_str()).collect();
     let mut bytes: HashMap<String, (u64, bool)> = HashMap::new();
     let (mut first_unkept, mut first_unsplit) = (None, None);
     for (idx, m) in results.iter_mut() {
