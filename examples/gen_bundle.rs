@@ -591,12 +591,13 @@ pub fn generate(opts: &Options, out_dir: &Path) -> std::io::Result<Generated> {
     }))
     .unwrap_or_default();
     // A step of its own only with digests (every member collect writes but the manifest is one).
-    let argv = || ["kubectl", "version", "-o", "json"].map(String::from).to_vec();
-    w.add(
-        "kubectl/version.json",
-        &version,
-        opts.digests.then(|| ("kubectl/version", argv())),
-    )?;
+    let step = opts.digests.then(|| {
+        (
+            "kubectl/version",
+            ["kubectl", "version", "-o", "json"].map(String::from).to_vec(),
+        )
+    });
+    w.add("kubectl/version.json", &version, step)?;
     let bad_node = nodes.len() / 2;
     let node_items: Vec<Value> = nodes
         .iter()

@@ -4,10 +4,10 @@
 //! are for (`typed::charge`, `read::estimate_values`).
 //!
 //! How: 64 bytes at a time, masks of the quotes, the backslashes and the bytes of the set (AVX2
-//! on x86_64 CPUs that have it, else SSE2, which every x86_64 CPU has; a plain loop elsewhere). In a chunk with no backslash
-//! (nearly all of kubectl's JSON) no byte is escaped, so the bytes inside strings are a prefix XOR
-//! of the quotes (as in simdjson), and only the set's bytes outside them are visited, without a
-//! branch a quote. A chunk with a backslash (or whose first byte one escapes) visits its quotes
+//! on x86_64 CPUs that have it, else SSE2, which every x86_64 CPU has; a plain loop elsewhere).
+//! In a chunk with no backslash (nearly all of kubectl's JSON) no byte is escaped, so the bytes
+//! inside strings are a prefix XOR of the quotes (as in simdjson), and only the set's bytes outside
+//! them are visited, without a branch a quote. A chunk with a backslash (or whose first byte one escapes) visits its quotes
 //! and backslashes in order. Pretty-printed kubectl JSON has one bracket in 20-30 bytes and one
 //! quote in 8. Strings follow JSON: a `"` opens one, a `\` inside one escapes the byte after it,
 //! the next unescaped `"` closes it; a string left open runs to the end of the text. A `\`

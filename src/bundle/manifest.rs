@@ -101,19 +101,9 @@ impl<'de> Deserialize<'de> for Str {
 }
 
 impl<'de> Deserialize<'de> for Digest {
+    /// As a [`Str`] (as lenient), then to its bytes.
     fn deserialize<D: Deserializer<'de>>(d: D) -> Result<Digest, D::Error> {
-        struct V;
-        impl<'de> Visitor<'de> for V {
-            type Value = Digest;
-            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
-                f.write_str("any value")
-            }
-            fn visit_str<E: de::Error>(self, s: &str) -> Result<Digest, E> {
-                Ok(Digest(Some(Sum::parse_hex(s))))
-            }
-            others_as!('de, Digest(None) => bool, i64, u64, f64, unit, seq, map);
-        }
-        d.deserialize_any(V)
+        Str::deserialize(d).map(|s| Digest(s.0.map(|hex| Sum::parse_hex(&hex))))
     }
 }
 

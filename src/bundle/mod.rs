@@ -45,7 +45,7 @@ macro_rules! others_as {
 /// process (minimally DoS-resistant: a bundle is one input read once, nobody watches the process to
 /// learn its seed), several times faster than SipHash on the short keys of a bundle.
 pub type FastMap<K, V> = std::collections::HashMap<K, V, foldhash::fast::RandomState>;
-/// A [`FastMap`]'s set.
+/// The set of [`FastMap`].
 pub type FastSet<K> = std::collections::HashSet<K, foldhash::fast::RandomState>;
 
 pub mod budget;
@@ -272,13 +272,13 @@ pub struct Bundle {
 #[derive(Clone)]
 pub struct Spent {
     /// Held only to be dropped.
-    _held: Option<std::sync::Arc<dyn std::any::Any + Send + Sync>>,
+    _held: std::sync::Arc<dyn std::any::Any + Send + Sync>,
 }
 
 impl Spent {
     pub(crate) fn new<T: std::any::Any + Send + Sync>(t: T) -> Spent {
         Spent {
-            _held: Some(std::sync::Arc::new(t)),
+            _held: std::sync::Arc::new(t),
         }
     }
 }
