@@ -9,7 +9,8 @@
 #
 # Targets: bundle_reader (tar, tar.gz, block gzip, tar.zst, zip bytes through the whole analyzer),
 # dir_bundle (a file tree with symlinks and hard links, materialised from the input, read as a
-# directory bundle), rules_file (a --rules file), jsonpath (serve's printer-column paths).
+# directory bundle), rules_file (a --rules file), jsonpath (serve's printer-column paths),
+# manifest_stream (a manifest read region by region against its whole text).
 # Needs cargo-fuzz (`cargo install cargo-fuzz --locked`). The stable toolchain is told to accept
 # the nightly-only flags with RUSTC_BOOTSTRAP=1; no sanitizer (`-s none`), as the code is Rust
 # but for libzstd. At the end it prints, per target, the executions run and any crash; crashes
@@ -23,7 +24,7 @@ export RUSTC_BOOTSTRAP=1
 # workspace, file!() is absolute, so map the crate root away to keep it relative.
 export RUSTFLAGS="${RUSTFLAGS:-} --remap-path-prefix=$root/="
 cd "$root"
-all=(bundle_reader dir_bundle rules_file jsonpath)
+all=(bundle_reader dir_bundle rules_file jsonpath manifest_stream)
 
 if [ "${1:-}" = replay ]; then
   cargo fuzz run --fuzz-dir "$here" -s none "$2" "$3"
@@ -39,7 +40,14 @@ done
 
 tmp="$(mktemp -d)"; trap 'rm -rf "$tmp"' EXIT
 seed_b="$here/corpus/bundle_reader"; seed_d="$here/corpus/dir_bundle"; seed_r="$here/corpus/rules_file"
-mkdir -p "$seed_b" "$seed_d" "$seed_r"
+seed_m="$here/corpus/manifest_stream"
+mkdir -p "$seed_b" "$seed_d" "$seed_r" "$seed_m"
+# manifest_stream seeds: every fixture manifest, in regions of 7 bytes and cut once.
+for m in $(find fixtures -name manifest.json | head -40); do
+  id="$(echo "$m" | tr '/' '_')"
+  { printf '\x07\x00'; cat "$m"; } > "$seed_m/${id}7"
+  { printf '\x00\x40'; cat "$m"; } > "$seed_m/${id}cut"
+done
 # bundle_reader seeds, the first byte the mode (0 raw bytes; 1 gzip, 2 block gzip, 3 zstd, 4 gzip
 # with long header fields, of the tar that follows): every rule fixture as tar, tar.gz, block
 # gzip, tar.zst and zip.

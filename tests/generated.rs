@@ -172,3 +172,61 @@ fn the_generator_is_deterministic() {
     assert_eq!(std::fs::read(&ga.bundle).unwrap(), std::fs::read(&gb.bundle).unwrap());
     assert_eq!(ga.expected, gb.expected);
 }
+
+/// A manifest longer than a region of the reader (1 MiB; here ~2,600 steps with their digests)
+/// is read region by region as it arrives (`manifest::Stream`), never held whole: every step is
+/// still read (each output's digest verified, no input unlisted) and the findings are the planted
+/// ones.
+#[test]
+fn a_manifest_longer_than_a_region_is_read_as_it_arrives() {
+    let dir = tempfile::tempdir().unwrap();
+    let opts = gen_bundle::Options {
+        size: 6 << 20,
+        pods: 2500,
+        events: 100,
+        seed: 11,
+        level: 1,
+        long_logs: 0,
+        long_log_size: 0,
+        single_stream: false,
+        digests: true,
+    };
+    let g = gen_bundle::generate(&opts, dir.path()).unwrap();
+    let file = std::fs::File::open(&g.bundle).unwrap();
+    let mut archive = tar::Archive::new(flate2::read::MultiGzDecoder::new(file));
+    let manifest = archive
+        .entries()
+        .unwrap()
+        .map(|e| e.unwrap())
+        .find(|e| e.path().unwrap().ends_with("manifest.json"))
+        .map(|e| e.size())
+        .unwrap();
+    assert!(manifest > 1 << 20, "manifest of {manifest} bytes");
+    let out = Command::new(env!("CARGO_BIN_EXE_arcdiag"))
+        .args(["analyze", "--format", "json"])
+        .arg(&g.bundle)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", String::from_utf8_lossy(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report["bundle"]["errors"],
+        serde_json::json!([]),
+        "{}",
+        report["bundle"]
+    );
+    assert_eq!(
+        report["bundle"]["integrity"]["state"], "verified",
+        "{}",
+        report["bundle"]["integrity"]
+    );
+    let inputs = report["inputs"].as_array().unwrap();
+    assert!(inputs.len() > 2500, "{} inputs", inputs.len());
+    let got: BTreeSet<(String, String)> = report["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| (f["code"].as_str().unwrap().to_string(), subject(&f["subject"])))
+        .collect();
+    assert_eq!(got, g.expected.keys().cloned().collect::<BTreeSet<_>>());
+}

@@ -2313,6 +2313,55 @@ fn a_list_of_millions_of_numbers_is_bounded_by_the_value_count() {
     r.assert_cost(ROUND2_SECS, 256.0);
 }
 
+/// A manifest's steps are bounded too (`manifest::MAX_STEPS`): 2.4 million `{}` (7 MB, read
+/// region by region, under the bound on values) kept 136 bytes each and took 550 MiB; the first
+/// 250,000 are read, and the report says how many were not.
+#[test]
+#[cfg_attr(
+    debug_assertions,
+    ignore = "parses millions of steps, slow in a debug build: cargo test --release --test hostile"
+)]
+fn a_manifest_of_millions_of_steps_is_read_up_to_the_bound_on_steps() {
+    let mut t = Tar::new();
+    let mut listed = 0;
+    for (n, d) in base_files() {
+        if n.ends_with("manifest.json") {
+            let mut m: serde_json::Value = serde_json::from_slice(&d).expect("fixture manifest");
+            let steps = m["steps"].as_array().cloned().unwrap_or_default();
+            listed = steps.len();
+            m["steps"] = serde_json::Value::Array(Vec::new());
+            let text = m.to_string();
+            let (head, tail) = text.split_at(text.find("\"steps\":[]").expect("steps") + "\"steps\":[".len());
+            let mut doc = String::from(head);
+            for s in &steps {
+                doc.push_str(&s.to_string());
+                doc.push(',');
+            }
+            // Two values each (`{` and `,`): 4.8 million, under the bound on values.
+            doc.push_str(&"{},".repeat(2_400_000));
+            doc.push_str("{}");
+            doc.push_str(tail);
+            t.file(&n, doc.as_bytes());
+        } else {
+            t.file(&n, &d);
+        }
+    }
+    let r = Input::file("steps.tgz", &gz(&t.finish())).analyze("2.4 million steps", &["--format", "json"]);
+    assert_analyzed(&r);
+    let all = listed + 2_400_001;
+    assert!(
+        r.has_error(
+            "manifest.json",
+            &format!("lists {all} steps, more than the 250000 read (bound on memory)")
+        ),
+        "{:?}",
+        r.errors()
+    );
+    // The fixture's own steps come first: its findings are still there.
+    assert!(!r.json()["findings"].as_array().unwrap().is_empty());
+    r.assert_cost(ROUND2_SECS, 256.0);
+}
+
 /// Typed objects keep at most 1,024 entries of a list or map field: one pod of 6 million labels
 /// (89 MB of JSON) took 585 MB; now 0.4 s and ~100 MiB, the pod still read.
 #[test]

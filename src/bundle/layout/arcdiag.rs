@@ -44,6 +44,17 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
         cluster.resource_group = m.cluster.resource_group.0;
         cluster.cluster_type = m.cluster.cluster_type.0;
         cluster.kube_context = m.cluster.kube_context.0;
+        if m.steps.1 > 0 {
+            mp.errors.push(BundleError::new(
+                "manifest.json".into(),
+                format!(
+                    "lists {} steps, more than the {} read (bound on memory); the outputs of the {} after them are read as files the manifest does not list",
+                    manifest::MAX_STEPS + m.steps.1,
+                    manifest::MAX_STEPS,
+                    m.steps.1
+                ),
+            ));
+        }
         match m.steps.0 {
             Some(steps) => {
                 // The bundle path of a step's output (one buffer for all steps).

@@ -239,9 +239,7 @@ pub const MAX_VALUES_TYPED: u64 = 5_000_000;
 pub fn estimate_values(data: &[u8], class: Class) -> u64 {
     let mut n: u64 = 1;
     match class {
-        Class::Json | Class::Manifest => {
-            crate::bundle::jsonscan::outside_strings(data, *b",{[:", |_| n += 1);
-        }
+        Class::Json | Class::Manifest => n += json_count(data),
         Class::Yaml => {
             n += data
                 .iter()
@@ -250,6 +248,13 @@ pub fn estimate_values(data: &[u8], class: Class) -> u64 {
         }
         _ => {}
     }
+    n
+}
+
+/// The separators and openers outside strings of a JSON text: [`estimate_values`] less one.
+pub(super) fn json_count(data: &[u8]) -> u64 {
+    let mut n = 0;
+    crate::bundle::jsonscan::outside_strings(data, *b",{[:", |_| n += 1);
     n
 }
 
@@ -372,7 +377,30 @@ pub(super) fn charge_member(
             )
         }
         Class::Json | Class::Yaml | Class::Manifest => {
-            let est = estimate_values(data, class);
+            return charge_values(name, data.len() as u64, class, estimate_values(data, class), used, kept).map(|()| 0);
+        }
+        _ => return Ok(0),
+    };
+    Err(Box::new(Member {
+        path: name.to_string(),
+        size: data.len() as u64,
+        content: content(why),
+    }))
+}
+
+/// Charge a JSON or YAML member of `size` bytes its estimated values (`est`, [`estimate_values`]),
+/// before it is parsed, or after for a manifest read in regions (which drops what it read when
+/// refused). The member's error in its stead when they pass a bound.
+pub(super) fn charge_values(
+    name: &str,
+    size: u64,
+    class: Class,
+    est: u64,
+    used: &mut Used,
+    kept: &super::kept::Kept,
+) -> Result<(), Box<Member>> {
+    let (why, content): (String, fn(String) -> Content) = match class {
+        Class::Json | Class::Yaml | Class::Manifest => {
             let why = if used.values.saturating_add(est) > used.max_values {
                 format!(
                     "holds about {est} values; with the {} already read that passes the bound of {} parsed values per bundle (memory); not parsed",
@@ -382,7 +410,7 @@ pub(super) fn charge_member(
                 super::kept::values_not_kept()
             } else {
                 used.values += est;
-                return Ok(0);
+                return Ok(());
             };
             (
                 why,
@@ -393,11 +421,11 @@ pub(super) fn charge_member(
                 },
             )
         }
-        _ => return Ok(0),
+        _ => return Ok(()),
     };
     Err(Box::new(Member {
         path: name.to_string(),
-        size: data.len() as u64,
+        size,
         content: content(why),
     }))
 }

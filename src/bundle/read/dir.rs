@@ -4,7 +4,7 @@
 //! root-relative, so reports carry no absolute path. Knows nothing of what a file means beyond its
 //! name's [`Class`].
 
-use super::bounds::{charge_link, charge_member, Admit, Cost, MemberBounds, Source, Used};
+use super::bounds::{charge_link, charge_member, charge_values, Admit, Cost, MemberBounds, Source, Used};
 use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
 use super::kept::{self, Kept};
 use super::pool::{Budget, Pool, ReadFail, IN_FLIGHT_BYTES};
@@ -174,6 +174,14 @@ pub(super) fn read_dir(
                     Ok(limit) => feeder.set_limit(idx, limit),
                     Err(refused) => {
                         digests.insert(rel.clone(), Sum::of(data));
+                        feeder.discard(idx);
+                        shared.push(idx, *refused);
+                    }
+                }
+            } else if let Some(count) = feeder.streamed_count(idx) {
+                match charge_values(&rel, size, class, count, &mut used, &kept) {
+                    Ok(()) => feeder.keep_streamed(idx),
+                    Err(refused) => {
                         feeder.discard(idx);
                         shared.push(idx, *refused);
                     }

@@ -95,6 +95,12 @@ impl Kept {
         self.total.has_room(estimate.saturating_mul(VALUE_BYTES_AT_LEAST))
     }
 
+    /// Whether parsed values keeping `bytes` fit now (a manifest read in regions checks as it
+    /// parses; what does not fit now never will).
+    pub(super) fn values_fit(&self, bytes: u64) -> bool {
+        self.total.has_room(bytes)
+    }
+
     /// Charge member `idx`'s parsed values (or error text) their measured `bytes`; `false` when
     /// they do not fit (the caller drops them).
     pub(super) fn values(&self, idx: usize, bytes: u64) -> bool {

@@ -4,7 +4,8 @@
 //! member means beyond its name's [`Class`].
 
 use super::bounds::{
-    charge_link, charge_member, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds, Source, Used,
+    charge_link, charge_member, charge_values, Admit, Cost, CountingReader, GuardReader, GuardState, MemberBounds,
+    Source, Used,
 };
 use super::feed::{gather, reads_in_regions, Feeder, Parts, Shared};
 use super::kept::{self, Kept};
@@ -841,6 +842,14 @@ fn read_tar(
                         Ok(limit) => feeder.set_limit(idx, limit),
                         Err(refused) => {
                             digests.insert(name.clone(), Sum::of(data));
+                            feeder.discard(idx);
+                            shared.push(idx, *refused);
+                        }
+                    }
+                } else if let Some(count) = feeder.streamed_count(idx) {
+                    match charge_values(&name, size, class, count, &mut used, &kept) {
+                        Ok(()) => feeder.keep_streamed(idx),
+                        Err(refused) => {
                             feeder.discard(idx);
                             shared.push(idx, *refused);
                         }
