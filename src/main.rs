@@ -131,11 +131,21 @@ fn catalog(files: &[std::path::PathBuf]) -> Result<(arcdiag::signatures::Signatu
 }
 
 fn emit(out: &str, file: Option<&std::path::Path>) -> Result<(), String> {
+    emit_with(file, |w| w.write_all(out.as_bytes()))
+}
+
+/// Write what `write` writes to `file`, or to standard output (a closed pipe is not an error).
+fn emit_with(
+    file: Option<&std::path::Path>,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<(), String> {
     match file {
-        Some(p) => std::fs::write(p, out).map_err(|e| format!("cannot write {}: {e}", p.display())),
+        Some(p) => std::fs::File::create(p)
+            .and_then(|mut f| write(&mut f).and_then(|()| f.flush()))
+            .map_err(|e| format!("cannot write {}: {e}", p.display())),
         None => {
             let mut so = std::io::stdout().lock();
-            so.write_all(out.as_bytes()).and_then(|_| so.flush()).or_else(|e| {
+            write(&mut so).and_then(|_| so.flush()).or_else(|e| {
                 if e.kind() == std::io::ErrorKind::BrokenPipe {
                     Ok(())
                 } else {
@@ -230,8 +240,18 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         Color::Never => false,
         Color::Auto => a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
+    if a.format == ReportFormat::Json {
+        // Written as it is rendered: one report of a large bundle is ~10 MB of text.
+        let several = a.bundles.len() > 1;
+        if let Err(e) = emit_with(a.output.as_deref(), |w| {
+            json::write_entries(w, &reports, &unreadable_entries, several)
+        }) {
+            eprintln!("arcdiag: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let out = match a.format {
-        ReportFormat::Json => json::render_entries(&reports, &unreadable_entries, a.bundles.len() > 1),
+        ReportFormat::Json => String::new(),
         ReportFormat::Text => text::render(&reports, color),
         ReportFormat::Markdown => markdown::render(&reports),
         ReportFormat::Sarif => {
@@ -254,9 +274,11 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         // Streamed above, as each bundle finishes.
         ReportFormat::Jsonl => String::new(),
     };
-    if let Err(e) = emit(&out, a.output.as_deref()) {
-        eprintln!("arcdiag: {e}");
-        return ExitCode::from(2);
+    if a.format != ReportFormat::Json {
+        if let Err(e) = emit(&out, a.output.as_deref()) {
+            eprintln!("arcdiag: {e}");
+            return ExitCode::from(2);
+        }
     }
     if unreadable {
         return ExitCode::from(2);

@@ -48,7 +48,35 @@ pub struct Steps(pub Option<Vec<Step>>, pub usize);
 /// Steps read of a manifest, at most: four times the 60,600 of a bundle of 50,000 pods. A step
 /// keeps 136 bytes and its strings, so a manifest of millions of `{}` (7 MB for 2.4 million)
 /// took 550 MiB; past the bound, steps are read past and counted (the layout says so).
-pub const MAX_STEPS: usize = if cfg!(test) { 5 } else { 250_000 };
+pub const MAX_STEPS: usize = 250_000;
+
+thread_local! {
+    /// [`MAX_STEPS`], or less on this thread ([`set_max_steps`]).
+    static BOUND: std::cell::Cell<usize> = const { std::cell::Cell::new(MAX_STEPS) };
+    /// Steps of the list before the next one read, for the kept text of a [`Stream`] (whose list
+    /// goes on from a stand-in for the steps it read alone): taken by the first list that has an
+    /// item.
+    static BEFORE: std::cell::Cell<usize> = const { std::cell::Cell::new(0) };
+}
+
+/// The bound on steps read on this thread: [`MAX_STEPS`] unless [`set_max_steps`] lowered it.
+pub fn max_steps() -> usize {
+    BOUND.with(|b| b.get())
+}
+
+/// Lower the bound on steps on this thread (tests and fuzzing reach the bound with a few steps).
+#[doc(hidden)]
+pub fn set_max_steps(n: usize) {
+    BOUND.with(|b| b.set(n.min(MAX_STEPS)));
+}
+
+/// [`read_text`] of a text whose first `steps` list with an item holds it at position `before`.
+fn read_text_after(data: &[u8], before: usize) -> Result<Manifest, Unread> {
+    BEFORE.with(|b| b.set(before));
+    let r = read_text(data);
+    BEFORE.with(|b| b.set(0));
+    r
+}
 
 /// A string field: `None` when absent or not a string.
 #[derive(Debug, Default, Clone, PartialEq, Eq)]
@@ -214,16 +242,27 @@ impl<'de> Deserialize<'de> for Steps {
                 f.write_str("any value")
             }
             fn visit_seq<A: SeqAccess<'de>>(self, mut a: A) -> Result<Steps, A::Error> {
-                let mut out = Vec::new();
-                while out.len() < MAX_STEPS {
+                // Where the list starts: a stream's kept text may go on with one (`BEFORE`).
+                let before = BEFORE.with(|b| b.get());
+                let keep = max_steps().saturating_sub(before);
+                let (mut out, mut past, mut end) = (Vec::new(), 0, false);
+                while out.len() < keep {
                     match a.next_element::<Step>()? {
                         Some(s) => out.push(s),
-                        None => return Ok(Steps(Some(out), 0)),
+                        None => {
+                            end = true;
+                            break;
+                        }
                     }
                 }
-                let mut past = 0;
-                while a.next_element::<IgnoredAny>()?.is_some() {
-                    past += 1;
+                if !end {
+                    while a.next_element::<IgnoredAny>()?.is_some() {
+                        past += 1;
+                    }
+                }
+                // An empty list takes no place; the first with an item takes it.
+                if !out.is_empty() || past > 0 {
+                    BEFORE.with(|b| b.set(0));
                 }
                 Ok(Steps(Some(out), past))
             }

@@ -6,6 +6,7 @@
 use super::{Report, SCHEMA};
 use crate::bundle::BundleError;
 use serde::Serialize;
+use std::io::Write as _;
 use std::path::Path;
 
 /// A bundle that could not be read at all, as an array entry.
@@ -59,6 +60,30 @@ pub fn render(reports: &[Report]) -> String {
     } else {
         finish(serde_json::to_string_pretty(reports))
     }
+}
+
+/// [`render_entries`], written to `w` as it is rendered when there is one report (a large
+/// bundle's is ~10 MB of text, with its 60,000 inputs): the same bytes, never held whole.
+pub fn write_entries(
+    w: &mut dyn std::io::Write,
+    reports: &[Report],
+    unreadable: &[(usize, Unreadable)],
+    several: bool,
+) -> std::io::Result<()> {
+    let [report] = reports else {
+        return w.write_all(render_entries(reports, unreadable, several).as_bytes());
+    };
+    if several || !unreadable.is_empty() {
+        return w.write_all(render_entries(reports, unreadable, several).as_bytes());
+    }
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
+    match serde_json::to_writer_pretty(&mut out, report) {
+        Ok(()) => out.write_all(b"\n")?,
+        Err(e) if e.is_io() => return Err(e.into()),
+        // A report always serializes (plain structs, string keys); as `render` would say it.
+        Err(e) => out.write_all(finish(Err(e)).as_bytes())?,
+    }
+    out.flush()
 }
 
 /// Reports and unreadable bundles: an array in argument order when several bundles were given

@@ -49,8 +49,8 @@ pub(super) fn map_arcdiag(ms: &mut Members, root: &str, mp: &mut Mapper) -> (Opt
                 "manifest.json".into(),
                 format!(
                     "lists {} steps, more than the {} read (bound on memory); the outputs of the {} after them are read as files the manifest does not list",
-                    manifest::MAX_STEPS + m.steps.1,
-                    manifest::MAX_STEPS,
+                    manifest::max_steps() + m.steps.1,
+                    manifest::max_steps(),
                     m.steps.1
                 ),
             ));

@@ -24,8 +24,14 @@
 //!
 //! Knows nothing of the archive or of the bounds (the bounds' count of a text is passed in).
 
-use super::{read_text, Manifest, Step, Unread, BOM, EMPTY, MAX_STEPS};
+use super::{max_steps, read_text_after, Manifest, Step, Unread, BOM, EMPTY};
 use memchr::{memchr2, memchr_iter, memrchr};
+use serde::de::IgnoredAny;
+
+/// Top-level `steps` lists read item by item, at most; later ones are kept whole (each list
+/// read leaves an anchor and its brackets, so that a text of millions of `"steps":[{}],` would keep
+/// more than itself).
+const LISTS: usize = 64;
 
 /// Bytes of one item that may wait for the next region; an item longer than this is read in the
 /// kept text. Steps are a few hundred bytes (a tool's error text may make one a few KB).
@@ -123,7 +129,8 @@ pub struct Stream {
     /// Bytes read but not yet taken: an item the region cut, or the document's first bytes.
     carry: Vec<u8>,
     started: bool,
-    /// The items of the list read item by item (the last one), in order, up to [`MAX_STEPS`].
+    /// The items of the list read item by item (the last one), in order, up to the bound on steps
+    /// (`manifest::max_steps`).
     steps: Vec<Step>,
     /// Its items read past the bound.
     past: usize,
@@ -145,7 +152,8 @@ pub struct Stream {
 }
 
 enum Item {
-    Read(usize, Step),
+    /// Its length, and the step (`None`: read past, beyond the bound on steps).
+    Read(usize, Option<Step>),
     /// Cut by the end of the region.
     More,
     /// Not to be read alone.
@@ -220,6 +228,12 @@ impl Stream {
         }
     }
 
+    /// Bytes held in buffers that [`finish`](Stream::finish) lets go (the kept text and a cut
+    /// item), to tell what the steps read keep.
+    pub fn buffered(&self) -> usize {
+        self.kept.capacity() + self.carry.capacity()
+    }
+
     /// Stop reading the manifest (it is not to be kept): what was read is let go, and the rest
     /// of the text is only counted, so that [`finish`](Stream::finish) still gives its count.
     pub fn give_up(&mut self) {
@@ -287,18 +301,20 @@ impl Stream {
             at += self.keep(&rest[at..]);
         }
         let count = 1 + self.counted + (self.count)(&self.kept);
-        let manifest = match read_text(&self.kept) {
+        // The kept text's list goes on from its stand-in for the steps read alone.
+        let before = (self.steps.len() + self.past).saturating_sub(1);
+        let manifest = match read_text_after(&self.kept, if self.stand_in { before } else { 0 }) {
             Ok(mut m) => {
                 if self.listed {
                     if let Some(kept) = m.steps.0.take() {
                         // The list: the items read alone, then those of the kept text after the
-                        // stand-in (for all of them), its first MAX_STEPS.
+                        // stand-in (for all of them), its first max_steps().
                         let mut steps = std::mem::take(&mut self.steps);
                         let all = (steps.len() + self.past + kept.len() + m.steps.1)
                             .saturating_sub(usize::from(self.stand_in));
                         steps.extend(kept.into_iter().skip(usize::from(self.stand_in)));
-                        steps.truncate(MAX_STEPS);
-                        m.steps = super::Steps(Some(steps), all - MAX_STEPS.min(all));
+                        steps.truncate(max_steps());
+                        m.steps = super::Steps(Some(steps), all - max_steps().min(all));
                     }
                 }
                 Ok(m)
@@ -321,15 +337,14 @@ impl Stream {
                 self.whole.advance(&data[at..end]);
                 Next::At(end)
             }
-            b'{' if want_item => match read_item(data, at, text) {
+            b'{' if want_item => match read_item(data, at, text, self.steps.len() < max_steps()) {
                 Item::Read(len, step) => {
                     let item = &data[at..at + len];
                     self.counted += (self.count)(item);
                     self.whole.advance(item);
-                    if self.steps.len() < MAX_STEPS {
-                        self.steps.push(step);
-                    } else {
-                        self.past += 1;
+                    match step {
+                        Some(step) => self.steps.push(step),
+                        None => self.past += 1,
                     }
                     self.set_want_item(false);
                     Next::At(at + len)
@@ -378,7 +393,8 @@ impl Stream {
         self.all_kept = true;
         if let Some(list) = &self.list {
             if !self.steps.is_empty() {
-                self.kept.push(b'0');
+                // A string ends by itself: what follows reads as it does after the item.
+                self.kept.extend_from_slice(b"\"\"");
                 self.stand_in = true;
                 if list.want_item {
                     // Counted with the kept text now.
@@ -434,7 +450,7 @@ impl Stream {
                 // The value of a top-level key starts here.
                 k.want_value = false;
                 if std::mem::take(&mut k.steps_key) {
-                    let read = b == b'[' && !self.all_kept && k.object == Some(true);
+                    let read = b == b'[' && !self.all_kept && k.object == Some(true) && self.anchors.len() < LISTS;
                     self.listed = read;
                     if read {
                         k.depth = 2;
@@ -506,27 +522,51 @@ fn utf8_prefix(data: &[u8]) -> &str {
     }
 }
 
-/// The item that starts at `data[at]` (a `{`), read alone: from `text` (the UTF-8 start of
-/// `data`) when it lies there, as `jsonde` reads UTF-8, else from the bytes.
-fn read_item(data: &[u8], at: usize, text: &str) -> Item {
+/// The item that starts at `data[at]` (a `{`), read alone (as a step when `keep`, else read past
+/// as the whole parse reads steps past the bound): from `text` (the UTF-8 start of `data`) when it
+/// lies there, as `jsonde` reads UTF-8, else from the bytes.
+fn read_item(data: &[u8], at: usize, text: &str, keep: bool) -> Item {
     let item = if at < text.len() {
-        one(serde_json::Deserializer::from_str(&text[at..]))
+        one(
+            &text.as_bytes()[at..],
+            serde_json::Deserializer::from_str(&text[at..]),
+            keep,
+        )
     } else {
         Item::More
     };
     match item {
-        Item::More if text.len() < data.len() => one(serde_json::Deserializer::from_slice(&data[at..])),
+        Item::More if text.len() < data.len() => {
+            one(&data[at..], serde_json::Deserializer::from_slice(&data[at..]), keep)
+        }
         i => i,
     }
 }
 
-fn one<'de, R: serde_json::de::Read<'de>>(de: serde_json::Deserializer<R>) -> Item {
-    let mut items = de.into_iter::<Step>();
-    match items.next() {
-        Some(Ok(step)) => Item::Read(items.byte_offset(), step),
-        Some(Err(e)) if e.is_eof() => Item::More,
+fn one<'de, R: serde_json::de::Read<'de>>(input: &[u8], de: serde_json::Deserializer<R>, keep: bool) -> Item {
+    let read = if keep {
+        let mut items = de.into_iter::<Step>();
+        items.next().map(|r| r.map(|s| (items.byte_offset(), Some(s))))
+    } else {
+        let mut items = de.into_iter::<IgnoredAny>();
+        items.next().map(|r| r.map(|_| (items.byte_offset(), None)))
+    };
+    match read {
+        Some(Ok((len, step))) => Item::Read(len, step),
+        // A number cut by the end of the input (`1.`, `-`, `1e+`) is an error, not an end.
+        Some(Err(e)) if e.is_eof() || at_end(input, &e) => Item::More,
         _ => Item::Alone,
     }
+}
+
+/// Whether serde_json's error `e` in `input` is at its end (its last byte or after).
+fn at_end(input: &[u8], e: &serde_json::Error) -> bool {
+    let line_start = match e.line() {
+        0 => return false,
+        1 => 0,
+        n => memchr_iter(b'\n', input).nth(n - 2).map_or(input.len(), |p| p + 1),
+    };
+    line_start + e.column() + 1 >= input.len()
 }
 
 #[cfg(test)]

@@ -249,7 +249,8 @@ impl<'a> Feeder<'a> {
             // Steps that do not fit in what the bundle may keep now are let go at once, rather
             // than at the end (millions of `{}` would be 136 bytes each): the manifest is not
             // kept, as it would not be, and the rest of its text is only counted.
-            if !over && !self.kept.values_fit(u64::try_from(held).unwrap_or(0)) {
+            let steps = held.wrapping_sub(stream.buffered() as isize);
+            if !over && !self.kept.values_fit(u64::try_from(steps).unwrap_or(0)) {
                 stream.give_up();
                 over = true;
             }

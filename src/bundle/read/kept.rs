@@ -95,8 +95,9 @@ impl Kept {
         self.total.has_room(estimate.saturating_mul(VALUE_BYTES_AT_LEAST))
     }
 
-    /// Whether parsed values keeping `bytes` fit now (a manifest read in regions checks as it
-    /// parses; what does not fit now never will).
+    /// Whether parsed values keeping `bytes` fit now (a manifest read in regions checks its steps
+    /// as it parses them: the bundle keeps more as it is read, so steps that do not fit now will
+    /// not at the end).
     pub(super) fn values_fit(&self, bytes: u64) -> bool {
         self.total.has_room(bytes)
     }

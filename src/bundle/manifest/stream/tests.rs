@@ -1,5 +1,8 @@
 use super::*;
-use crate::bundle::manifest::parse;
+use crate::bundle::manifest::{parse, set_max_steps};
+
+/// The bound on steps in these tests, reached with a few.
+const MAX_STEPS: usize = 5;
 use crate::bundle::read::{estimate_values, Class};
 
 fn count(d: &[u8]) -> u64 {
@@ -16,6 +19,7 @@ fn said(r: &Result<Manifest, String>) -> String {
 
 /// The manifest read by a `Stream` from `doc` cut at `cuts` (offsets, ascending).
 fn streamed(doc: &[u8], cuts: &[usize]) -> (Result<Manifest, String>, u64, usize) {
+    set_max_steps(MAX_STEPS);
     let mut s = Stream::new(count);
     let mut from = 0;
     for &c in cuts.iter().chain(std::iter::once(&doc.len())) {
@@ -30,6 +34,7 @@ fn streamed(doc: &[u8], cuts: &[usize]) -> (Result<Manifest, String>, u64, usize
 /// `doc` streamed in regions of every size in `sizes`, and cut at every single offset, reads as
 /// the whole text does, with the same count.
 fn alike(doc: &[u8]) {
+    set_max_steps(MAX_STEPS);
     let want = said(&parse(doc));
     let want_count = estimate_values(doc, Class::Manifest);
     let mut ways: Vec<Vec<usize>> = [1, 2, 3, 5, 7, 13, 64, 1000]
@@ -106,6 +111,25 @@ fn odd_documents_read_as_their_whole_text() {
         br#"{"steps": [{"id": "1"}, {"id": "2"}, {"id": "3"}, {"id": "4"}, {"id": "5"}, 6, {"id": "7"}]}"#,
         br#"{"steps": [{"id": "1"}, {"id": "2"}, {"id": "3"}, {"id": "4"}, {"id": "5"}, {"id": "6"}, 7, {"id": "8"}]}"#,
         br#"{"steps": [{"id": "1"}, {"id": "2"}, {"id": "3"}, {"id": "4"}, {"id": "5"}, {"id": "6"}, {"id": "7"}], "steps": [{"id": "x"}]}"#,
+        // Past the bound, steps are read past: what a step cannot hold is no error there, before
+        // and after the kept text takes the list on (here at the third).
+        br#"{"steps": [{"id": "1"}, {"id": "2"}, {"id": "3"}, {"id": "4"}, {"id": "5"}, {"id": "\ud800"}, {"n": 1e999}]}"#,
+        br#"{"steps": [{"id": "1"}, {"id": "2"}, 3, {"id": "4"}, {"id": "5"}, {"id": "\ud800"}, {"n": 1e999}]}"#,
+        br#"{"steps": [{"id": "1"}, {"id": "\ud800"}]}"#,
+        b"{\"steps\": [{}, {}, {}, {}, {}, {\"id\": \"\xff\"}, 7, {\"id\": \"\xff\"}]}",
+        // What follows a step that is neither `,` nor `]`.
+        br#"{"steps": [{}.5]}"#,
+        br#"{"steps": [{}e5]}"#,
+        br#"{"steps": [{}E5]}"#,
+        br#"{"steps": [{}5]}"#,
+        br#"{"steps": [{}.]}"#,
+        br#"{"steps": [{} "x"]}"#,
+        br#"{"steps": [{}{}]}"#,
+        br#"{"steps": [{}, .5]}"#,
+        br#"{"steps": [{}
+  -1]}"#,
+        // Numbers that a region may cut.
+        br#"{"steps": [{"n": -1.5e+10, "m": 2.0E-3, "k": -0}, {"n": 10}]}"#,
         br#"{"x": {"steps": [{"id": "a"}]}, "y": [{"steps": [{"id": "b"}]}]}"#,
         br#"[{"steps": [{"id": "a"}]}]"#,
         br#"{"steps": {"id": "a"}}"#,
@@ -158,6 +182,7 @@ fn deep_items_read_as_in_the_whole_text() {
         );
         alike(deep.as_bytes());
     }
+    set_max_steps(MAX_STEPS);
     let deep = format!(
         "{{\"steps\": [{{\"id\": {}{}}}, {{\"id\": \"c\"}}]}}",
         "[".repeat(5000),
@@ -188,7 +213,7 @@ fn a_long_manifest_keeps_about_nothing_of_its_steps_text() {
     let (got, n, kept) = streamed(doc.as_bytes(), &cuts);
     assert_eq!(said(&got), said(&parse(doc.as_bytes())));
     assert_eq!(n, estimate_values(doc.as_bytes(), Class::Manifest));
-    // MAX_STEPS is 5 in tests: the first 5 are read, the other 1,995 counted.
+    // The first 5 are read, the other 1,995 counted.
     let steps = got.unwrap().steps;
     assert_eq!((steps.0.map(|s| s.len()), steps.1), (Some(MAX_STEPS), 2000 - MAX_STEPS));
     assert!(
@@ -241,5 +266,20 @@ fn given_up_a_stream_still_counts_the_whole_text() {
                 }
             }
         }
+    }
+}
+
+#[test]
+fn a_number_cut_by_a_region_waits_for_the_next_one() {
+    // serde_json calls `1.`, `-` and `1e+` at the end of its input invalid, not cut short: the
+    // step must wait for its next region rather than make the rest be kept whole.
+    let doc = br#"{"steps": [{"n": -1.5e+10}, {"id": "b"}]}"#;
+    for cut in ["-", "-1.", "-1.5e", "-1.5e+", "-1.5e+1"] {
+        let at = doc.windows(cut.len()).position(|w| w == cut.as_bytes()).unwrap() + cut.len();
+        let mut s = Stream::new(count);
+        s.push(&doc[..at]);
+        s.push(&doc[at..]);
+        assert!(!s.all_kept, "cut after {cut}");
+        assert_eq!(said(&s.finish().0), said(&parse(doc)));
     }
 }
