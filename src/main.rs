@@ -240,20 +240,14 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
         Color::Never => false,
         Color::Auto => a.output.is_none() && std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
     };
-    if a.format == ReportFormat::Json {
+    let output = a.output.as_deref();
+    let written = match a.format {
         // Written as it is rendered: one report of a large bundle is ~10 MB of text.
-        let several = a.bundles.len() > 1;
-        if let Err(e) = emit_with(a.output.as_deref(), |w| {
-            json::write_entries(w, &reports, &unreadable_entries, several)
-        }) {
-            eprintln!("arcdiag: {e}");
-            return ExitCode::from(2);
-        }
-    }
-    let out = match a.format {
-        ReportFormat::Json => String::new(),
-        ReportFormat::Text => text::render(&reports, color),
-        ReportFormat::Markdown => markdown::render(&reports),
+        ReportFormat::Json => emit_with(output, |w| {
+            json::write_entries(w, &reports, &unreadable_entries, a.bundles.len() > 1)
+        }),
+        ReportFormat::Text => emit(&text::render(&reports, color), output),
+        ReportFormat::Markdown => emit(&markdown::render(&reports), output),
         ReportFormat::Sarif => {
             let catalog: Catalog = rules
                 .iter()
@@ -267,18 +261,16 @@ fn analyze(a: arcdiag::cli::AnalyzeArgs) -> ExitCode {
                     )
                 })
                 .collect();
-            sarif::render(&reports, &catalog)
+            emit(&sarif::render(&reports, &catalog), output)
         }
-        ReportFormat::Junit => junit::render(&reports),
-        ReportFormat::Html => html::render(&reports),
+        ReportFormat::Junit => emit(&junit::render(&reports), output),
+        ReportFormat::Html => emit(&html::render(&reports), output),
         // Streamed above, as each bundle finishes.
-        ReportFormat::Jsonl => String::new(),
+        ReportFormat::Jsonl => emit("", output),
     };
-    if a.format != ReportFormat::Json {
-        if let Err(e) = emit(&out, a.output.as_deref()) {
-            eprintln!("arcdiag: {e}");
-            return ExitCode::from(2);
-        }
+    if let Err(e) = written {
+        eprintln!("arcdiag: {e}");
+        return ExitCode::from(2);
     }
     if unreadable {
         return ExitCode::from(2);

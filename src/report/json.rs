@@ -70,12 +70,9 @@ pub fn write_entries(
     unreadable: &[(usize, Unreadable)],
     several: bool,
 ) -> std::io::Result<()> {
-    let [report] = reports else {
+    let ([report], false, true) = (reports, several, unreadable.is_empty()) else {
         return w.write_all(render_entries(reports, unreadable, several).as_bytes());
     };
-    if several || !unreadable.is_empty() {
-        return w.write_all(render_entries(reports, unreadable, several).as_bytes());
-    }
     let mut out = std::io::BufWriter::with_capacity(1 << 16, w);
     match serde_json::to_writer_pretty(&mut out, report) {
         Ok(()) => out.write_all(b"\n")?,

@@ -179,13 +179,8 @@ pub(super) fn read_dir(
                     }
                 }
             } else if let Some(count) = feeder.streamed_count(idx) {
-                match charge_values(&rel, size, class, count, &mut used, &kept) {
-                    Ok(()) => feeder.keep_streamed(idx),
-                    Err(refused) => {
-                        feeder.discard(idx);
-                        shared.push(idx, *refused);
-                    }
-                }
+                let charged = charge_values(&rel, size, class, count, &mut used, &kept);
+                feeder.settle_streamed(idx, charged);
             }
             costs.insert(rel, used.cost_since(mark, size));
         }

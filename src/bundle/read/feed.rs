@@ -276,12 +276,17 @@ impl<'a> Feeder<'a> {
         self.streamed.as_ref().filter(|s| s.idx == idx).map(|s| s.count)
     }
 
-    /// Keep the manifest read in regions, charged what its parse kept, as a member read whole is
-    /// on the pool (`dispatch`).
-    pub(super) fn keep_streamed(&mut self, idx: usize) {
+    /// Settle the manifest read in regions once the reader charged its count (`charged`): kept,
+    /// charged what its parse kept as a member read whole is on the pool (`dispatch`), or the
+    /// member refused in its stead.
+    pub(super) fn settle_streamed(&mut self, idx: usize, charged: Result<(), Box<Member>>) {
         let Some(s) = self.streamed.take_if(|s| s.idx == idx) else {
             return;
         };
+        if let Err(refused) = charged {
+            self.shared.push(idx, *refused);
+            return;
+        }
         let mut content = Content::Manifest(s.manifest.map(Box::new));
         if s.over || !self.kept.values(s.idx, s.bytes) {
             content = kept::not_kept(content);

@@ -847,13 +847,8 @@ fn read_tar(
                         }
                     }
                 } else if let Some(count) = feeder.streamed_count(idx) {
-                    match charge_values(&name, size, class, count, &mut used, &kept) {
-                        Ok(()) => feeder.keep_streamed(idx),
-                        Err(refused) => {
-                            feeder.discard(idx);
-                            shared.push(idx, *refused);
-                        }
-                    }
+                    let charged = charge_values(&name, size, class, count, &mut used, &kept);
+                    feeder.settle_streamed(idx, charged);
                 }
                 costs.insert(name.clone(), used.cost_since(mark, size));
                 if let Err(stop) = charge_pending(
